@@ -1,0 +1,137 @@
+"""Who is calling: the project's API key, a function's ephemeral key, or a user's JWT.
+
+Appwrite authenticates every request by one of three credentials, and so does the local stack:
+
+* ``x-appwrite-key: <APPWRITE_API_KEY>`` – the dev key, every scope;
+* ``x-appwrite-key: ephemeral_<jwt>`` – minted per execution, limited to the function's ``scopes``
+  and expiring after the function's ``timeout`` + 60 s, as Appwrite's dynamic keys do;
+* ``x-appwrite-jwt: <jwt>`` – a user's JWT from ``Users.create_jwt`` (15 minutes).
+
+Both JWT kinds are HS256 tokens signed with a secret kept in the data directory, so they survive
+a restart of the stack exactly as long as they would on a real server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+
+from .errors import AppwriteError
+
+ALL_SCOPES = frozenset(
+    {
+        "databases.read", "databases.write", "tables.read", "tables.write", "columns.read",
+        "columns.write", "indexes.read", "indexes.write", "rows.read", "rows.write",
+        "users.read", "users.write", "teams.read", "teams.write", "functions.read",
+        "functions.write", "execution.read", "execution.write", "executions.read",
+        "executions.write", "health.read",
+    }
+)
+EPHEMERAL_PREFIX = "ephemeral_"
+USER_JWT_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated party of one request."""
+
+    kind: str  # "key" | "ephemeral" | "user" | "guest"
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    user_id: str | None = None
+    function_id: str | None = None
+    jwt: str | None = None
+
+    @property
+    def is_key(self) -> bool:
+        return self.kind in {"key", "ephemeral"}
+
+    @property
+    def role_name(self) -> str:
+        return {"key": "apps", "ephemeral": "apps", "user": "users"}.get(self.kind, "guests")
+
+
+class Credentials:
+    """Mints and checks the stack's keys and JWTs."""
+
+    def __init__(self, project_id: str, api_key: str, secret_file: Path) -> None:
+        self.project_id = project_id
+        self.api_key = api_key
+        self._secret = _load_or_create_secret(secret_file)
+
+    def mint_ephemeral_key(self, function_id: str, scopes: list[str], lifetime_seconds: int, execution_id: str) -> str:
+        claims = {
+            "projectId": self.project_id,
+            "functionId": function_id,
+            "executionId": execution_id,
+            "scopes": sorted(set(scopes)),
+            "exp": int(time.time()) + lifetime_seconds,
+        }
+        return EPHEMERAL_PREFIX + jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def mint_user_jwt(self, user_id: str, session_id: str = "", duration: int = USER_JWT_SECONDS) -> str:
+        claims = {"userId": user_id, "sessionId": session_id, "exp": int(time.time()) + duration}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def identify(self, headers: dict[str, str]) -> Caller:
+        key = headers.get("x-appwrite-key")
+        if key:
+            return self._from_key(key)
+        token = headers.get("x-appwrite-jwt")
+        if token:
+            return self._from_user_jwt(token)
+        return Caller("guest")
+
+    def _from_key(self, key: str) -> Caller:
+        if key.startswith(EPHEMERAL_PREFIX):
+            claims = self._decode(key[len(EPHEMERAL_PREFIX):], "user_unauthorized", "Invalid or expired API key.")
+            if claims.get("projectId") != self.project_id:
+                raise AppwriteError(401, "user_unauthorized", "The API key belongs to another project.")
+            return Caller("ephemeral", frozenset(claims.get("scopes", [])), function_id=claims.get("functionId"))
+        if hmac.compare_digest(key.encode(), self.api_key.encode()):
+            return Caller("key", ALL_SCOPES)
+        raise AppwriteError(401, "user_unauthorized", "The current user is not authorized to perform the requested action.")
+
+    def _from_user_jwt(self, token: str) -> Caller:
+        claims = self._decode(token, "user_jwt_invalid", "The JWT token is invalid or expired.")
+        user_id = claims.get("userId")
+        if not user_id:
+            raise AppwriteError(401, "user_jwt_invalid", "The JWT token is invalid.")
+        return Caller("user", frozenset(), user_id=user_id, jwt=token)
+
+    def _decode(self, token: str, type_: str, message: str) -> dict:
+        try:
+            return jwt.decode(token, self._secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            raise AppwriteError(401, type_, message) from None
+
+
+def authorize(caller: Caller, scope: str | None, users_allowed: bool) -> None:
+    """Raise 401 unless ``caller`` may use a route needing ``scope``."""
+    if scope is None and not users_allowed:
+        return
+    if caller.kind == "user" and users_allowed:
+        return
+    if caller.is_key and scope is not None and scope in caller.scopes:
+        return
+    if caller.is_key and scope is None:
+        return
+    wanted = scope or "account"
+    raise AppwriteError(
+        401,
+        "general_unauthorized_scope",
+        f"{caller.role_name} (role: {caller.role_name}) missing scopes ([\"{wanted}\"])",
+    )
+
+
+def _load_or_create_secret(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    path.write_bytes(secret)
+    return secret

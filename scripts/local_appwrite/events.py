@@ -1,0 +1,36 @@
+"""Appwrite events: the strings a change produces, and who hears them.
+
+Services call :meth:`EventHub.publish` *after* their write committed, with the specific event
+strings (``databases.<db>.tables.<table>.rows.<id>.create`` …) and the resource as payload.
+Listeners (the function dispatcher) are called off the request thread, so an event never delays
+or fails the request that caused it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    names: tuple[str, ...]  # most specific first; all the strings Appwrite would fire for it
+    payload: dict
+    user_id: str | None = None
+
+
+Listener = Callable[[Event], None]
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, names: list[str], payload: dict, user_id: str | None = None) -> None:
+        event = Event(tuple(names), payload, user_id)
+        for listener in self._listeners:
+            threading.Thread(target=listener, args=(event,), daemon=True, name="event-dispatch").start()

@@ -1,0 +1,224 @@
+"""A small, concurrent HTTP layer: request parsing, routing and Appwrite error bodies.
+
+The SDK sends GET parameters in the query string, PHP-style (``queries[0]=...``), and every other
+method's parameters as a JSON body; :class:`Request` folds both into ``params`` so service handlers
+never care which one arrived. Each request runs on its own thread (``ThreadingHTTPServer``), which
+is what lets a function execution call back into the stack while its own request is in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .auth import Caller
+from .errors import AppwriteError
+
+API_PREFIX = "/v1"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, Any]
+    body: bytes
+    caller: Caller | None = None
+    client_ip: str = ""
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def require(self, name: str) -> Any:
+        value = self.params.get(name)
+        if value is None or value == "":
+            raise AppwriteError(400, "general_argument_invalid", f'Param "{name}" is not optional.')
+        return value
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> tuple[bytes, str]:
+        if self.body is None:
+            return b"", "application/json"
+        if isinstance(self.body, bytes):
+            return self.body, self.headers.get("content-type", "application/octet-stream")
+        return json.dumps(self.body, default=str).encode(), "application/json"
+
+
+Handler = Callable[..., Any]
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: str
+    regex: re.Pattern[str]
+    handler: Handler
+    scope: str | None
+    users: bool
+
+
+class Router:
+    """Maps ``METHOD /path/{param}`` to handlers.
+
+    ``scope`` is the API-key scope the route needs (Appwrite's own names, e.g. ``rows.read``);
+    ``users=True`` also lets a caller authenticated by a user JWT in (Account, executions).
+    Routes with ``scope=None`` and ``users=False`` are public.
+    """
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, handler: Handler, *, scope: str | None, users: bool = False) -> None:
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+        self.routes.append(Route(method.upper(), pattern, regex, handler, scope, users))
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        allowed = False
+        for route in self.routes:
+            found = route.regex.match(path)
+            if not found:
+                continue
+            if route.method != method:
+                allowed = True
+                continue
+            return route, {k: unquote(v) for k, v in found.groupdict().items()}
+        if allowed:
+            raise AppwriteError(405, "general_not_found", "Method not allowed for this route.")
+        raise AppwriteError(404, "general_route_not_found", "The requested route was not found.")
+
+
+def parse_query_string(query: str) -> dict[str, Any]:
+    """Parse PHP-style keys (``a[0]=x&a[1]=y``, ``b[c]=z``) into lists and dicts."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+|\[\]", key)
+        if not parts:
+            continue
+        _assign(out, parts, _scalar(value))
+    return _lists_from_index_dicts(out)
+
+
+def _scalar(value: str) -> Any:
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    return value
+
+
+def _assign(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "[]":
+            part = str(len(node))
+        if last:
+            node[part] = value
+        else:
+            node = node.setdefault(part, {})
+
+
+def _lists_from_index_dicts(node: Any) -> Any:
+    if isinstance(node, dict):
+        converted = {k: _lists_from_index_dicts(v) for k, v in node.items()}
+        if converted and all(k.isdigit() for k in converted):
+            return [converted[k] for k in sorted(converted, key=int)]
+        return converted
+    return node
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "HTTPServer"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _dispatch(self) -> None:
+        response = self.server.app.handle(self._read_request())
+        payload, content_type = response.encode()
+        self.send_response(response.status)
+        self.send_header("content-type", response.headers.pop("content-type", content_type))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _read_request(self) -> Request:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        params: dict[str, Any] = parse_query_string(url.query)
+        if body and headers.get("content-type", "").startswith("application/json"):
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                decoded = None
+                params["__invalid_json__"] = True
+            if isinstance(decoded, dict):
+                params.update(decoded)
+        path = url.path
+        return Request(self.command, path, headers, params, body, client_ip=self.client_address[0])
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+
+class HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+    def __init__(self, address: tuple[str, int], app: "Dispatcher", verbose: bool = False) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self.verbose = verbose
+
+
+class Dispatcher:
+    """Routes a parsed request, authenticates it, and renders errors the Appwrite way."""
+
+    def __init__(self, router: Router, authenticate: Callable[[Request, Route], Caller]) -> None:
+        self.router = router
+        self.authenticate = authenticate
+
+    def handle(self, request: Request) -> Response:
+        try:
+            if not request.path.startswith(API_PREFIX):
+                raise AppwriteError(404, "general_route_not_found", "The requested route was not found.")
+            if request.params.pop("__invalid_json__", False):
+                raise AppwriteError(400, "general_argument_invalid", "Request body is not valid JSON.")
+            route, path_params = self.router.match(request.method, request.path[len(API_PREFIX):] or "/")
+            request.caller = self.authenticate(request, route)
+            result = route.handler(request, **path_params)
+            if isinstance(result, Response):
+                return result
+            return Response(200, result)
+        except AppwriteError as error:
+            return Response(error.code, error.body())
+        except Exception:  # a bug in the stack must still answer like Appwrite does
+            traceback.print_exc()
+            error = AppwriteError(500, "general_unknown", "Server Error")
+            return Response(500, error.body())
+
+
+def serve_in_thread(server: HTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="local-appwrite-http", daemon=True)
+    thread.start()
+    return thread

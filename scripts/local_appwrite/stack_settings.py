@@ -1,0 +1,66 @@
+"""The stack's settings, read from the environment and ``.env`` with the names the README lists."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    endpoint: str = "http://127.0.0.1:8080/v1"
+    project_id: str = "bigtech"
+    api_key: str = "standard_dev_key_change_me"
+    data_dir: Path = REPO_ROOT / ".data"
+    appwrite_json: Path = REPO_ROOT / "appwrite.json"
+    functions_mode: str = "source"  # "source" (in-process) or "build" (a worker process per function)
+    build_dir: Path = REPO_ROOT / "build" / "functions"
+    admin_email: str = "admin@bigtech.local"
+    admin_password: str = "admin-password"
+    run_schedules: bool = True
+    verbose: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.endpoint).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.endpoint).port or 80
+
+    @classmethod
+    def from_env(cls, env_file: Path | None = REPO_ROOT / ".env", **overrides: object) -> "StackSettings":
+        """Environment first, then ``.env`` (which never overrides what is already set)."""
+        if env_file is not None and env_file.exists():
+            load_dotenv(env_file, override=False)
+        env = os.environ
+        values: dict[str, object] = {
+            "endpoint": env.get("APPWRITE_ENDPOINT", cls.endpoint),
+            "project_id": env.get("APPWRITE_PROJECT_ID", cls.project_id),
+            "api_key": env.get("APPWRITE_API_KEY", cls.api_key),
+            "data_dir": Path(env.get("BIGTECH_DATA_DIR") or cls.data_dir),
+            "admin_email": env.get("BIGTECH_ADMIN_EMAIL", cls.admin_email),
+            "admin_password": env.get("BIGTECH_ADMIN_PASSWORD", cls.admin_password),
+            "functions_mode": env.get("BIGTECH_FUNCTIONS_MODE", cls.functions_mode),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_tests(cls, port: int, **overrides: object) -> "StackSettings":
+        data_dir = Path(tempfile.mkdtemp(prefix="bigtech-stack-"))
+        values: dict[str, object] = {
+            "endpoint": f"http://127.0.0.1:{port}/v1",
+            "data_dir": data_dir,
+            "api_key": "standard_test_key",
+            "run_schedules": False,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

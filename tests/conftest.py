@@ -1,0 +1,38 @@
+"""Fixtures shared by every test: a running local Appwrite and SDK clients pointed at it."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from appwrite.client import Client
+
+from local_appwrite import LocalAppwrite, StackSettings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalAppwrite]:
+    """One stack for the whole session, on a free port, with its data in a temp dir."""
+    settings = StackSettings.for_tests(free_port())
+    with LocalAppwrite(settings) as running:
+        yield running
+
+
+def make_client(stack: LocalAppwrite, *, key: str | None = None, jwt: str | None = None) -> Client:
+    client = Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id)
+    if jwt is not None:
+        return client.set_jwt(jwt)
+    return client.set_key(key if key is not None else stack.settings.api_key)
+
+
+@pytest.fixture
+def client(stack: LocalAppwrite) -> Client:
+    """An SDK client with the stack's dev API key (every scope)."""
+    return make_client(stack)
