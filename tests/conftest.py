@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from appwrite.client import Client
-
 from local_appwrite import LocalAppwrite, StackSettings
 
 

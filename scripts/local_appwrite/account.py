@@ -1,5 +1,5 @@
 """Placeholder: the account service is being written."""
 
 
-def register(stack, router):  # noqa: ANN001
+def register(stack, router):
     pass

@@ -10,9 +10,9 @@ import threading
 
 from . import account, functions, health, tablesdb, teams, users
 from .auth import Caller, Credentials, authorize
+from .errors import AppwriteError
 from .events import EventHub
 from .http import Dispatcher, HTTPServer, Request, Route, Router, serve_in_thread
-from .errors import AppwriteError
 from .stack_settings import StackSettings
 from .storage import Storage
 
@@ -30,6 +30,7 @@ class LocalAppwrite:
         self.router = Router()
         self.stopping = threading.Event()
         self._server: HTTPServer | None = None
+        self.dispatcher = Dispatcher(self.router, self.authenticate)
         self._background: list[threading.Thread] = []
         for service in SERVICES:
             service.register(self, self.router)
@@ -53,9 +54,8 @@ class LocalAppwrite:
         if self._server is not None:
             thread.start()
 
-    def start(self) -> "LocalAppwrite":
-        dispatcher = Dispatcher(self.router, self.authenticate)
-        self._server = HTTPServer((self.settings.host, self.settings.port), dispatcher, self.settings.verbose)
+    def start(self) -> LocalAppwrite:
+        self._server = HTTPServer((self.settings.host, self.settings.port), self.dispatcher, self.settings.verbose)
         serve_in_thread(self._server)
         for thread in self._background:
             if not thread.is_alive():
@@ -73,7 +73,7 @@ class LocalAppwrite:
             if close is not None:
                 close(self)
 
-    def __enter__(self) -> "LocalAppwrite":
+    def __enter__(self) -> LocalAppwrite:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

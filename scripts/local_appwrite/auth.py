@@ -2,10 +2,10 @@
 
 Appwrite authenticates every request by one of three credentials, and so does the local stack:
 
-* ``x-appwrite-key: <APPWRITE_API_KEY>`` – the dev key, every scope;
-* ``x-appwrite-key: ephemeral_<jwt>`` – minted per execution, limited to the function's ``scopes``
+* ``x-appwrite-key: <APPWRITE_API_KEY>`` - the dev key, every scope;
+* ``x-appwrite-key: ephemeral_<jwt>`` - minted per execution, limited to the function's ``scopes``
   and expiring after the function's ``timeout`` + 60 s, as Appwrite's dynamic keys do;
-* ``x-appwrite-jwt: <jwt>`` – a user's JWT from ``Users.create_jwt`` (15 minutes).
+* ``x-appwrite-jwt: <jwt>`` - a user's JWT from ``Users.create_jwt`` (15 minutes).
 
 Both JWT kinds are HS256 tokens signed with a secret kept in the data directory, so they survive
 a restart of the stack exactly as long as they would on a real server.
@@ -94,7 +94,9 @@ class Credentials:
             return Caller("ephemeral", frozenset(claims.get("scopes", [])), function_id=claims.get("functionId"))
         if hmac.compare_digest(key.encode(), self.api_key.encode()):
             return Caller("key", ALL_SCOPES)
-        raise AppwriteError(401, "user_unauthorized", "The current user is not authorized to perform the requested action.")
+        raise AppwriteError(
+            401, "user_unauthorized", "The current user is not authorized to perform the requested action."
+        )
 
     def _from_user_jwt(self, token: str) -> Caller:
         claims = self._decode(token, "user_jwt_invalid", "The JWT token is invalid or expired.")

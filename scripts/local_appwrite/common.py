@@ -6,7 +6,7 @@ import json
 import math
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import AppwriteError
@@ -16,7 +16,7 @@ _ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,35}$")
 
 def now_iso() -> str:
     """Appwrite's timestamp format: ``2026-11-29T07:31:10.123+00:00``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def unique_id() -> str:

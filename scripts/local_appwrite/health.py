@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .app import LocalAppwrite
 
 
-def register(stack: "LocalAppwrite", router: Router) -> None:
+def register(stack: LocalAppwrite, router: Router) -> None:
     def health(request: Request) -> dict:
         return {"name": "http", "ping": 0, "status": "pass"}
 

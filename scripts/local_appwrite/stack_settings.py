@@ -36,7 +36,7 @@ class StackSettings:
         return urlsplit(self.endpoint).port or 80
 
     @classmethod
-    def from_env(cls, env_file: Path | None = REPO_ROOT / ".env", **overrides: object) -> "StackSettings":
+    def from_env(cls, env_file: Path | None = REPO_ROOT / ".env", **overrides: object) -> StackSettings:
         """Environment first, then ``.env`` (which never overrides what is already set)."""
         if env_file is not None and env_file.exists():
             load_dotenv(env_file, override=False)
@@ -54,7 +54,7 @@ class StackSettings:
         return cls(**values)  # type: ignore[arg-type]
 
     @classmethod
-    def for_tests(cls, port: int, **overrides: object) -> "StackSettings":
+    def for_tests(cls, port: int, **overrides: object) -> StackSettings:
         data_dir = Path(tempfile.mkdtemp(prefix="bigtech-stack-"))
         values: dict[str, object] = {
             "endpoint": f"http://127.0.0.1:{port}/v1",

@@ -3,7 +3,7 @@
 One database file holds everything. Each thread gets its own connection (sqlite3 connections must
 not cross threads); WAL mode lets readers run while a writer commits. Writes are serialized by one
 process-wide lock and run inside ``BEGIN IMMEDIATE`` so a read-modify-write inside :meth:`write`
-is atomic with respect to every other request – this is what makes increments, unique checks and
+is atomic with respect to every other request - this is what makes increments, unique checks and
 transaction commits correct under concurrency. ``write`` is re-entrant on the same thread: a nested
 call joins the outer transaction.
 """
