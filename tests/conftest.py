@@ -8,6 +8,22 @@ from collections.abc import Iterator
 import pytest
 from appwrite.client import Client
 from local_appwrite import LocalAppwrite, StackSettings
+from tests.contract.recorder import RECORDER
+
+_original_init = LocalAppwrite.__init__
+
+
+def _recording_init(self: LocalAppwrite, *args: object, **kwargs: object) -> None:
+    _original_init(self, *args, **kwargs)
+    self.dispatcher.observers.append(RECORDER.observe)
+
+
+LocalAppwrite.__init__ = _recording_init  # every stack in the session feeds the contract test
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Contract tests run last, so they check what every other test made the stack answer."""
+    items.sort(key=lambda item: item.get_closest_marker("contract") is not None)
 
 
 def free_port() -> int:
