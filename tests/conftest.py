@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from appwrite.client import Client
+
 from local_appwrite import LocalAppwrite, StackSettings
 from tests.contract.recorder import RECORDER
 

@@ -28,7 +28,7 @@ class Recorder:
     def __init__(self) -> None:
         self.samples: dict[tuple[str, str | None, int], list[Sample]] = defaultdict(list)
 
-    def observe(self, request, route, response) -> None:  # noqa: ANN001 - local_appwrite.http types
+    def observe(self, request, route, response) -> None:
         pattern = route.pattern if route is not None else None
         bucket = self.samples[(request.method, pattern, response.status)]
         if len(bucket) < SAMPLES_PER_KEY and not isinstance(response.body, bytes):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from local_appwrite import LocalAppwrite
-
 from tests.conftest import make_client
 
 
