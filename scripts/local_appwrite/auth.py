@@ -5,7 +5,9 @@ Appwrite authenticates every request by one of three credentials, and so does th
 * ``x-appwrite-key: <APPWRITE_API_KEY>`` - the dev key, every scope;
 * ``x-appwrite-key: ephemeral_<jwt>`` - minted per execution, limited to the function's ``scopes``
   and expiring after the function's ``timeout`` + 60 s, as Appwrite's dynamic keys do;
-* ``x-appwrite-jwt: <jwt>`` - a user's JWT from ``Users.create_jwt`` (15 minutes).
+* ``x-appwrite-jwt: <jwt>`` - a user's JWT from ``Users.create_jwt`` (15 minutes);
+* ``x-appwrite-session: <secret>`` (or the Web SDK's fallback cookie) - a user's session from
+  ``Account.create_email_password_session``; the account service installs :attr:`Credentials.session_resolver`.
 
 Both JWT kinds are HS256 tokens signed with a secret kept in the data directory, so they survive
 a restart of the stack exactly as long as they would on a real server.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +48,7 @@ class Caller:
     user_id: str | None = None
     function_id: str | None = None
     jwt: str | None = None
+    session_id: str | None = None  # the user's session (from the session secret or the JWT's claim)
 
     @property
     def is_key(self) -> bool:
@@ -62,6 +66,8 @@ class Credentials:
         self.project_id = project_id
         self.api_key = api_key
         self._secret = _load_or_create_secret(secret_file)
+        # Set by the account service: request headers → (user_id, session_id) of a live session, or None.
+        self.session_resolver: Callable[[dict[str, str]], tuple[str, str] | None] | None = None
 
     def mint_ephemeral_key(self, function_id: str, scopes: list[str], lifetime_seconds: int, execution_id: str) -> str:
         claims = {
@@ -84,7 +90,10 @@ class Credentials:
         token = headers.get("x-appwrite-jwt")
         if token:
             return self._from_user_jwt(token)
-        return Caller("guest")
+        session = self.session_resolver(headers) if self.session_resolver else None
+        if session:
+            return Caller("user", frozenset(), user_id=session[0], session_id=session[1])
+        return Caller("guest")  # like Appwrite, an unknown or expired session is simply a guest
 
     def _from_key(self, key: str) -> Caller:
         if key.startswith(EPHEMERAL_PREFIX):
@@ -103,7 +112,7 @@ class Credentials:
         user_id = claims.get("userId")
         if not user_id:
             raise AppwriteError(401, "user_jwt_invalid", "The JWT token is invalid.")
-        return Caller("user", frozenset(), user_id=user_id, jwt=token)
+        return Caller("user", frozenset(), user_id=user_id, jwt=token, session_id=claims.get("sessionId") or None)
 
     def _decode(self, token: str, type_: str, message: str) -> dict:
         try:

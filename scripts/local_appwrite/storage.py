@@ -23,8 +23,8 @@ class Storage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        with self.write() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        with self._write_lock:  # journal_mode cannot change inside a transaction, so not via write()
+            self.connection().execute("PRAGMA journal_mode=WAL")
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

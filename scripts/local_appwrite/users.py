@@ -1,5 +1,0 @@
-"""Placeholder: the users service is being written."""
-
-
-def register(stack, router):
-    pass
