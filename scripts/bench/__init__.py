@@ -1,0 +1,1 @@
+"""Benchmarks of the local platform (``invoke bench``): each ``bench_*.py`` exposes ``run(report)``."""

@@ -1,0 +1,111 @@
+"""Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bench, schedule.
+
+The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
+``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+REPO_ROOT = Path(__file__).resolve().parent
+PYTHON = sys.executable
+PYTHONPATH = os.pathsep.join([str(REPO_ROOT / "shared"), str(REPO_ROOT / "scripts")])
+DEFAULT_BUILD_OUT = REPO_ROOT / "build" / "functions"
+
+
+def _env() -> dict[str, str]:
+    existing = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": PYTHONPATH + (os.pathsep + existing if existing else "")}
+
+
+def _pty() -> bool:
+    return sys.stdout.isatty()
+
+
+@task(help={"args": "extra arguments for python -m local_appwrite (e.g. '--mode build')"})
+def dev(c: Context, args: str = "") -> None:
+    """Run the local platform (local Appwrite + functions + seed) until Ctrl-C."""
+    c.run(f"{REPO_ROOT / 'scripts' / 'dev'} {args}", pty=_pty())
+
+
+@task(help={"args": "extra arguments for pytest (e.g. 'tests/unit -k router')"})
+def test(c: Context, args: str = "") -> None:
+    """Lint, then run the test suite."""
+    c.run(f"{REPO_ROOT / 'scripts' / 'test'} {args}", pty=_pty())
+
+
+@task(help={"fix": "apply ruff's automatic fixes"})
+def lint(c: Context, fix: bool = False) -> None:
+    """ruff check the whole repository."""
+    with c.cd(str(REPO_ROOT)):
+        c.run(f"{shlex.quote(PYTHON)} -m ruff check . {'--fix' if fix else ''}")
+
+
+@task(
+    iterable=["only"],
+    help={"only": "build only this function id (repeatable)", "out": f"output folder (default {DEFAULT_BUILD_OUT})"},
+)
+def build(c: Context, only: list[str] | None = None, out: str = "") -> None:
+    """Vendor shared/bigtech into every function of appwrite.json (build/functions/<id>/)."""
+    command = [PYTHON, str(REPO_ROOT / "scripts" / "build_functions.py")]
+    for function_id in only or []:
+        command += ["--only", function_id]
+    if out:
+        command += ["--out", out]
+    c.run(shlex.join(command))
+
+
+@task(help={"out": f"build folder to push from (default {DEFAULT_BUILD_OUT})"})
+def deploy(c: Context, out: str = "") -> None:
+    """Build every function, then push them with the Appwrite CLI (appwrite push functions --all --force)."""
+    if shutil.which("appwrite") is None:
+        raise Exit(
+            "The Appwrite CLI is not installed. Install it with `npm install -g appwrite-cli@12`, then run\n"
+            "`appwrite login` (creating functions needs a console session) or\n"
+            "`appwrite client -e <endpoint> -p <project id> -k <api key>`, and run `invoke deploy` again.",
+            code=1,
+        )
+    build(c, out=out)
+    folder = Path(out) if out else DEFAULT_BUILD_OUT
+    with c.cd(str(folder)):  # the build writes an appwrite.json whose function paths point here
+        c.run("appwrite push functions --all --force", pty=_pty())
+
+
+@task(help={"only": "run only the benchmarks whose name contains this text"})
+def bench(c: Context, only: str = "") -> None:
+    """Run the benchmarks in scripts/bench (each starts its own local stack)."""
+    command = [PYTHON, "-m", "bench.run"] + (["--only", only] if only else [])
+    with c.cd(str(REPO_ROOT)):
+        c.run(shlex.join(command), env=_env(), pty=_pty())
+
+
+@task(help={"function": "id of the function whose schedule to trigger now"})
+def schedule(c: Context, function: str) -> None:
+    """Run a function's scheduled execution now on the running local stack (local-only route)."""
+    import httpx
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from local_appwrite.stack_settings import StackSettings
+
+    settings = StackSettings.from_env()
+    url = f"{settings.endpoint}/local/functions/{function}/schedule"
+    headers = {"x-appwrite-project": settings.project_id, "x-appwrite-key": settings.api_key}
+    try:
+        response = httpx.post(url, headers=headers, timeout=60)
+    except httpx.HTTPError as error:
+        message = f"Could not reach the local stack at {settings.endpoint} ({error}). Is scripts/dev running?"
+        raise Exit(message, code=1) from None
+    try:
+        print(json.dumps(response.json(), indent=2))
+    except ValueError:
+        print(response.text)
+    if response.is_error:
+        raise Exit(f"schedule failed with HTTP {response.status_code}", code=1)
