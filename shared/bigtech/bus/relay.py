@@ -1,0 +1,255 @@
+"""The relay: move pending outbox rows to their subscribers, over RabbitMQ or (embedded default) directly.
+
+AMQP mode, per run: connect (fail before touching the outbox if the broker is down) → declare the topology →
+claim pending rows in batches, publish each with a confirm, mark the confirmed ones published, release the rest →
+drain every subscriber's queue round-robin until the budget runs out. Direct mode claims the same rows and calls
+the subscribers itself, with a `DeliveryStore` doing the attempt counting and dead-lettering the queue would do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .deliveries import DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
+from .drain import DrainResult, drain_subscriber
+from .errors import BusError
+from .outbox import OutboxRow, OutboxStatus, OutboxStore
+from .publisher import DEFAULT_CONNECT_TIMEOUT, AmqpPublisher, BusConnection, describe
+from .subscribers import Subscriber
+from .topology import Topology
+
+log = logging.getLogger(__name__)
+
+BUS_URL_ENV = "BIGTECH_BUS_URL"
+MAX_ERRORS_KEPT = 20
+
+
+def bus_url_from_env(environ: dict[str, str] | None = None) -> str | None:
+    value = (environ if environ is not None else os.environ).get(BUS_URL_ENV, "").strip()
+    return value or None
+
+
+@dataclass
+class RelayReport:
+    mode: str
+    tenant_id: str | None
+    published: int = 0  # rows marked published (AMQP: confirmed; direct: handed to every matching subscriber)
+    unroutable: int = 0  # confirmed but no subscriber binds the type
+    delivered: int = 0
+    duplicates: int = 0  # delivered, but the subscriber had already applied it
+    failed: int = 0  # deliveries returned for a later retry
+    dead_lettered: int = 0
+    pending_left: int | None = None
+    elapsed: float = 0.0
+    error: str | None = None  # set when the run stopped early (e.g. broker unavailable)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def line(self) -> str:
+        """One line for the execution log."""
+        parts = [
+            f"relay mode={self.mode}",
+            f"tenant={self.tenant_id or '*'}",
+            f"published={self.published}",
+            f"unroutable={self.unroutable}",
+            f"delivered={self.delivered}",
+            f"duplicates={self.duplicates}",
+            f"failed={self.failed}",
+            f"dead_lettered={self.dead_lettered}",
+        ]
+        if self.pending_left is not None:
+            parts.append(f"pending_left={self.pending_left}")
+        parts.append(f"elapsed={self.elapsed:.3f}s")
+        parts.append("ok" if self.ok else f"error={self.error!r}")
+        return " ".join(parts)
+
+    def note(self, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(message)
+
+
+class Relay:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        subscribers: Sequence[Subscriber],
+        bus_url: str | None = None,
+        *,
+        topology: Topology | None = None,
+        deliveries: DeliveryStore | None = None,
+        batch_size: int = 200,
+        lease_seconds: float = 60.0,
+        publish_share: float = 0.5,
+        drain_chunk: int = 50,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        names = [s.name for s in subscribers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate subscriber names: {names}")
+        self.outbox = outbox
+        self.subscribers = list(subscribers)
+        self.bus_url = bus_url
+        self.topology = topology or Topology()
+        # Direct mode keeps its bookkeeping here; with Appwrite pass the TablesDB-backed store.
+        self.deliveries = deliveries if deliveries is not None else InMemoryDeliveryStore()
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.publish_share = publish_share  # share of the budget after which no new batch is claimed
+        self.drain_chunk = drain_chunk
+        self.connect_timeout = connect_timeout
+
+    @property
+    def mode(self) -> str:
+        return "amqp" if self.bus_url else "direct"
+
+    def run(
+        self, tenant_id: str | None = None, budget_seconds: float = 20.0, *, publish: bool = True, drain: bool = True
+    ) -> RelayReport:
+        """One relay run. Never raises for bus/subscriber trouble: the report says what happened.
+
+        `publish=False` / `drain=False` run one half only (AMQP mode), e.g. a publish-only run on the row-create
+        trigger while the schedule drains; direct mode always does both."""
+        started = time.monotonic()
+        report = RelayReport(mode=self.mode, tenant_id=tenant_id)
+        deadline = started + budget_seconds
+        try:
+            if self.bus_url:
+                self._run_amqp(report, tenant_id, started, deadline, publish=publish, drain=drain)
+            else:
+                self._run_direct(report, tenant_id, deadline)
+        except BusError as exc:
+            report.error = describe(exc)
+            log.warning("relay run stopped: %s", report.error)
+        report.elapsed = time.monotonic() - started
+        try:
+            report.pending_left = self.outbox.count(tenant_id, OutboxStatus.PENDING)
+        except Exception:  # counting is informational only
+            report.pending_left = None
+        return report
+
+    # -- AMQP ----------------------------------------------------------------------------------------------------
+    def _run_amqp(
+        self, report: RelayReport, tenant_id: str | None, started: float, deadline: float, *, publish: bool,
+        drain: bool,
+    ) -> None:
+        assert self.bus_url is not None
+        share = self.publish_share if drain else 1.0
+        publish_deadline = started + (deadline - started) * share
+        with BusConnection(self.bus_url, timeout=self.connect_timeout) as bus:
+            self.topology.declare(bus.channel, self.subscribers)
+            publisher = AmqpPublisher(bus.channel, self.topology.exchange)
+            token = uuid.uuid4().hex
+            while publish and time.monotonic() < publish_deadline:
+                rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
+                if not rows:
+                    break
+                self._publish_batch(publisher, rows, token, report)
+                if len(rows) < self.batch_size:
+                    break
+            if drain:
+                self._drain_all(bus.channel, report, deadline)
+
+    def _publish_batch(self, publisher: AmqpPublisher, rows: list[OutboxRow], token: str, report: RelayReport):
+        confirmed: list[str] = []
+        try:
+            for row in rows:
+                if not publisher.publish(row.envelope):
+                    report.unroutable += 1
+                confirmed.append(row.id)
+        except BusError as exc:
+            # Keep what the broker confirmed, give the rest back (still pending, attempt counted).
+            report.published += self.outbox.mark_published(confirmed, token)
+            self.outbox.release([r.id for r in rows[len(confirmed):]], token, describe(exc))
+            raise
+        report.published += self.outbox.mark_published(confirmed, token)
+
+    def _drain_all(self, channel, report: RelayReport, deadline: float) -> None:
+        active = list(self.subscribers)
+        while active and time.monotonic() < deadline:
+            still_active = []
+            for subscriber in active:
+                result = DrainResult()
+                try:
+                    drain_subscriber(channel, self.topology, subscriber, deadline=deadline,
+                                     max_messages=self.drain_chunk, result=result)
+                finally:  # count what was delivered even when the connection broke mid-drain
+                    report.delivered += result.delivered
+                    report.duplicates += result.duplicates
+                    report.failed += result.failed
+                    report.dead_lettered += result.dead_lettered
+                    for message in result.errors:
+                        report.note(message)
+                if not result.exhausted:
+                    still_active.append(subscriber)
+            active = still_active
+
+    # -- direct --------------------------------------------------------------------------------------------------
+    def _run_direct(self, report: RelayReport, tenant_id: str | None, deadline: float) -> None:
+        token = uuid.uuid4().hex
+        backed_off: set[str] = set()  # subscribers that failed this run wait for the next one (like AMQP mode)
+        held: list[str] = []  # rows still needed by a backed-off subscriber: kept leased until the run ends
+        try:
+            while time.monotonic() < deadline:
+                rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
+                if not rows:
+                    return
+                done: list[str] = []
+                for index, row in enumerate(rows):
+                    if time.monotonic() >= deadline:
+                        held.extend(r.id for r in rows[index:])
+                        break
+                    if self._deliver_direct(row, backed_off, report):
+                        done.append(row.id)
+                    else:
+                        held.append(row.id)
+                report.published += self.outbox.mark_published(done, token)
+                if len(rows) < self.batch_size:
+                    return
+        finally:
+            self.outbox.release(held, token)
+
+    def _deliver_direct(self, row: OutboxRow, backed_off: set[str], report: RelayReport) -> bool:
+        """Deliver one row to every matching subscriber; True when none of them still needs it."""
+        envelope = row.envelope
+        complete = True
+        matching = self._matching(envelope.type)
+        if not matching:
+            report.unroutable += 1
+        for subscriber in matching:
+            record = self.deliveries.get(subscriber.name, envelope.id)
+            if record is not None and record.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+                continue
+            if subscriber.name in backed_off:
+                complete = False
+                continue
+            try:
+                outcome = subscriber.deliver(envelope)
+            except Exception as exc:
+                reason = describe(exc)
+                record = self.deliveries.record_failure(subscriber.name, envelope, reason,
+                                                        self.topology.delivery_limit)
+                report.note(f"{subscriber.name} {envelope.id} attempt {record.attempts}: {reason}")
+                if record.status is DeliveryStatus.DEAD:
+                    report.dead_lettered += 1
+                else:
+                    report.failed += 1
+                    backed_off.add(subscriber.name)
+                    complete = False
+                continue
+            self.deliveries.record_success(subscriber.name, envelope)
+            if outcome is False:
+                report.duplicates += 1
+            else:
+                report.delivered += 1
+        return complete
+
+    def _matching(self, event_type: str) -> list[Subscriber]:
+        return [s for s in self.subscribers if s.matches(event_type)]
