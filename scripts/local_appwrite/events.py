@@ -4,6 +4,11 @@ Services call :meth:`EventHub.publish` *after* their write committed, with the s
 strings (``databases.<db>.tables.<table>.rows.<id>.create`` …) and the resource as payload.
 Listeners (the function dispatcher) are called off the request thread, so an event never delays
 or fails the request that caused it.
+
+Functions subscribe with patterns where ``*`` stands for any one dot-separated segment
+(``databases.*.tables.*.rows.*.create``); :func:`subscribed` tells whether a function hears an
+event. The functions service registers itself as a listener and runs each subscribed function
+once per event (``functions/service.py``).
 """
 
 from __future__ import annotations
@@ -34,3 +39,17 @@ class EventHub:
         event = Event(tuple(names), payload, user_id)
         for listener in self._listeners:
             threading.Thread(target=listener, args=(event,), daemon=True, name="event-dispatch").start()
+
+
+def matches(pattern: str, name: str) -> bool:
+    """``databases.*.tables.*.rows.*.create`` matches ``databases.db.tables.t.rows.r1.create``.
+
+    Segment by segment: ``*`` matches any one segment; the counts must be equal. Appwrite does the
+    same by expanding every event into all its wildcard forms and looking the pattern up.
+    """
+    wanted, actual = pattern.split("."), name.split(".")
+    return len(wanted) == len(actual) and all(w in ("*", a) for w, a in zip(wanted, actual, strict=True))
+
+
+def subscribed(patterns: tuple[str, ...] | list[str], names: tuple[str, ...] | list[str]) -> bool:
+    return any(matches(pattern, name) for pattern in patterns for name in names)

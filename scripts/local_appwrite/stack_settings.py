@@ -25,6 +25,7 @@ class StackSettings:
     admin_email: str = "admin@bigtech.local"
     admin_password: str = "admin-password"
     run_schedules: bool = True
+    sync_timeout_seconds: float = 30.0  # a synchronous execution answers 408 after this (Appwrite: 30 s)
     verbose: bool = False
 
     @property

@@ -1,5 +1,0 @@
-"""Placeholder: the functions service is being written."""
-
-
-def register(stack, router):
-    pass

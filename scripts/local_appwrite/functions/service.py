@@ -1,0 +1,182 @@
+"""Running executions: build the request a function sees, run it, record the Execution.
+
+Every execution runs on its own thread; a synchronous caller waits for it at most
+``sync_timeout_seconds`` (then 408, while the execution carries on), an asynchronous one gets the
+``waiting`` document at once. No lock is held while a function runs, so a function may execute
+another function (which may execute a third) through the API, many at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..common import unique_id
+from ..errors import APPWRITE_VERSION, AppwriteError
+from ..runner.inprocess import InProcessRunner
+from ..runner.project import FunctionSpec, Project
+from ..runner.worker import WorkerPool
+from ..stack_settings import REPO_ROOT
+from . import documents
+from .store import ExecutionStore
+
+if TYPE_CHECKING:
+    from ..app import LocalAppwrite
+    from ..events import Event
+
+
+@dataclass
+class Invocation:
+    """One request to a function, before the headers Appwrite adds."""
+
+    fn: FunctionSpec
+    trigger: str  # "http" | "event" | "schedule"
+    method: str = "POST"
+    path: str = "/"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    user_id: str = ""
+    user_jwt: str = ""
+    client_ip: str = ""
+    event: str = ""
+    permissions: list[str] = field(default_factory=list)
+
+
+class FunctionsService:
+    def __init__(self, stack: LocalAppwrite) -> None:
+        self.stack = stack
+        self.settings = stack.settings
+        self.mode = self.settings.functions_mode
+        self.project = Project(self.settings.appwrite_json)
+        self.store = ExecutionStore(stack.storage)
+        self.runner: InProcessRunner | WorkerPool
+        if self.mode == "build":
+            self.runner = WorkerPool(self.settings.build_dir)
+        else:
+            self.runner = InProcessRunner(REPO_ROOT / "shared")
+
+    # -- the project ------------------------------------------------------------------------
+    def functions(self) -> dict[str, FunctionSpec]:
+        return self.project.functions()
+
+    def function(self, function_id: str) -> FunctionSpec | None:
+        return self.project.get(function_id)
+
+    def environment(self, fn: FunctionSpec) -> dict[str, str]:
+        """The variables Appwrite gives a function's runtime, then the function's own (which win)."""
+        env = {
+            "APPWRITE_FUNCTION_API_ENDPOINT": self.settings.endpoint,
+            "APPWRITE_FUNCTION_ID": fn.id,
+            "APPWRITE_FUNCTION_NAME": fn.name,
+            "APPWRITE_FUNCTION_DEPLOYMENT": documents.deployment_id(self.mode),
+            "APPWRITE_FUNCTION_PROJECT_ID": self.settings.project_id,
+            "APPWRITE_FUNCTION_RUNTIME_NAME": fn.runtime_name,
+            "APPWRITE_FUNCTION_RUNTIME_VERSION": fn.runtime_version,
+            "APPWRITE_FUNCTION_CPUS": fn.cpus,
+            "APPWRITE_FUNCTION_MEMORY": fn.memory_mb,
+            "APPWRITE_VERSION": APPWRITE_VERSION,
+            "APPWRITE_REGION": "default",
+        }
+        env.update(fn.vars)
+        return env
+
+    def ready(self, fn: FunctionSpec) -> bool:
+        return not isinstance(self.runner, WorkerPool) or self.runner.ready(fn)
+
+    # -- executions -------------------------------------------------------------------------
+    def start(self, inv: Invocation, wait: float | None, scheduled_at: datetime | None = None) -> dict[str, Any]:
+        """Record and launch an execution; wait ``wait`` seconds for it (``None``: return at once)."""
+        execution_id = unique_id()
+        headers = self._request_headers(inv, execution_id)
+        status = "scheduled" if scheduled_at else ("processing" if wait is not None else "waiting")
+        doc = documents.new_execution(
+            execution_id, inv.fn, self.mode, inv.trigger, inv.method, inv.path, headers, inv.permissions, status,
+            scheduled_at.isoformat(timespec="milliseconds") if scheduled_at else None,
+        )
+        self.store.insert(documents.stored_view(doc))
+        done = threading.Event()
+        finished: dict[str, dict[str, Any]] = {}
+        args = (inv, doc, headers, done, finished)
+        if scheduled_at is not None:
+            delay = max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds())
+            timer = threading.Timer(delay, self._run, args=args)
+            timer.daemon = True
+            timer.start()
+        else:
+            threading.Thread(target=self._run, args=args, name=f"execution-{inv.fn.id}", daemon=True).start()
+        if wait is None:
+            return doc
+        if not done.wait(wait):
+            raise AppwriteError(
+                408, "function_synchronous_timeout",
+                "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the "
+                "execution duration doesn't exceed 30 seconds.",
+            )
+        return finished["doc"]
+
+    def _request_headers(self, inv: Invocation, execution_id: str) -> dict[str, str]:
+        """The caller's headers, then Appwrite's own (which override the caller's)."""
+        headers = {str(k).lower(): str(v) for k, v in inv.headers.items()}
+        headers.setdefault("host", urlsplit(self.settings.endpoint).netloc)
+        headers.update(
+            {
+                "x-appwrite-trigger": inv.trigger,
+                "x-appwrite-execution-id": execution_id,
+                "x-appwrite-user-id": inv.user_id,
+                "x-appwrite-user-jwt": inv.user_jwt,
+                "x-appwrite-client-ip": inv.client_ip,
+                "x-appwrite-country-code": "",
+                "x-appwrite-continent-code": "",
+                "x-appwrite-continent-eu": "false",
+            }
+        )
+        if inv.event:
+            headers["x-appwrite-event"] = inv.event
+        return headers
+
+    def _run(
+        self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str],
+        done: threading.Event, finished: dict[str, dict[str, Any]],
+    ) -> None:
+        fn = inv.fn
+        try:
+            if doc["status"] != "processing":
+                doc = {**doc, "status": "processing"}
+                self.store.save(documents.stored_view(doc))
+            key = self.stack.credentials.mint_ephemeral_key(fn.id, list(fn.scopes), fn.timeout + 60, doc["$id"])
+            sent = {**headers, "x-appwrite-key": key}
+            result = self.runner.execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+        except Exception:  # a stack bug still ends the execution as failed, with the reason
+            traceback.print_exc(file=sys.stderr)
+            result = {"statusCode": 500, "body": b"", "headers": {}, "logs": "",
+                      "errors": traceback.format_exc(), "duration": 0.0}
+        full = documents.finish_execution(doc, result, fn.logging)
+        self.store.save(documents.stored_view(full))
+        finished["doc"] = full
+        done.set()
+
+    # -- triggers ---------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """Run every enabled function subscribed to the event, once each, asynchronously."""
+        from ..events import subscribed
+
+        body = json.dumps(event.payload, default=str).encode()
+        for fn in self.functions().values():
+            if fn.enabled and subscribed(fn.events, event.names) and self.ready(fn):
+                inv = Invocation(
+                    fn, "event", headers={"content-type": "application/json"}, body=body,
+                    user_id=event.user_id or "", event=event.names[0],
+                )
+                self.start(inv, wait=None)
+
+    def run_schedule(self, fn: FunctionSpec, wait: float | None = None) -> dict[str, Any]:
+        return self.start(Invocation(fn, "schedule"), wait=wait)
+
+    def close(self) -> None:
+        self.runner.close()

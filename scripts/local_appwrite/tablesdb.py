@@ -1,5 +1,0 @@
-"""Placeholder: the tablesdb service is being written."""
-
-
-def register(stack, router):
-    pass
