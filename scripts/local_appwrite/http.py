@@ -151,15 +151,36 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         response = self.server.app.handle(self._read_request())
+        self._send(response)
+
+    def do_OPTIONS(self) -> None:
+        """CORS preflight: browsers call the executions API straight from a frontend."""
+        self._send(Response(204, b"", {"content-type": "text/plain"}))
+
+    def _send(self, response: Response) -> None:
         payload, content_type = response.encode()
         self.send_response(response.status)
         self.send_header("content-type", response.headers.pop("content-type", content_type))
-        for key, value in response.headers.items():
+        for key, value in {**self._cors_headers(), **response.headers}.items():
             self.send_header(key, value)
         self.send_header("content-length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _cors_headers(self) -> dict[str, str]:
+        origin = self.headers.get("origin")
+        if not origin:
+            return {}
+        return {
+            "access-control-allow-origin": origin,
+            "access-control-allow-credentials": "true",
+            "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+            "access-control-allow-headers": self.headers.get("access-control-request-headers")
+            or "content-type, x-appwrite-project, x-appwrite-jwt, x-appwrite-session, x-fallback-cookies, "
+            "x-sdk-name, x-sdk-platform, x-sdk-language, x-sdk-version, x-appwrite-response-format",
+            "access-control-expose-headers": "x-appwrite-session, x-fallback-cookies",
+        }
 
     def _read_request(self) -> Request:
         url = urlsplit(self.path)

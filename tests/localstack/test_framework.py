@@ -30,3 +30,15 @@ def test_unknown_route_is_404(stack):
     response = requests.get(stack.endpoint + "/nope")
     assert response.status_code == 404
     assert response.json()["type"] == "general_route_not_found"
+
+
+def test_cors_preflight_lets_a_browser_frontend_call_the_stack(stack):
+    response = requests.options(
+        stack.endpoint + "/functions/health/executions",
+        headers={"origin": "http://localhost:5173", "access-control-request-headers": "x-appwrite-jwt, content-type"},
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "x-appwrite-jwt" in response.headers["access-control-allow-headers"]
+    answer = requests.get(stack.endpoint + "/health", headers={"origin": "http://localhost:5173"})
+    assert answer.headers["access-control-allow-origin"] == "http://localhost:5173"
