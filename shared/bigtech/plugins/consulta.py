@@ -1,0 +1,88 @@
+"""``ConsultaPlugin``: base of the category plugins (``consulta-*``).
+
+It does the part every consulta shares, so a subclass only composes fonte answers into its category:
+
+1. validate the input for the manifest's category and inputs (``input_error``/``invalid_input``, never
+   billable, if CORE let a bad document through);
+2. pick the fontes: the ordered list CORE sent (the tenant's config), else the manifest's
+   ``default_fontes``;
+3. hand the subclass a ``FonteRun`` (ordered fallback + ``sources``) through ``consult``;
+4. check the normalized ``data`` against the category's JSON Schema: a mismatch is our bug, answered as
+   ``failed``/``invalid_data`` (billing facts kept) instead of handing the customer a broken report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import Unprocessable
+from .base import Plugin
+from .categories import problems as category_problems
+from .contract import FonteRef, PluginContext, PluginError, PluginResult, Status
+from .fallback import DEFAULT_BUDGET_SECONDS, FonteRun, QueryOutcome
+from .fonte_client import AppwriteFonteClient, FonteClient
+from .inputs import ConsultaInput, validate_input
+from .manifest import Manifest
+
+ClientFactory = Callable[[PluginContext], FonteClient]
+
+
+class ConsultaPlugin(Plugin):
+    def __init__(self, manifest: Manifest | None = None, fonte_client: FonteClient | ClientFactory | None = None):
+        super().__init__(manifest)
+        self._fonte_client = fonte_client
+
+    def fonte_client(self, ctx: PluginContext) -> FonteClient:
+        """The injected client (tests) or one over Appwrite executions with this execution's key."""
+        if self._fonte_client is None:
+            return AppwriteFonteClient.for_execution(ctx.runtime)
+        if hasattr(self._fonte_client, "call"):
+            return self._fonte_client  # type: ignore[return-value]
+        return self._fonte_client(ctx)  # type: ignore[operator]
+
+    def fontes(self, ctx: PluginContext) -> list[FonteRef]:
+        """CORE's ordered fontes (with their configs); else ``config.fontes`` ids; else the manifest's."""
+        if ctx.fontes:
+            return list(ctx.fontes)
+        configured = ctx.config.get("fontes")
+        ids = configured if isinstance(configured, list) and configured else self.manifest.default_fontes
+        return [FonteRef(id=fonte_id) for fonte_id in ids if isinstance(fonte_id, str)]
+
+    @staticmethod
+    def unanswered(run: FonteRun, outcome: QueryOutcome) -> PluginResult:
+        """The consulta's answer when a required query got no data: its status, its error, all sources."""
+        status = outcome.status
+        if status is Status.OK:  # an ok without data is a fonte bug; do not pass it off as an answer
+            status = Status.FAILED
+        errors = [] if status is Status.NOT_FOUND else [outcome.error]
+        return run.result(status, errors=errors)
+
+    def execute(self, ctx: PluginContext) -> PluginResult:
+        try:
+            consulta_input = validate_input(self.manifest.category or "", ctx.input, self.manifest.inputs)
+        except Unprocessable as error:
+            return PluginResult(
+                status=Status.INPUT_ERROR,
+                errors=[PluginError(code="invalid_input", message=error.message, detail={"fields": error.details})],
+            )
+        fontes = self.fontes(ctx)
+        if not fontes:
+            return PluginResult.error(Status.FAILED, "no_fontes", "No fonte is configured for this consulta.")
+        budget = ctx.config.get("budget_seconds", DEFAULT_BUDGET_SECONDS)
+        run = FonteRun(self.fonte_client(ctx), ctx, fontes, budget_seconds=float(budget) if budget else None)
+        result = self.consult(consulta_input, run, ctx)
+        if result.data is not None:
+            found = category_problems(self.manifest.category or "", result.data)
+            if found:
+                return run.result(Status.FAILED, errors=[PluginError(
+                    code="invalid_data", message="The normalized answer broke the category schema.",
+                    detail={"problems": [p.split(":")[0] for p in found]},  # paths only: values may be documents
+                )])
+        return result
+
+    def consult(self, consulta_input: ConsultaInput, run: FonteRun, ctx: PluginContext) -> PluginResult:
+        """Ask the fontes (``run.ask``) and build the answer (``run.result``)."""
+        raise NotImplementedError
+
+
+__all__ = ["ConsultaPlugin"]
