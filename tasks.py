@@ -109,3 +109,28 @@ def schedule(c: Context, function: str) -> None:
         print(response.text)
     if response.is_error:
         raise Exit(f"schedule failed with HTTP {response.status_code}", code=1)
+
+
+def _bus(c: Context, arguments: list[str]) -> None:
+    """``python -m bigtech.bus …`` with the environment (and .env) of this checkout."""
+    from dotenv import load_dotenv
+
+    load_dotenv(REPO_ROOT / ".env", override=False)
+    with c.cd(str(REPO_ROOT)):
+        c.run(shlex.join([PYTHON, "-m", "bigtech.bus", *arguments]), env=_env(), pty=_pty())
+
+
+@task(help={"subscriber": "subscriber (function) id; repeat for several (default: BIGTECH_BUS_SUBSCRIBERS)"},
+      iterable=["subscriber"])
+def bus_status(c: Context, subscriber: list[str] | None = None) -> None:
+    """Event bus: queue depths and dead letters (with their reasons) per subscriber; RabbitMQ or direct mode."""
+    _bus(c, ["status", *(subscriber or [])])
+
+
+@task(help={"subscriber": "subscriber (function) id whose dead letters to resend; repeatable",
+            "limit": "resend at most this many per subscriber"}, iterable=["subscriber"])
+def bus_replay(c: Context, subscriber: list[str] | None = None, limit: int = 0) -> None:
+    """Event bus: resend a subscriber's dead letters (to that subscriber only); the next relay run delivers them."""
+    if not subscriber:
+        raise Exit("name the subscriber: invoke bus-replay --subscriber <function id>", code=2)
+    _bus(c, ["replay", *subscriber, *(["--limit", str(limit)] if limit else [])])

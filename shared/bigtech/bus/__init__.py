@@ -1,5 +1,6 @@
 """Bigtech event bus: transactional outbox → RabbitMQ (or direct) → subscribers, exactly once in effect."""
 
+from .config import BusConfig
 from .dedupe import InMemoryProcessedEvents, ProcessedEvents, idempotent, processed_row_id
 from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
 from .envelope import EventEnvelope
@@ -15,6 +16,7 @@ from .topology import Topology
 __all__ = [
     "BUS_URL_ENV",
     "AmqpOps",
+    "BusConfig",
     "BusError",
     "BusUnavailable",
     "DeadLetter",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -41,6 +41,13 @@ class DeliveryRecord:
 class DeliveryStore(Protocol):
     def get(self, subscriber: str, event_id: str) -> DeliveryRecord | None: ...
 
+    def lookup(
+        self, subscribers: Sequence[str], envelopes: Sequence[EventEnvelope]
+    ) -> dict[tuple[str, str], DeliveryRecord]:
+        """The records that exist for these subscribers × events, keyed by (subscriber, event id): one call per
+        claimed batch instead of one per delivery."""
+        ...
+
     def record_success(self, subscriber: str, envelope: EventEnvelope) -> DeliveryRecord: ...
 
     def record_failure(
@@ -64,6 +71,17 @@ class InMemoryDeliveryStore:
     def get(self, subscriber: str, event_id: str) -> DeliveryRecord | None:
         with self._lock:
             return self._records.get((subscriber, event_id))
+
+    def lookup(
+        self, subscribers: Sequence[str], envelopes: Sequence[EventEnvelope]
+    ) -> dict[tuple[str, str], DeliveryRecord]:
+        with self._lock:
+            return {
+                (name, e.id): self._records[(name, e.id)]
+                for name in subscribers
+                for e in envelopes
+                if (name, e.id) in self._records
+            }
 
     def record_success(self, subscriber: str, envelope: EventEnvelope) -> DeliveryRecord:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -53,6 +54,26 @@ def delivery_count(properties) -> int:
         return 0
 
 
+Outcome = tuple[object, BaseException | None]  # (what deliver returned, or the exception it raised)
+
+
+def deliver_all(subscriber: Subscriber, envelopes: list[EventEnvelope], pool: Executor | None = None
+                ) -> list[Outcome]:
+    """Hand each envelope to the subscriber — concurrently on `pool` when given — and collect the outcomes in
+    order. Only the subscriber call runs on the pool; every broker call stays on the caller's thread (a pika
+    channel is not thread-safe)."""
+
+    def one(envelope: EventEnvelope) -> Outcome:
+        try:
+            return subscriber.deliver(envelope), None
+        except Exception as exc:
+            return None, exc
+
+    if pool is None or len(envelopes) < 2:
+        return [one(e) for e in envelopes]
+    return list(pool.map(one, envelopes))
+
+
 def drain_subscriber(
     channel,
     topology: Topology,
@@ -61,49 +82,63 @@ def drain_subscriber(
     deadline: float,
     max_messages: int | None = None,
     result: DrainResult | None = None,
+    window: int = 1,
+    pool: Executor | None = None,
 ) -> DrainResult:
-    """Deliver messages from the subscriber's queue until it is empty, it fails once, `max_messages` were taken,
-    or `deadline` (time.monotonic) passes. Broker errors propagate (the caller maps them to BusUnavailable);
-    pass `result` to keep the counts of what happened before such an error."""
+    """Deliver messages from the subscriber's queue until it is empty, it failed, `max_messages` were taken, or
+    `deadline` (time.monotonic) passes. Messages are taken `window` at a time and delivered concurrently on `pool`
+    (then acked/returned in order). Broker errors propagate (the caller maps them to BusUnavailable); pass
+    `result` to keep the counts of what happened before such an error."""
     result = result if result is not None else DrainResult()
     queue = topology.queue(subscriber.name)
     taken = 0
     while time.monotonic() < deadline and (max_messages is None or taken < max_messages):
-        method, properties, body = channel.basic_get(queue, auto_ack=False)
-        if method is None:
-            result.exhausted = True
-            return result
-        taken += 1
-        attempt = delivery_count(properties) + 1
-        try:
-            envelope = EventEnvelope.from_amqp(body, properties)
-        except InvalidEvent as exc:
-            _dead_letter(channel, topology, subscriber.name, body, properties, describe(exc), attempt)
-            channel.basic_ack(method.delivery_tag)
-            result.dead_lettered += 1
-            result.errors.append(f"{subscriber.name}: {exc}")
-            continue
-        try:
-            outcome = subscriber.deliver(envelope)
-        except Exception as exc:
-            reason = describe(exc)
-            result.errors.append(f"{subscriber.name} {envelope.id} attempt {attempt}: {reason}")
-            if attempt >= topology.delivery_limit:
-                _dead_letter(channel, topology, subscriber.name, body, properties, reason, attempt)
+        want = max(1, window) if max_messages is None else min(max(1, window), max_messages - taken)
+        batch = []
+        for _ in range(want):
+            method, properties, body = channel.basic_get(queue, auto_ack=False)
+            if method is None:
+                result.exhausted = True
+                break
+            batch.append((method, properties, body))
+        taken += len(batch)
+        parsed = []
+        for method, properties, body in batch:
+            try:
+                parsed.append((method, properties, body, EventEnvelope.from_amqp(body, properties)))
+            except InvalidEvent as exc:
+                attempt = delivery_count(properties) + 1
+                _dead_letter(channel, topology, subscriber.name, body, properties, describe(exc), attempt)
                 channel.basic_ack(method.delivery_tag)
                 result.dead_lettered += 1
-                log.warning("dead-lettered %s for %s after %d attempts: %s", envelope.id, subscriber.name,
-                            attempt, reason)
-                continue  # the head of the queue moved on; keep going
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            result.failed += 1
-            result.exhausted = True  # back off: the next run retries
+                result.errors.append(f"{subscriber.name}: {exc}")
+        outcomes = deliver_all(subscriber, [item[3] for item in parsed], pool)
+        backed_off = False
+        for (method, properties, body, envelope), (outcome, error) in zip(parsed, outcomes, strict=True):
+            attempt = delivery_count(properties) + 1
+            if error is not None:
+                reason = describe(error)
+                result.errors.append(f"{subscriber.name} {envelope.id} attempt {attempt}: {reason}")
+                if attempt >= topology.delivery_limit:
+                    _dead_letter(channel, topology, subscriber.name, body, properties, reason, attempt)
+                    channel.basic_ack(method.delivery_tag)
+                    result.dead_lettered += 1
+                    log.warning("dead-lettered %s for %s after %d attempts: %s", envelope.id, subscriber.name,
+                                attempt, reason)
+                    continue  # the head of the queue moved on; keep going
+                channel.basic_nack(method.delivery_tag, requeue=True)
+                result.failed += 1
+                backed_off = True  # back off: the next run retries
+                continue
+            channel.basic_ack(method.delivery_tag)
+            if outcome is False:
+                result.duplicates += 1
+            else:
+                result.delivered += 1
+        if backed_off:
+            result.exhausted = True
+        if result.exhausted:
             return result
-        channel.basic_ack(method.delivery_tag)
-        if outcome is False:
-            result.duplicates += 1
-        else:
-            result.delivered += 1
     return result
 
 

@@ -8,6 +8,8 @@ both modes.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,14 +18,16 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from .config import BUS_URL_ENV, BusConfig, bus_url_from_env
 from .deliveries import DeliveryStore
 from .drain import BROKER_HEADERS, H_ATTEMPTS, H_ERROR, H_FAILED_AT, H_REPLAYS, H_SUBSCRIBER
 from .envelope import EventEnvelope
-from .errors import BusUnavailable, InvalidEvent, PublishNotConfirmed
+from .errors import BusError, InvalidEvent, PublishNotConfirmed
 from .outbox import OutboxStatus, OutboxStore
 from .publisher import BusConnection
-from .relay import bus_url_from_env
 from .topology import Topology
+
+SUBSCRIBERS_ENV = "BIGTECH_BUS_SUBSCRIBERS"  # the relay's extra subscribers: {function id: [patterns]}
 
 
 @dataclass(frozen=True)
@@ -207,29 +211,83 @@ def render_status(statuses: Sequence[QueueStatus], dead: dict[str, list[DeadLett
     return "\n".join(lines)
 
 
+def direct_ops(endpoint: str, project: str, key: str) -> DirectOps:
+    """`DirectOps` over the tenants' TablesDB tables (direct mode), with an API key (rows.read/rows.write)."""
+    from appwrite.client import Client
+    from appwrite.exception import AppwriteException
+    from appwrite.services.tables_db import TablesDB
+
+    from ..schema.core import CORE_DATABASE_ID
+    from .appwrite_deliveries import TablesDeliveryStore
+    from .appwrite_outbox import TablesOutboxStore
+    from .appwrite_rows import all_ids
+
+    tables = TablesDB(Client().set_endpoint(endpoint).set_project(project).set_key(key))
+
+    def tenants() -> list[str]:
+        try:
+            return all_ids(tables, CORE_DATABASE_ID, "tenants")
+        except AppwriteException as error:
+            if error.code == 404:
+                return []
+            raise
+
+    return DirectOps(TablesDeliveryStore(tables, tenants), TablesOutboxStore(tables, tenants))
+
+
+def _subscriber_names(given: Sequence[str]) -> list[str]:
+    if given:
+        return list(given)
+    raw = os.environ.get(SUBSCRIBERS_ENV, "").strip()
+    try:
+        return sorted(json.loads(raw)) if raw else []
+    except ValueError:
+        return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bigtech.bus status sub1 sub2` / `python -m bigtech.bus replay sub1` (AMQP mode)."""
+    """`python -m bigtech.bus status [sub...]` / `python -m bigtech.bus replay sub...` (`invoke bus-status`,
+    `invoke bus-replay`). Over RabbitMQ when BIGTECH_BUS_URL is set, else over the direct-mode `deliveries` tables
+    of every tenant, reached with APPWRITE_ENDPOINT / APPWRITE_PROJECT_ID / APPWRITE_API_KEY."""
+    config = BusConfig.from_env()
     parser = argparse.ArgumentParser(prog="bigtech.bus")
     parser.add_argument("command", choices=["status", "replay"])
-    parser.add_argument("subscribers", nargs="+")
-    parser.add_argument("--url", default=bus_url_from_env())
-    parser.add_argument("--exchange", default=Topology().exchange)
-    parser.add_argument("--prefix", default=Topology().queue_prefix)
+    parser.add_argument("subscribers", nargs="*", help=f"subscriber (function) ids; default: the keys of "
+                                                       f"{SUBSCRIBERS_ENV}")
+    parser.add_argument("--url", default=config.url, help="RabbitMQ URL (default BIGTECH_BUS_URL; 'direct' = none)")
+    parser.add_argument("--exchange", default=config.exchange)
+    parser.add_argument("--prefix", default=config.queue_prefix)
+    parser.add_argument("--limit", type=int, default=None, help="replay at most this many per subscriber")
+    parser.add_argument("--endpoint", default=os.environ.get("APPWRITE_ENDPOINT", "http://127.0.0.1:8080/v1"))
+    parser.add_argument("--project", default=os.environ.get("APPWRITE_PROJECT_ID", "bigtech"))
+    parser.add_argument("--key", default=os.environ.get("APPWRITE_API_KEY", ""))
     args = parser.parse_args(argv)
-    if not args.url:
-        print("BIGTECH_BUS_URL is not set (direct mode keeps dead letters in the deliveries table)", file=sys.stderr)
+    names = _subscriber_names(args.subscribers)
+    if not names:
+        print(f"name the subscribers (or set {SUBSCRIBERS_ENV})", file=sys.stderr)
         return 2
-    ops = AmqpOps(args.url, Topology(exchange=args.exchange, queue_prefix=args.prefix))
+    url = bus_url_from_env({BUS_URL_ENV: args.url or ""})
+    ops: AmqpOps | DirectOps
+    if url:
+        ops = AmqpOps(url, Topology(exchange=args.exchange, queue_prefix=args.prefix))
+        where = f"RabbitMQ exchange {args.exchange}"
+    else:
+        if not args.key:
+            print("direct mode: set APPWRITE_API_KEY (or --key) to read the deliveries tables", file=sys.stderr)
+            return 2
+        ops = direct_ops(args.endpoint, args.project, args.key)
+        where = f"direct mode (deliveries tables at {args.endpoint})"
     try:
         if args.command == "status":
-            statuses = ops.status(args.subscribers)
+            statuses = ops.status(names)
             dead = {s.subscriber: ops.dead_letters(s.subscriber) for s in statuses if s.dead_letters}
+            print(f"# {where}")
             print(render_status(statuses, dead))
         else:
-            for name in args.subscribers:
-                print(f"{name}: replayed {ops.replay(name)}")
-    except BusUnavailable as exc:
-        print(f"broker unavailable: {exc}", file=sys.stderr)
+            for name in names:
+                print(f"{name}: replayed {ops.replay(name, args.limit)}")
+    except BusError as exc:
+        print(f"bus unavailable: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -9,13 +9,14 @@ the subscribers itself, with a `DeliveryStore` doing the attempt counting and de
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .deliveries import DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
+from .config import BUS_URL_ENV, bus_url_from_env  # noqa: F401 - re-exported (bigtech.bus API)
+from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
 from .drain import DrainResult, drain_subscriber
 from .errors import BusError
 from .outbox import OutboxRow, OutboxStatus, OutboxStore
@@ -25,13 +26,7 @@ from .topology import Topology
 
 log = logging.getLogger(__name__)
 
-BUS_URL_ENV = "BIGTECH_BUS_URL"
 MAX_ERRORS_KEPT = 20
-
-
-def bus_url_from_env(environ: dict[str, str] | None = None) -> str | None:
-    value = (environ if environ is not None else os.environ).get(BUS_URL_ENV, "").strip()
-    return value or None
 
 
 @dataclass
@@ -46,6 +41,7 @@ class RelayReport:
     dead_lettered: int = 0
     pending_left: int | None = None
     elapsed: float = 0.0
+    publish_elapsed: float = 0.0  # AMQP: seconds spent claiming, publishing with confirms and marking rows
     error: str | None = None  # set when the run stopped early (e.g. broker unavailable)
     errors: list[str] = field(default_factory=list)
 
@@ -90,6 +86,7 @@ class Relay:
         publish_share: float = 0.5,
         drain_chunk: int = 50,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        concurrency: int = 1,
     ) -> None:
         names = [s.name for s in subscribers]
         if len(set(names)) != len(names):
@@ -105,6 +102,9 @@ class Relay:
         self.publish_share = publish_share  # share of the budget after which no new batch is claimed
         self.drain_chunk = drain_chunk
         self.connect_timeout = connect_timeout
+        # Deliveries in flight at once (subscriber executions are network calls); 1 = strictly one by one.
+        self.concurrency = max(1, concurrency)
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def mode(self) -> str:
@@ -120,6 +120,8 @@ class Relay:
         started = time.monotonic()
         report = RelayReport(mode=self.mode, tenant_id=tenant_id)
         deadline = started + budget_seconds
+        pool = ThreadPoolExecutor(self.concurrency, "relay-deliver") if self.concurrency > 1 else None
+        self._pool = pool
         try:
             if self.bus_url:
                 self._run_amqp(report, tenant_id, started, deadline, publish=publish, drain=drain)
@@ -128,6 +130,10 @@ class Relay:
         except BusError as exc:
             report.error = describe(exc)
             log.warning("relay run stopped: %s", report.error)
+        finally:
+            self._pool = None
+            if pool is not None:
+                pool.shutdown(wait=True)
         report.elapsed = time.monotonic() - started
         try:
             report.pending_left = self.outbox.count(tenant_id, OutboxStatus.PENDING)
@@ -147,13 +153,17 @@ class Relay:
             self.topology.declare(bus.channel, self.subscribers)
             publisher = AmqpPublisher(bus.channel, self.topology.exchange)
             token = uuid.uuid4().hex
-            while publish and time.monotonic() < publish_deadline:
-                rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
-                if not rows:
-                    break
-                self._publish_batch(publisher, rows, token, report)
-                if len(rows) < self.batch_size:
-                    break
+            publishing = time.monotonic()
+            try:
+                while publish and time.monotonic() < publish_deadline:
+                    rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
+                    if not rows:
+                        break
+                    self._publish_batch(publisher, rows, token, report)
+                    if len(rows) < self.batch_size:
+                        break
+            finally:
+                report.publish_elapsed = time.monotonic() - publishing
             if drain:
                 self._drain_all(bus.channel, report, deadline)
 
@@ -179,7 +189,8 @@ class Relay:
                 result = DrainResult()
                 try:
                     drain_subscriber(channel, self.topology, subscriber, deadline=deadline,
-                                     max_messages=self.drain_chunk, result=result)
+                                     max_messages=self.drain_chunk, result=result, window=self.concurrency,
+                                     pool=self._pool)
                 finally:  # count what was delivered even when the connection broke mid-drain
                     report.delivered += result.delivered
                     report.duplicates += result.duplicates
@@ -201,39 +212,72 @@ class Relay:
                 rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
                 if not rows:
                     return
+                # One look-up per batch: what each subscriber already has (delivered, failed before, dead).
+                known = self.deliveries.lookup([s.name for s in self.subscribers], [r.envelope for r in rows])
                 done: list[str] = []
-                for index, row in enumerate(rows):
+                for start in range(0, len(rows), self.concurrency):
                     if time.monotonic() >= deadline:
-                        held.extend(r.id for r in rows[index:])
+                        held.extend(r.id for r in rows[start:])
                         break
-                    if self._deliver_direct(row, backed_off, report):
-                        done.append(row.id)
-                    else:
-                        held.append(row.id)
+                    window = rows[start:start + self.concurrency]
+                    for row, complete in zip(window, self._deliver_direct(window, known, backed_off, report),
+                                             strict=True):
+                        (done if complete else held).append(row.id)
                 report.published += self.outbox.mark_published(done, token)
                 if len(rows) < self.batch_size:
                     return
         finally:
             self.outbox.release(held, token)
 
-    def _deliver_direct(self, row: OutboxRow, backed_off: set[str], report: RelayReport) -> bool:
-        """Deliver one row to every matching subscriber; True when none of them still needs it."""
-        envelope = row.envelope
-        complete = True
-        matching = self._matching(envelope.type)
-        if not matching:
-            report.unroutable += 1
-        for subscriber in matching:
-            record = self.deliveries.get(subscriber.name, envelope.id)
-            if record is not None and record.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
-                continue
+    def _deliver_direct(
+        self, rows: list[OutboxRow], known: dict[tuple[str, str], DeliveryRecord], backed_off: set[str],
+        report: RelayReport,
+    ) -> list[bool]:
+        """Deliver each row to every matching subscriber that still needs it (concurrently when the relay has a
+        pool); for each row, True when none of them still needs it.
+
+        Successes are written to the delivery store only when the row needs bookkeeping anyway (some subscriber
+        failed or is dead-lettered, or the row stays pending): a row every subscriber took at once costs no
+        writes beyond the subscribers' own dedupe markers."""
+        tasks: list[tuple[int, Subscriber]] = []
+        troubled = [False] * len(rows)
+        for index, row in enumerate(rows):
+            matching = self._matching(row.envelope.type)
+            if not matching:
+                report.unroutable += 1
+            for subscriber in matching:
+                record = known.get((subscriber.name, row.id))
+                if record is not None:
+                    troubled[index] = True
+                    if record.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+                        continue
+                tasks.append((index, subscriber))
+
+        def attempt(task: tuple[int, Subscriber]) -> tuple[object, BaseException | None, bool]:
+            index, subscriber = task
             if subscriber.name in backed_off:
-                complete = False
-                continue
+                return None, None, False  # not attempted: it failed earlier in this run
             try:
-                outcome = subscriber.deliver(envelope)
+                return subscriber.deliver(rows[index].envelope), None, True
             except Exception as exc:
-                reason = describe(exc)
+                record = known.get((subscriber.name, rows[index].id))
+                if (record.attempts if record else 0) + 1 < self.topology.delivery_limit:
+                    backed_off.add(subscriber.name)  # a retry is due: leave this subscriber alone until next run
+                return None, exc, True
+
+        pool = self._pool
+        outcomes = list(pool.map(attempt, tasks)) if pool is not None and len(tasks) > 1 else [
+            attempt(t) for t in tasks]
+        complete = [True] * len(rows)
+        applied: list[list[str]] = [[] for _ in rows]
+        for (index, subscriber), (outcome, error, attempted) in zip(tasks, outcomes, strict=True):
+            envelope = rows[index].envelope
+            if not attempted:
+                complete[index] = False
+                continue
+            if error is not None:
+                troubled[index] = True
+                reason = describe(error)
                 record = self.deliveries.record_failure(subscriber.name, envelope, reason,
                                                         self.topology.delivery_limit)
                 report.note(f"{subscriber.name} {envelope.id} attempt {record.attempts}: {reason}")
@@ -241,14 +285,17 @@ class Relay:
                     report.dead_lettered += 1
                 else:
                     report.failed += 1
-                    backed_off.add(subscriber.name)
-                    complete = False
+                    complete[index] = False
                 continue
-            self.deliveries.record_success(subscriber.name, envelope)
+            applied[index].append(subscriber.name)
             if outcome is False:
                 report.duplicates += 1
             else:
                 report.delivered += 1
+        for index, row in enumerate(rows):
+            if troubled[index] or not complete[index]:
+                for name in applied[index]:
+                    self.deliveries.record_success(name, row.envelope)
         return complete
 
     def _matching(self, event_type: str) -> list[Subscriber]:

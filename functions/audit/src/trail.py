@@ -1,0 +1,96 @@
+"""Audit handlers: list (filtered, paginated), verify and export a chain — the tenant's, or the
+platform's for platform admins."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from appwrite.query import Query
+from pydantic import Field
+
+from bigtech import appwrite_access
+from bigtech.audit import AuditEntry, AuditTrail, stored_entries, to_csv, verify_trail
+from bigtech.audit.chain import normalise_datetime
+from bigtech.errors import Unprocessable
+from bigtech.http import Request, Response
+from bigtech.identity import current
+from bigtech.pagination import PageQuery, listing, page_queries, paginate
+
+
+class AuditQuery(PageQuery):
+    action: str | None = Field(None, min_length=1, max_length=64)
+    actor: str | None = Field(None, min_length=1, max_length=64)
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+
+
+def _tenant_trail(request: Request) -> AuditTrail:
+    return AuditTrail.tenant(current(request).database_id)
+
+
+def _query(request: Request) -> AuditQuery:
+    query = request.query_model(AuditQuery)
+    if query.from_ and query.to and _aware(query.from_) > _aware(query.to):
+        raise Unprocessable.field("from", "Must not be after 'to'.")
+    return query
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _render(row: Any) -> dict[str, Any]:
+    entry = AuditEntry.from_row(row.data)
+    item = entry.to_row()
+    with contextlib.suppress(ValueError):  # an edited, no longer valid JSON is shown as stored
+        item["details"] = json.loads(entry.details)
+    return {"id": row.id, **item}
+
+
+def _list(request: Request, trail: AuditTrail) -> Any:
+    query = _query(request)
+    queries = [Query.order_desc("seq"), *page_queries(query)]
+    if query.action:
+        queries.append(Query.equal("action", [query.action]))
+    if query.actor:
+        queries.append(Query.equal("actor", [query.actor]))
+    if query.from_:
+        queries.append(Query.greater_than_equal("occurred_at", normalise_datetime(query.from_)))
+    if query.to:
+        queries.append(Query.less_than_equal("occurred_at", normalise_datetime(query.to)))
+    tables = appwrite_access.tables(request)
+    rows = listing(lambda: tables.list_rows(trail.database_id, trail.table_id, queries, total=False).rows)
+    return paginate(rows, query, _render, lambda row: row.id)
+
+
+def _export(request: Request, trail: AuditTrail, name: str) -> Response:
+    body = to_csv(stored_entries(appwrite_access.tables(request), trail))
+    return Response(200, body, {"content-type": "text/csv; charset=utf-8",
+                                "content-disposition": f'attachment; filename="{name}-audit.csv"'})
+
+
+def list_entries(request: Request) -> Any:
+    return _list(request, _tenant_trail(request))
+
+
+def verify(request: Request) -> Any:
+    return verify_trail(appwrite_access.tables(request), _tenant_trail(request)).to_dict()
+
+
+def export(request: Request) -> Response:
+    return _export(request, _tenant_trail(request), current(request).tenant_id or "tenant")
+
+
+def list_platform(request: Request) -> Any:
+    return _list(request, AuditTrail.platform())
+
+
+def verify_platform(request: Request) -> Any:
+    return verify_trail(appwrite_access.tables(request), AuditTrail.platform()).to_dict()
+
+
+def export_platform(request: Request) -> Response:
+    return _export(request, AuditTrail.platform(), "platform")

@@ -1,0 +1,28 @@
+"""``GET /me``: who am I, in which tenant, with which role and permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bigtech import appwrite_access
+from bigtech.credits import read_wallet
+from bigtech.http import Request
+from bigtech.identity import current
+
+
+def me(request: Request) -> Any:
+    identity = current(request)
+    user = identity.user()
+    tenant = identity.tenant()
+    wallet = None  # the caller's credits in the current tenant (one row read)
+    if tenant is not None:
+        wallet = read_wallet(appwrite_access.tables(request), tenant.database_id, identity.user_id).to_public()
+    return {
+        "user": user.to_public(),
+        "platform_admin": user.platform_admin,
+        "tenant": None if tenant is None else {"id": tenant.id, "name": tenant.name, "status": tenant.status},
+        "role": identity.role,
+        "permissions": identity.permissions(),
+        "tenants": [{"id": m.tenant_id, "name": m.tenant_name, "role": m.role} for m in identity.memberships],
+        "wallet": None if wallet is None else {"balance": wallet["balance"], "held": wallet["held"]},
+    }

@@ -1,0 +1,21 @@
+"""billing: wallets, the ledger statement and credit grants (DESIGN §4, §7).
+
+Table of contents: one line per route, handlers in their own modules (``wallet.py``, ``statement.py``,
+``grants.py``); the money logic is ``bigtech.credits``. Packages and orders join here as more lines.
+"""
+
+from bigtech.http import Router, serve
+
+from . import crediting, grants, orders, packages, statement, wallet
+
+router = Router()
+router.add("GET", "/wallet", wallet.read, action="wallet.read")
+router.add("GET", "/ledger", statement.list_entries, action="ledger.list")
+router.add("POST", "/grants", grants.create, action="grants.create")
+router.add("GET", "/packages", packages.list_packages, action="packages.list")
+router.add("POST", "/orders", orders.create, action="orders.create")
+router.add("GET", "/orders", orders.list_orders, action="orders.list")
+router.add("GET", "/orders/{order_id}", orders.read, action="orders.read")
+router.add("POST", "/events", crediting.handle_event, action=crediting.EVENTS_ACTION)  # the relay: payment.*
+
+main = serve(router, before=[crediting.authenticate_members])

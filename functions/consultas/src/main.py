@@ -1,0 +1,17 @@
+"""consultas: run a paid look-up and read the history (DESIGN §4, §7).
+
+Table of contents; the flow is in ``create.py`` (validate → price → reserve → plugin → settle or
+release, one transaction), the history in ``history.py``.
+"""
+
+from bigtech.http import Router, serve
+from bigtech.identity import authenticate
+
+from . import create, history
+
+router = Router()
+router.add("POST", "/", create.create, action="consultas.create")
+router.add("GET", "/", history.list_consultas, action="consultas.list")
+router.add("GET", "/{consulta_id}", history.read, action="consultas.read")
+
+main = serve(router, before=[authenticate])

@@ -1,0 +1,192 @@
+"""Tenant handlers (platform admins only): create, list, read, update, suspend, reactivate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from appwrite.query import Query
+from appwrite.services.tables_db import TablesDB
+from appwrite.services.teams import Teams
+from appwrite.services.users import Users
+
+from bigtech import accounts, appwrite_access
+from bigtech.audit import AuditTrail, audit_id
+from bigtech.audited import Actor, Event, commit_change
+from bigtech.errors import Conflict, Unprocessable
+from bigtech.http import Request, created
+from bigtech.identity import current
+from bigtech.pagination import listing, page_queries, paginate
+from bigtech.payments.packages import ensure_default_packages
+from bigtech.permissions import OWNER
+from bigtech.plugin_loader import enable_default_plugins
+from bigtech.schema import provision_tenant
+from bigtech.schema.core import CORE_DATABASE_ID
+from bigtech.tenancy import (
+    ACTIVE,
+    SUSPENDED,
+    TENANTS_TABLE,
+    Tenant,
+    database_id,
+    find_tenant,
+    get_tenant,
+    tenant_from_row,
+)
+from bigtech.uow import UnitOfWork
+
+from .models import CreateTenant, ListTenants, TenantSettings, UpdateTenant
+
+
+def create(request: Request) -> Any:
+    body = request.model(CreateTenant)
+    identity = current(request)
+    client = appwrite_access.key_client(request)
+    tables = TablesDB(client)
+    if find_tenant(tables, body.id) is not None:
+        raise Conflict(f"Tenant {body.id} already exists.", code="tenant_exists")
+
+    # Not transactional, each step idempotent: a failed create can be sent again.
+    report = provision_tenant(tables, body.id)
+    accounts.ensure_team(Teams(client), body.id, body.name)
+    owner_id, owner_created = accounts.find_or_create_user(Users(client), body.owner_email, body.owner_name)
+    added = accounts.add_membership(Teams(client), body.id, owner_id, OWNER)
+
+    row = {
+        "name": body.name, "status": ACTIVE, "owner_user_id": owner_id, "team_id": body.id,
+        "database_id": database_id(body.id), "settings": _settings_json(body.settings), "created_by": identity.user_id,
+    }
+
+    def stage(unit: UnitOfWork) -> None:
+        if find_tenant(tables, body.id) is not None:  # created concurrently since our first look
+            raise Conflict(f"Tenant {body.id} already exists.", code="tenant_exists")
+        unit.create(CORE_DATABASE_ID, TENANTS_TABLE, body.id, row)
+
+    details = {"name": body.name, "owner_user_id": owner_id, "owner_email": body.owner_email,
+               "owner_created": owner_created}
+    try:
+        entry, _ = commit_change(
+            tables, AuditTrail.platform(), Actor.of(identity), action="tenants.create",
+            resource=("tenant", body.id), details=details, stage=stage,
+            events=[Event("tenant.created", body.id,
+                          {"tenant_id": body.id, "name": body.name, "owner_user_id": owner_id})],
+        )
+    except Conflict:
+        # A concurrent create of the same id won: do not leave our owner in the winner's team.
+        winner = find_tenant(tables, body.id)
+        if added is not None and winner is not None and winner.owner_user_id != owner_id:
+            Teams(client).delete_membership(body.id, added.membership_id)
+        raise
+    tenant = get_tenant(tables, body.id)
+    try:  # the platform's default plugins (a consulta works out of the box); never fatal for the tenant
+        plugins = enable_default_plugins(client, body.id, Actor.of(identity))
+    except Exception as error:
+        request.log.exception(f"tenant {body.id}: default plugins not enabled", error)
+        plugins = {"enabled": [], "skipped": [], "audit_id": None, "error": "default_plugins_failed"}
+    try:  # the default credit packages (billing also creates them lazily); never fatal either
+        ensure_default_packages(tables, tenant.database_id)
+    except Exception as error:
+        request.log.exception(f"tenant {body.id}: default packages not created", error)
+    return created({
+        "tenant": tenant.to_public(), "owner": {"user_id": owner_id, "email": body.owner_email,
+                                                "created": owner_created},
+        "provisioned": {"tables": len(report.tables_created), "changed": report.changed},
+        "plugins": plugins,
+        "audit_id": audit_id(entry),
+    })
+
+
+def list_tenants(request: Request) -> Any:
+    query = request.query_model(ListTenants)
+    tables = appwrite_access.tables(request)
+    queries = [Query.order_asc("$createdAt"), *page_queries(query)]
+    if query.status:
+        queries.insert(0, Query.equal("status", [query.status]))
+    rows = listing(lambda: tables.list_rows(CORE_DATABASE_ID, TENANTS_TABLE, queries, total=False).rows)
+    return paginate([tenant_from_row(row) for row in rows], query, Tenant.to_public, lambda tenant: tenant.id)
+
+
+def read(request: Request, tenant_id: str) -> Any:
+    return {"tenant": get_tenant(appwrite_access.tables(request), tenant_id).to_public()}
+
+
+def update(request: Request, tenant_id: str) -> Any:
+    body = request.model(UpdateTenant)
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise Unprocessable("Nothing to change.",
+                            details=[{"field": "body", "message": "Send name, status or settings."}])
+    if "status" in changes and changes["status"] is None:
+        raise Unprocessable.field("status", "Must be active or suspended.")
+    if "name" in changes and changes["name"] is None:
+        raise Unprocessable.field("name", "Must not be empty.")
+    return _change(request, tenant_id, name=body.name, status=body.status,
+                   settings=body.settings if "settings" in changes else None)
+
+
+def suspend(request: Request, tenant_id: str) -> Any:
+    return _change(request, tenant_id, status=SUSPENDED)
+
+
+def reactivate(request: Request, tenant_id: str) -> Any:
+    return _change(request, tenant_id, status=ACTIVE)
+
+
+def _change(request: Request, tenant_id: str, *, name: str | None = None, status: str | None = None,
+            settings: TenantSettings | None = None) -> Any:
+    identity = current(request)
+    tables = appwrite_access.tables(request)
+    get_tenant(tables, tenant_id)  # 404 before anything else
+
+    def stage(unit: UnitOfWork) -> dict[str, Any]:
+        tenant = get_tenant(tables, tenant_id)  # fresh on every attempt
+        data: dict[str, Any] = {}
+        if name is not None and name != tenant.name:
+            data["name"] = name
+        if status is not None and status != tenant.status:
+            data["status"] = status
+        if settings is not None:
+            merged = {**tenant.settings, **settings.model_dump(exclude_unset=True)}
+            merged = {k: v for k, v in merged.items() if v is not None}
+            if merged != tenant.settings:
+                data["settings"] = json.dumps(merged, sort_keys=True)
+        if data:
+            unit.update(CORE_DATABASE_ID, TENANTS_TABLE, tenant_id, data)
+        return {"before": tenant, "data": data}
+
+    # A dry run first, to skip the audit entry (and the transaction) when nothing would change.
+    preview = stage(UnitOfWork())
+    if not preview["data"]:
+        return {"tenant": preview["before"].to_public(), "changed": False, "audit_id": None}
+
+    action = _action_for(status, preview["before"])
+    events = []
+    if status is not None and status != preview["before"].status:
+        events.append(Event("tenant.suspended" if status == SUSPENDED else "tenant.reactivated", tenant_id,
+                            {"tenant_id": tenant_id}))
+    changed_fields = sorted(preview["data"])
+    entry, _ = commit_change(
+        tables, AuditTrail.platform(), Actor.of(identity), action=action, resource=("tenant", tenant_id),
+        details={"fields": changed_fields, "changes": {k: _readable(v) for k, v in preview["data"].items()}},
+        stage=stage, events=events,
+    )
+    return {"tenant": get_tenant(tables, tenant_id).to_public(), "changed": True, "audit_id": audit_id(entry)}
+
+
+def _action_for(status: str | None, before: Tenant) -> str:
+    if status is not None and status != before.status:
+        return "tenants.suspend" if status == SUSPENDED else "tenants.reactivate"
+    return "tenants.update"
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _settings_json(settings: TenantSettings) -> str:
+    return json.dumps(settings.model_dump(exclude_none=True), sort_keys=True)
+

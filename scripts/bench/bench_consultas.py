@@ -1,0 +1,148 @@
+"""Consultas end to end on a private local stack with the sandbox fonte (the default plugins).
+
+Per category it prints what one consulta costs the platform — Appwrite API calls made by functions
+(counted at the stack, by the ephemeral keys that made them) and function executions (the caller's
+one included) — then the throughput of 8 concurrent clients (8 analysts of one tenant).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from appwrite.client import Client
+from appwrite.enums.execution_method import ExecutionMethod
+from appwrite.id import ID
+from appwrite.services.functions import Functions
+from appwrite.services.users import Users
+
+from bigtech.documents import cpf_check_digits
+from bigtech.schema import provision_core
+
+from .support import client_for, private_stack
+
+CLIENTS = 8
+PER_CLIENT = 12
+SAMPLES = 8
+EXECUTIONS_ROUTE = "/functions/{functionId}/executions"
+_numbers = itertools.count(100_000_001)
+
+
+class Counting:
+    """A stack observer: API calls by function (ephemeral keys) and executions created."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.executions = 0
+
+    def observe(self, request: Any, route: Any, response: Any) -> None:
+        caller = getattr(request, "caller", None)
+        with self.lock:
+            if caller is not None and caller.kind == "ephemeral":
+                self.calls[caller.function_id or "?"] += 1
+            if route is not None and route.pattern == EXECUTIONS_ROUTE and request.method == "POST":
+                self.executions += 1
+
+    def snapshot(self) -> tuple[int, int]:
+        with self.lock:
+            return sum(self.calls.values()), self.executions
+
+
+def user_client(stack: Any, user_id: str) -> Client:
+    jwt = Users(client_for(stack)).create_jwt(user_id, duration=3600).jwt
+    return Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id).set_jwt(jwt)
+
+
+def call(client: Client, function_id: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    execution = Functions(client).create_execution(function_id, body=json.dumps(body) if body is not None else "",
+                                                   xasync=False, path=path, method=ExecutionMethod(method))
+    text = execution.responsebody or ""
+    return int(execution.responsestatuscode), (json.loads(text) if text else None)
+
+
+def expect(result: tuple[int, Any], status: int) -> Any:
+    if result[0] != status:
+        raise RuntimeError(f"expected HTTP {status}, got {result}")
+    return result[1]
+
+
+def cpf() -> str:
+    base = f"{next(_numbers) % 1_000_000_000:09d}"
+    base = base[:6] + ("123" if base[6:] in {"995", "996", "997", "998", "999"} else base[6:])
+    return base + cpf_check_digits(base)
+
+
+def body_for(category: str) -> dict[str, Any]:
+    lookup = {"plate": "ABC1D23"} if category == "veicular" else {"document": cpf()}
+    return {"category": category, "purpose": "benchmark", "legal_basis": "art7_V", **lookup}
+
+
+def setup(stack: Any) -> tuple[Client, list[Client]]:
+    """A tenant (with its default plugins), its owner and CLIENTS analysts with plenty of credits."""
+    key_client = client_for(stack)
+    provision_core(__import__("appwrite.services.tables_db", fromlist=["TablesDB"]).TablesDB(key_client))
+    users = Users(key_client)
+    admin = users.create(ID.unique(), email="bench-admin@example.com", password="password-123", name="Admin")
+    users.update_labels(admin.id, ["admin"])
+    admin_client = user_client(stack, admin.id)
+    created = expect(call(admin_client, "tenants", "POST", "/", {
+        "id": "bench", "name": "Bench", "owner_email": "bench-owner@example.com", "owner_name": "Owner"}), 201)
+    owner = user_client(stack, created["owner"]["user_id"])
+    analysts = []
+    for n in range(CLIENTS):
+        member = expect(call(owner, "members", "POST", "/", {"email": f"bench-{n}@example.com", "role": "analyst"}),
+                        201)["member"]
+        expect(call(owner, "billing", "POST", "/grants",
+                    {"user_id": member["user_id"], "credits": 1_000_000, "reason": "benchmark"}), 201)
+        analysts.append(user_client(stack, member["user_id"]))
+    return owner, analysts
+
+
+def run(report) -> None:  # type: ignore[no-untyped-def]
+    with private_stack() as stack:
+        counting = Counting()
+        stack.dispatcher.observers.append(counting.observe)
+        _, analysts = setup(stack)
+        runner = analysts[0]
+        for category in ("cadastral", "credito", "veicular"):
+            expect(call(runner, "consultas", "POST", "/", body_for(category)), 201)  # warm the functions
+            calls_before, executions_before = counting.snapshot()
+            started = time.perf_counter()
+            for _ in range(SAMPLES):
+                expect(call(runner, "consultas", "POST", "/", body_for(category)), 201)
+            elapsed = time.perf_counter() - started
+            calls, executions = counting.snapshot()
+            report.metric(f"{category}: Appwrite API calls per consulta", (calls - calls_before) / SAMPLES, "calls")
+            report.metric(f"{category}: function executions per consulta", (executions - executions_before) / SAMPLES,
+                          "execs")
+            report.metric(f"{category}: latency (sequential, mean)", elapsed / SAMPLES * 1000, "ms")
+
+        by_function_before = Counter(counting.calls)
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def client_loop(client: Client) -> None:
+            for _ in range(PER_CLIENT):
+                started = time.perf_counter()
+                expect(call(client, "consultas", "POST", "/", body_for("cadastral")), 201)
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            list(pool.map(client_loop, analysts))
+        wall = time.perf_counter() - started
+        total = CLIENTS * PER_CLIENT
+        report.metric(f"cadastral: consultas per second ({CLIENTS} concurrent clients)", total / wall, "consultas/s")
+        report.timings(f"cadastral latency ({CLIENTS} concurrent clients)", latencies)
+        spent = Counter(counting.calls)
+        spent.subtract(by_function_before)
+        for function_id, count in sorted(spent.items()):
+            if count:
+                report.metric(f"  calls per consulta by {function_id} (concurrent)", count / total, "calls")

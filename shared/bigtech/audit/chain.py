@@ -1,0 +1,120 @@
+"""The hash chain of an audit trail: canonical JSON, entry hashes and the genesis link.
+
+Every entry carries its sequence number (1, 2, 3… with no gaps), the previous entry's hash and its
+own hash = SHA-256 over the canonical JSON of the entry *without* ``hash`` (so ``seq`` and
+``prev_hash`` are covered). Canonical JSON is sorted keys, no spaces, UTF-8 (``ensure_ascii=False``),
+so the same entry hashes the same on any machine.
+
+The values hashed are the values *as stored*: ``details`` is the JSON string written to the row and
+``occurred_at`` is normalised to Appwrite's datetime form (UTC, milliseconds, ``+00:00``) before
+hashing, because Appwrite hands datetimes back in that form whatever form they were written in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+# The row columns an entry is made of, in the order the CSV export writes them.
+FIELDS = (
+    "seq", "prev_hash", "hash", "action", "actor", "actor_role", "resource_type", "resource_id",
+    "details", "ip", "occurred_at",
+)
+HASHED_FIELDS = tuple(field for field in FIELDS if field != "hash")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8 characters kept as they are."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def normalise_datetime(value: str | datetime) -> str:
+    """Appwrite's stored form of a datetime: ``2026-11-29T07:31:10.123+00:00``."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def details_json(details: Mapping[str, Any] | None) -> str:
+    """The ``details`` column: canonical JSON of the structured details (``{}`` when none)."""
+    return canonical_json(dict(details or {}))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    prev_hash: str
+    action: str
+    actor: str
+    occurred_at: str
+    actor_role: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    details: str = "{}"
+    ip: str | None = None
+    hash: str = ""
+
+    def hashed_content(self) -> dict[str, Any]:
+        content = {name: getattr(self, name) for name in HASHED_FIELDS}
+        content["occurred_at"] = normalise_datetime(self.occurred_at)
+        return content
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.hashed_content()).encode("utf-8")).hexdigest()
+
+    def sealed(self) -> AuditEntry:
+        """This entry with ``occurred_at`` normalised and ``hash`` filled in."""
+        entry = AuditEntry(**{**asdict(self), "occurred_at": normalise_datetime(self.occurred_at), "hash": ""})
+        return AuditEntry(**{**asdict(entry), "hash": entry.compute_hash()})
+
+    def to_row(self) -> dict[str, Any]:
+        """The row data (every column, ``None`` for the unset optional ones)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AuditEntry:
+        """Read an entry back from a stored row (extra keys such as ``$id`` are ignored)."""
+        return cls(
+            seq=int(row.get("seq") or 0),
+            prev_hash=str(row.get("prev_hash") or ""),
+            action=str(row.get("action") or ""),
+            actor=str(row.get("actor") or ""),
+            occurred_at=str(row.get("occurred_at") or ""),
+            actor_role=row.get("actor_role"),
+            resource_type=row.get("resource_type"),
+            resource_id=row.get("resource_id"),
+            details=row.get("details") if row.get("details") is not None else "{}",
+            ip=row.get("ip"),
+            hash=str(row.get("hash") or ""),
+        )
+
+
+def entry_row_id(seq: int) -> str:
+    """Row id of the entry with sequence ``seq``: derived from it, so two writers that raced for the
+    same sequence collide on the id and the second commit fails (409) instead of forking the chain."""
+    return f"seq{seq:012d}"
+
+
+def chain_next(head_seq: int, head_hash: str | None, *, action: str, actor: str, occurred_at: str | datetime,
+               actor_role: str | None = None, resource_type: str | None = None, resource_id: str | None = None,
+               details: Mapping[str, Any] | None = None, ip: str | None = None) -> AuditEntry:
+    """The sealed entry that follows a head at (``head_seq``, ``head_hash``)."""
+    return AuditEntry(
+        seq=head_seq + 1,
+        prev_hash=head_hash or GENESIS_HASH,
+        action=action,
+        actor=actor,
+        occurred_at=normalise_datetime(occurred_at),
+        actor_role=actor_role,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        details=details_json(details),
+        ip=ip,
+    ).sealed()

@@ -1,0 +1,235 @@
+"""The outbox as TablesDB rows: each tenant database's `outbox` table (schema: `bigtech.schema.tenant.OUTBOX`).
+
+Claiming is a lease taken in one TablesDB transaction per chunk of rows: for each row an `increment` of
+`claim_seq` bounded by `max = <claim_seq read> + 1` — a compare-and-set, since Appwrite refuses the increment when
+another relay bumped the counter since our read — plus an `update` writing `claimed_by`/`claimed_until`. A relay
+that loses the race loses the whole chunk (the commit fails), re-reads, and takes the next unclaimed rows; so two
+relay runs at once never both hold a row. If a lease ever expires under a slow relay and a second one publishes
+the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
+
+One store serves one relay run: it remembers which tenant database each claimed row lives in.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+from appwrite.services.tables_db import TablesDB
+
+from ..outbox import OUTBOX_TABLE, envelope_from_row
+from ..schema.tenant import tenant_database_id
+from ..uow import commit
+from .appwrite_rows import QUERY_VALUES_MAX, chunks, epoch, is_missing, iso, list_raw, unavailable
+from .errors import InvalidEvent
+from .outbox import OutboxRow, OutboxStatus
+
+CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
+CLAIM_ATTEMPTS = 6
+# What a lost claim race looks like: the bounded increment refused, or the transaction's optimistic check.
+LOST_RACE = frozenset({"column_limit_exceeded", "transaction_conflict", "row_update_conflict"})
+
+Tenants = Callable[[], Iterable[str]]
+
+
+def lost_race(error: AppwriteException) -> bool:
+    return error.code in (400, 409) and (error.type or "") in LOST_RACE
+
+
+class TablesOutboxStore:
+    """`OutboxStore` over the tenants' `outbox` tables. `tenants` lists the tenant ids a run over all tenants
+    (`tenant_id=None`) walks, e.g. the core `tenants` table."""
+
+    def __init__(self, tables: TablesDB, tenants: Tenants | Sequence[str] = (), *,
+                 clock: Callable[[], float] = time.time, claim_chunk: int = CLAIM_CHUNK) -> None:
+        self.tables = tables
+        self._tenants = tenants
+        self.clock = clock
+        self.claim_chunk = max(1, min(claim_chunk, CLAIM_CHUNK))
+        self._home: dict[str, str] = {}  # event id -> tenant id, for the rows this store has seen
+        self._attempts: dict[str, int] = {}
+        self._rotation = 0
+
+    # -- tenants ----------------------------------------------------------------------------------------------
+    def tenant_ids(self, tenant_id: str | None = None) -> list[str]:
+        if tenant_id is not None:
+            return [tenant_id]
+        found = list(self._tenants() if callable(self._tenants) else self._tenants)
+        if found:  # start each claim round at a different tenant, so a big one cannot starve the others
+            self._rotation = (self._rotation + 1) % len(found)
+            found = found[self._rotation:] + found[:self._rotation]
+        return found
+
+    # -- OutboxStore ------------------------------------------------------------------------------------------
+    def claim_pending(
+        self, tenant_id: str | None, limit: int, claim_token: str, lease_seconds: float
+    ) -> list[OutboxRow]:
+        claimed: list[OutboxRow] = []
+        for tenant in self.tenant_ids(tenant_id):
+            while len(claimed) < limit:
+                want = min(self.claim_chunk, limit - len(claimed))
+                got = self._claim_chunk(tenant, want, claim_token, lease_seconds)
+                claimed.extend(got)
+                if len(got) < want:
+                    break
+            if len(claimed) >= limit:
+                break
+        return claimed
+
+    def _claim_chunk(self, tenant: str, want: int, token: str, lease_seconds: float) -> list[OutboxRow]:
+        database = tenant_database_id(tenant)
+        for attempt in range(CLAIM_ATTEMPTS):
+            now = self.clock()
+            try:
+                rows = list_raw(self.tables, database, OUTBOX_TABLE, [
+                    Query.equal("status", OutboxStatus.PENDING.value),
+                    Query.or_queries([Query.is_null("claimed_until"), Query.less_than("claimed_until", iso(now))]),
+                    Query.order_asc("$sequence"),
+                    Query.limit(want),
+                ])
+            except AppwriteException as error:
+                if is_missing(error):
+                    return []  # no outbox (yet) in this tenant
+                raise unavailable(f"listing {database}.outbox", error) from error
+            rows = self._set_aside_poison(tenant, rows)
+            if not rows:
+                return []
+            until = iso(now + lease_seconds)
+            operations: list[dict[str, Any]] = []
+            for row in rows:
+                target = {"databaseId": database, "tableId": OUTBOX_TABLE, "rowId": row["$id"]}
+                seen = int(row.get("claim_seq") or 0)
+                operations.append({**target, "action": "increment",
+                                   "data": {"column": "claim_seq", "value": 1, "max": seen + 1}})
+                operations.append({**target, "action": "update",
+                                   "data": {"claimed_by": token, "claimed_until": until}})
+            try:
+                commit(self.tables, operations)
+            except AppwriteException as error:
+                if lost_race(error):
+                    time.sleep(random.uniform(0, 0.02 * 2**attempt))  # another relay took some: re-read
+                    continue
+                raise unavailable(f"claiming in {database}.outbox", error) from error
+            return [self._row(tenant, row, token, now + lease_seconds) for row in rows]
+        return []  # heavily contended: the other relays are publishing these rows
+
+    def _set_aside_poison(self, tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows that are not events (hand-written, or from an incompatible version) go to status `dead` with the
+        reason, instead of failing every relay run that reaches them."""
+        good = []
+        for raw in rows:
+            try:
+                envelope_from_row(raw["$id"], raw)
+            except (KeyError, ValueError, TypeError) as exc:
+                reason = f"not an event envelope: {type(exc).__name__}: {exc}"[:1024]
+                try:
+                    self.tables.update_row(tenant_database_id(tenant), OUTBOX_TABLE, raw["$id"],
+                                           {"status": "dead", "last_error": reason})
+                except AppwriteException as error:
+                    raise unavailable("setting aside a bad outbox row", error) from error
+                continue
+            good.append(raw)
+        return good
+
+    def mark_published(self, ids: Iterable[str], claim_token: str) -> int:
+        # Not conditional on still holding the lease: the broker confirmed it, so it *is* published.
+        data = {"status": OutboxStatus.PUBLISHED.value, "published_at": iso(self.clock()), "claimed_by": None,
+                "claimed_until": None}
+        return self._bulk_update(ids, data, [Query.equal("status", OutboxStatus.PENDING.value)], "marking published")
+
+    def release(self, ids: Iterable[str], claim_token: str, error: str | None = None) -> int:
+        ids = list(ids)
+        only_ours = [Query.equal("status", OutboxStatus.PENDING.value), Query.equal("claimed_by", claim_token)]
+        data: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+        if not error:
+            return self._bulk_update(ids, data, only_ours, "releasing")
+        changed = 0
+        for event_id in ids:  # an attempt is counted per row: each carries its own count
+            row_data = {**data, "attempts": self._attempts.get(event_id, 0) + 1, "last_error": error[:1024]}
+            changed += self._bulk_update([event_id], row_data, only_ours, "releasing")
+        return changed
+
+    def reopen(self, ids: Iterable[str]) -> int:
+        data = {"status": OutboxStatus.PENDING.value, "published_at": None, "claimed_by": None, "claimed_until": None}
+        ids = list(ids)
+        self._locate([i for i in ids if i not in self._home])
+        return self._bulk_update(ids, data, [Query.equal("status", OutboxStatus.PUBLISHED.value)], "reopening")
+
+    def get(self, event_id: str) -> OutboxRow | None:
+        tenants = [self._home[event_id]] if event_id in self._home else self.tenant_ids()
+        for tenant in tenants:
+            rows = self._list(tenant, [Query.equal("$id", [event_id]), Query.limit(1)])
+            if rows:
+                return self._row(tenant, rows[0])
+        return None
+
+    def count(self, tenant_id: str | None = None, status: OutboxStatus | None = None) -> int:
+        total = 0
+        queries = [Query.limit(1)] + ([Query.equal("status", status.value)] if status is not None else [])
+        for tenant in self.tenant_ids(tenant_id):
+            try:
+                total += int(self.tables.list_rows(tenant_database_id(tenant), OUTBOX_TABLE, queries).total)
+            except AppwriteException as error:
+                if not is_missing(error):
+                    raise unavailable("counting outbox rows", error) from error
+        return total
+
+    # -- internals --------------------------------------------------------------------------------------------
+    def _row(self, tenant: str, raw: dict[str, Any], token: str | None = None,
+             until: float | None = None) -> OutboxRow:
+        event_id = raw["$id"]
+        self._home[event_id] = tenant
+        self._attempts[event_id] = int(raw.get("attempts") or 0)
+        try:
+            envelope = envelope_from_row(event_id, raw)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidEvent(f"outbox row {event_id} of tenant {tenant} is not an event: {exc}") from exc
+        return OutboxRow(
+            envelope=envelope,
+            status=OutboxStatus.PUBLISHED if raw.get("status") == "published" else OutboxStatus.PENDING,
+            attempts=int(raw.get("attempts") or 0),
+            last_error=raw.get("last_error"),
+            claimed_by=token if token is not None else raw.get("claimed_by"),
+            claimed_until=until if until is not None else epoch(raw.get("claimed_until")),
+            published_at=epoch(raw.get("published_at")),
+            sequence=int(raw.get("$sequence") or 0),
+        )
+
+    def _list(self, tenant: str, queries: list[str]) -> list[dict[str, Any]]:
+        try:
+            return list_raw(self.tables, tenant_database_id(tenant), OUTBOX_TABLE, queries)
+        except AppwriteException as error:
+            if is_missing(error):
+                return []
+            raise unavailable(f"reading tenant_{tenant}.outbox", error) from error
+
+    def _locate(self, ids: list[str]) -> None:
+        """Find the tenant of rows this store has not seen (ops: replaying a dead letter by event id)."""
+        if not ids:
+            return
+        for tenant in self.tenant_ids():
+            for chunk in chunks(ids):
+                for raw in self._list(tenant, [Query.equal("$id", list(chunk)), Query.select(["$id"]),
+                                               Query.limit(QUERY_VALUES_MAX)]):
+                    self._home[raw["$id"]] = tenant
+
+    def _bulk_update(self, ids: Iterable[str], data: dict[str, Any], conditions: list[str], action: str) -> int:
+        by_tenant: dict[str, list[str]] = {}
+        for event_id in ids:
+            tenant = self._home.get(event_id)
+            if tenant is not None:
+                by_tenant.setdefault(tenant, []).append(event_id)
+        changed = 0
+        for tenant, tenant_ids in by_tenant.items():
+            for chunk in chunks(tenant_ids):
+                try:
+                    result = self.tables.update_rows(tenant_database_id(tenant), OUTBOX_TABLE, data,
+                                                     [Query.equal("$id", list(chunk)), *conditions])
+                except AppwriteException as error:
+                    raise unavailable(f"{action} outbox rows", error) from error
+                changed += int(result.total)
+        return changed

@@ -1,0 +1,35 @@
+"""Credits: wallets (atomic balances), the immutable ledger, reservations and prices (DESIGN §4).
+
+- ``wallets``: one wallet per member, balance moved only by atomic increment/decrement;
+- ``ledger``: ``grant|purchase|hold|debit|release|refund|chargeback`` rows, each with an idempotency key;
+- ``holds``: reserve → settle/release, the money path of a consulta;
+- ``grants``: credits given by an admin (also the model for crediting a paid order);
+- ``pricing``: the tenant's price table.
+"""
+
+from . import grants, holds, ledger, pricing, wallets
+from .holds import Hold, release_now, reserve, stage_release, stage_settle
+from .ledger import EFFECT, balance_from
+from .pricing import DEFAULT_PRICES, price_for, price_table
+from .wallets import Wallet, ensure_wallet, read_wallet
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "EFFECT",
+    "Hold",
+    "Wallet",
+    "balance_from",
+    "ensure_wallet",
+    "grants",
+    "holds",
+    "ledger",
+    "price_for",
+    "price_table",
+    "pricing",
+    "read_wallet",
+    "release_now",
+    "reserve",
+    "stage_release",
+    "stage_settle",
+    "wallets",
+]

@@ -1,0 +1,197 @@
+"""Idempotent requests: an ``idempotency-key`` sent again returns the first answer and changes nothing.
+
+Each key is a row of the tenant's ``idempotency`` table, keyed by ``(scope, key)`` (the scope names
+the route and the caller, so two users' keys never meet) and holding a hash of the request:
+
+1. ``claim`` creates the row *before* any effect. Appwrite refuses a second row with the same id, so
+   of two concurrent requests with one key exactly one gets the claim; the other is told the first
+   is still running (409 ``idempotency_in_progress``) or, once it finished, gets its stored answer;
+2. the handler does its work and stages ``stage_complete`` (status + answer) in the **same
+   transaction** as its effects, so an answer is stored exactly when the effects are;
+3. a request that fails before its effects calls ``release`` so the key can be used again.
+
+Same key with a different body → 422 ``idempotency_key_reused`` (the client has a bug; replaying the
+first answer would hide it). Keys follow the IETF ``Idempotency-Key`` draft: opaque, at most 128
+printable ASCII characters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from appwrite.exception import AppwriteException
+from appwrite.services.tables_db import TablesDB
+
+from . import uow
+from .appwrite_access import is_unique_violation
+from .audit.chain import entry_row_id
+from .audit.writer import AuditTrail, stage_entry
+from .audited import Actor, Event
+from .errors import Conflict, Unprocessable
+from .http import Response, json_response
+from .outbox import stage_event
+from .uow import UnitOfWork
+
+T = TypeVar("T")
+
+TABLE = "idempotency"
+HEADER = "idempotency-key"
+REPLAY_HEADER = "idempotent-replayed"
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The answer a completed request gave."""
+
+    status: int
+    body: Any
+
+    def response(self) -> Response:
+        return json_response(self.body, self.status, {REPLAY_HEADER: "true"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request owns ``(scope, key)`` until it completes or releases it."""
+
+    database_id: str
+    row_id: str
+    scope: str
+    key: str
+
+
+def read_key(request: Any) -> str | None:
+    """The request's ``idempotency-key`` header (``None`` if absent); a malformed one → 422."""
+    value = request.header(HEADER)
+    if value is None or value == "":
+        return None
+    if not _KEY.match(value):
+        raise Unprocessable.field(HEADER, "must be 1 to 128 printable ASCII characters without spaces",
+                                  code="invalid_idempotency_key")
+    return value
+
+
+def request_hash(payload: Any) -> str:
+    """Hash of what the request asks for (canonical JSON), to tell a retry from a different request."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def row_id(scope: str, key: str) -> str:
+    """Deterministic row id (Appwrite ids: ≤ 36 characters), so duplicates collide on the id itself."""
+    return "i" + hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()[:35]
+
+
+def derived_id(prefix: str, scope: str, key: str, length: int = 20) -> str:
+    """A stable id for the resource a keyed request creates (a retry names the same resource)."""
+    return prefix + hashlib.sha256(f"{prefix}\n{scope}\n{key}".encode()).hexdigest()[: length - len(prefix)]
+
+
+def _stored(data: dict[str, Any]) -> Stored | None:
+    if data.get("status_code") in (None, 0):
+        return None
+    try:
+        body = json.loads(data.get("response") or "null")
+    except ValueError:
+        body = None
+    return Stored(int(data["status_code"]), body)
+
+
+def claim(tables: TablesDB, database_id: str, scope: str, key: str, fingerprint: str) -> Claim | Stored:
+    """Take ``(scope, key)`` for this request, or return the first request's stored answer.
+
+    Raises 422 ``idempotency_key_reused`` (different request, same key) or 409
+    ``idempotency_in_progress`` (the first request has not finished).
+    """
+    rid = row_id(scope, key)
+    try:
+        tables.create_row(database_id, TABLE, rid, {"scope": scope, "key": key, "request_hash": fingerprint})
+        return Claim(database_id, rid, scope, key)
+    except AppwriteException as error:
+        if not is_unique_violation(error):
+            raise
+    try:
+        data = tables.get_row(database_id, TABLE, rid).data
+    except AppwriteException as error:
+        if error.code == 404:  # released between our create and our read: the caller may retry
+            raise Conflict("This idempotency key is being processed; retry.", code="idempotency_in_progress") from None
+        raise
+    if data.get("request_hash") != fingerprint:
+        raise Unprocessable.field(HEADER, "was already used for a different request", code="idempotency_key_reused")
+    stored = _stored(data)
+    if stored is None:
+        raise Conflict("A request with this idempotency key is still being processed.", code="idempotency_in_progress")
+    return stored
+
+
+def stage_complete(unit: UnitOfWork, claimed: Claim, status: int, body: Any) -> None:
+    """Store the answer in the transaction that makes the request's effects."""
+    unit.update(claimed.database_id, TABLE, claimed.row_id,
+                {"status_code": status, "response": json.dumps(body, separators=(",", ":"), default=str)})
+
+
+def complete(tables: TablesDB, claimed: Claim, status: int, body: Any) -> None:
+    """Store the answer on its own (for requests whose effects were committed separately)."""
+    tables.update_row(claimed.database_id, TABLE, claimed.row_id,
+                      {"status_code": status, "response": json.dumps(body, separators=(",", ":"), default=str)})
+
+
+def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed: Claim | None, *, action: str,
+                      resource: tuple[str, str], details: Mapping[str, Any], stage: Callable[[UnitOfWork], T],
+                      events: Sequence[Event], answer: Callable[[str, T], tuple[int, Any]],
+                      finish: Callable[[UnitOfWork, str, T], None] | None = None) -> tuple[str, T]:
+    """``bigtech.audited.commit_change`` plus the stored answer, in one transaction.
+
+    The answer usually names the audit entry, whose id is only known once the entry is staged, so
+    ``answer(audit_id, stage's result)`` is called after it and its ``(status, body)`` is staged into
+    the claim; ``finish(unit, audit_id, result)`` may stage more that must name the entry (a row with
+    an ``audit_id`` column). Returns ``(audit_id, stage's result)``. Retried on concurrency conflicts.
+    """
+
+    def build(unit: UnitOfWork) -> tuple[str, T]:
+        result = stage(unit)
+        entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
+                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip)
+        audit_id = entry_row_id(entry.seq)
+        if finish is not None:
+            finish(unit, audit_id, result)
+        for event in events:
+            stage_event(unit, event.type, event.tenant_id, {**event.data, "audit_id": audit_id}, actor=actor.user_id)
+        if claimed is not None:
+            status, body = answer(audit_id, result)
+            stage_complete(unit, claimed, status, body)
+        return audit_id, result
+
+    return uow.run(tables, build)
+
+
+def release(tables: TablesDB, claimed: Claim | None) -> None:
+    """Give the key back (the request failed before any effect). Best effort: never masks the failure."""
+    if claimed is None:
+        return
+    with contextlib.suppress(AppwriteException):
+        tables.delete_row(claimed.database_id, TABLE, claimed.row_id)
+
+
+__all__ = [
+    "HEADER",
+    "REPLAY_HEADER",
+    "Claim",
+    "Stored",
+    "claim",
+    "commit_idempotent",
+    "complete",
+    "derived_id",
+    "read_key",
+    "release",
+    "request_hash",
+    "row_id",
+    "stage_complete",
+]

@@ -1,0 +1,262 @@
+"""Who is calling, for which tenant, with which role — resolved once per execution.
+
+Inputs are Appwrite's: ``x-appwrite-user-id`` (set by the executions API, cannot be spoofed there),
+the user's team memberships (one team per tenant, membership roles ``owner|admin|analyst|viewer``),
+the user label ``admin`` (platform admin) and, optionally, ``x-tenant-id`` to pick a tenant.
+
+The resolution is lazy, to spend as few Appwrite calls as possible:
+
+======================================  =========================================================
+caller and action                       Appwrite calls
+======================================  =========================================================
+member, reading in their tenant          1: ``Users.list_memberships``
+member, changing something               2: + core ``tenants`` row (suspended?)
+platform admin inside a tenant           3: memberships, ``Users.get`` (labels), ``tenants`` row
+platform route (tenants, settings)       1: ``Users.get`` (labels)
+======================================  =========================================================
+
+``Users.get`` is only needed to know the labels, so it is skipped whenever a membership already
+grants the action; the tenant row is skipped for reads because a confirmed membership already proves
+the tenant exists and suspension only blocks writes. Nothing is cached beyond the execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from appwrite.exception import AppwriteException
+from appwrite.services.tables_db import TablesDB
+from appwrite.services.users import Users
+
+from . import permissions
+from .errors import BadRequest, Forbidden, NotFound, Unauthorized
+from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL, TENANT_ROLES
+from .schema.tenant import tenant_database_id
+from .tenancy import Tenant, find_tenant, valid_tenant_id
+
+TENANT_HEADER = "x-tenant-id"
+USER_HEADER = "x-appwrite-user-id"
+
+
+@dataclass(frozen=True)
+class Membership:
+    tenant_id: str
+    tenant_name: str
+    role: str
+    membership_id: str = ""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: str
+    name: str
+    email: str
+    labels: tuple[str, ...] = ()
+    status: bool = True
+
+    @property
+    def platform_admin(self) -> bool:
+        return PLATFORM_ADMIN_LABEL in self.labels
+
+    def to_public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email, "labels": list(self.labels)}
+
+
+class Directory(Protocol):
+    """The three look-ups identity needs; ``AppwriteDirectory`` does them with the SDK, tests fake them."""
+
+    def memberships(self, user_id: str) -> list[Membership]: ...
+
+    def user(self, user_id: str) -> UserInfo | None: ...
+
+    def tenant(self, tenant_id: str) -> Tenant | None: ...
+
+
+def strongest_role(roles: list[Any]) -> str | None:
+    """A membership may carry several roles; the strongest known one counts (unknown ones are ignored)."""
+    for role in TENANT_ROLES:
+        if role in roles:
+            return role
+    return None
+
+
+class AppwriteDirectory:
+    """``Directory`` over the Appwrite SDK, counting its calls (the budget is tested)."""
+
+    def __init__(self, users: Users, tables: TablesDB) -> None:
+        self._users = users
+        self._tables = tables
+        self.calls = 0
+
+    def memberships(self, user_id: str) -> list[Membership]:
+        self.calls += 1
+        try:
+            listed = self._users.list_memberships(user_id, total=False).memberships
+        except AppwriteException as error:
+            if error.code == 404:
+                return []
+            raise
+        found = []
+        for membership in listed:
+            role = strongest_role(list(membership.roles))
+            if membership.confirm and role is not None:
+                found.append(Membership(membership.teamid, membership.teamname, role, membership.id))
+        return found
+
+    def user(self, user_id: str) -> UserInfo | None:
+        self.calls += 1
+        try:
+            user = self._users.get(user_id)
+        except AppwriteException as error:
+            if error.code == 404:
+                return None
+            raise
+        return UserInfo(user.id, user.name, user.email, tuple(user.labels or ()), bool(user.status))
+
+    def tenant(self, tenant_id: str) -> Tenant | None:
+        self.calls += 1
+        return find_tenant(self._tables, tenant_id)
+
+
+_UNSET: Any = object()
+
+
+@dataclass
+class Identity:
+    """The resolved caller. ``role`` is a tenant role, ``PLATFORM_ADMIN``, or ``None`` (no tenant)."""
+
+    user_id: str
+    directory: Directory
+    tenant_id: str | None = None
+    role: str | None = None
+    memberships: list[Membership] = field(default_factory=list)
+    ip: str | None = None
+    _user: Any = _UNSET
+    _tenant: Any = _UNSET
+
+    # -- lazy look-ups (each at most once per execution) ----------------------------------------
+    def user(self) -> UserInfo:
+        if self._user is _UNSET:
+            self._user = self.directory.user(self.user_id)
+        if self._user is None:
+            raise Unauthorized("The calling user does not exist.", code="user_not_found")
+        return self._user
+
+    @property
+    def platform_admin(self) -> bool:
+        return self.role == PLATFORM_ADMIN or self.user().platform_admin
+
+    def tenant(self) -> Tenant | None:
+        if self.tenant_id is None:
+            return None
+        if self._tenant is _UNSET:
+            self._tenant = self.directory.tenant(self.tenant_id)
+        return self._tenant
+
+    def require_tenant(self) -> Tenant:
+        tenant = self.tenant()
+        if tenant is None:
+            raise NotFound("Tenant not found.", code="tenant_not_found")
+        return tenant
+
+    @property
+    def database_id(self) -> str:
+        """The tenant's database: from its row when already loaded, else by convention (no extra call)."""
+        if self.tenant_id is None:
+            raise NotFound("No tenant selected.", code="tenant_not_found")
+        if self._tenant is not _UNSET and self._tenant is not None:
+            return self._tenant.database_id
+        return tenant_database_id(self.tenant_id)
+
+    @property
+    def actor(self) -> str:
+        return self.user_id
+
+    def permissions(self) -> list[str]:
+        return permissions.permissions_for(self.role, platform_admin=self.platform_admin)
+
+
+def resolve(headers: Mapping[str, str], action: str, directory: Directory) -> Identity:
+    """Resolve and authorize the caller of ``action``; raises 401/400/403/404 when it may not proceed."""
+    user_id = (headers.get(USER_HEADER) or "").strip()
+    if permissions.scope_of(action) == "public":  # no identity needed, none resolved (no Appwrite call)
+        return Identity(user_id, directory, ip=headers.get("x-appwrite-client-ip") or None)
+    if not user_id:
+        raise Unauthorized("Sign in to call this function.", code="unauthenticated")
+    requested = (headers.get(TENANT_HEADER) or "").strip() or None
+    identity = Identity(user_id, directory, ip=headers.get("x-appwrite-client-ip") or None)
+    scope = permissions.scope_of(action)
+
+    if scope == "platform":
+        if not identity.user().platform_admin:
+            raise Forbidden("Only platform admins may do this.", code="platform_admin_required")
+        identity.role = PLATFORM_ADMIN
+        permissions.check(action, identity.role)
+        return identity
+
+    identity.memberships = directory.memberships(user_id)
+    _pick_tenant(identity, requested, scope)
+    if identity.tenant_id is None:  # ``self`` scope without a tenant (e.g. GET /me of a new user)
+        permissions.check(action, identity.role)
+        return identity
+    if not permissions.allowed(identity.role, action) and identity.role != PLATFORM_ADMIN \
+            and identity.user().platform_admin:
+        identity.role = PLATFORM_ADMIN  # an admin who is also a weaker member acts as admin
+    suspended = False
+    if identity.role != PLATFORM_ADMIN and not permissions.is_read(action) and permissions.allowed(
+            identity.role, action):
+        tenant = identity.tenant()
+        if tenant is None:
+            raise NotFound("Tenant not found.", code="tenant_not_found")
+        suspended = tenant.suspended
+    permissions.check(action, identity.role, suspended=suspended)
+    return identity
+
+
+def _pick_tenant(identity: Identity, requested: str | None, scope: str) -> None:
+    by_tenant = {m.tenant_id: m for m in identity.memberships}
+    if requested is not None:
+        membership = by_tenant.get(requested)
+        if membership is not None:
+            identity.tenant_id, identity.role = membership.tenant_id, membership.role
+            return
+        if not identity.user().platform_admin:
+            raise Forbidden("You are not a member of this tenant.", code="not_a_member")
+        if not valid_tenant_id(requested):
+            raise NotFound("Tenant not found.", code="tenant_not_found")
+        identity.tenant_id, identity.role = requested, PLATFORM_ADMIN
+        identity.require_tenant()  # a platform admin may name any tenant, but it must exist
+        return
+    if len(by_tenant) == 1:
+        membership = next(iter(by_tenant.values()))
+        identity.tenant_id, identity.role = membership.tenant_id, membership.role
+        return
+    if len(by_tenant) > 1:
+        raise BadRequest(
+            "You belong to several tenants: choose one with the x-tenant-id header.",
+            code="tenant_required", details={"tenants": sorted(by_tenant)},
+        )
+    if scope == "self":
+        return
+    if identity.user().platform_admin:
+        raise BadRequest("Choose a tenant with the x-tenant-id header.", code="tenant_required")
+    raise Forbidden("You are not a member of any tenant.", code="no_tenant")
+
+
+def authenticate(request: Any, route: Any) -> None:
+    """``serve(router, before=[authenticate])`` hook: resolve the caller for ``route.action`` and keep it
+    on the request (``current(request)``). Built from this execution's key, never cached."""
+    from .appwrite_access import key_client  # local: keeps this module importable without settings
+
+    client = key_client(request)
+    directory = AppwriteDirectory(Users(client), TablesDB(client))
+    request.identity = resolve(request.headers, route.action, directory)
+
+
+def current(request: Any) -> Identity:
+    identity = getattr(request, "identity", None)
+    if identity is None:
+        raise Unauthorized("Sign in to call this function.", code="unauthenticated")
+    return identity

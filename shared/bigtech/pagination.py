@@ -1,0 +1,55 @@
+"""Cursor pagination for list routes (DESIGN §7): ``?limit=&cursor=`` in, ``{items, next_cursor}`` out.
+
+The cursor is the id of the last item of the previous page; one extra item is fetched to know whether
+a next page exists, so ``next_cursor`` is ``null`` exactly on the last page. A cursor Appwrite does not
+know (another tenant's id, a made-up one) is a 422 on ``cursor``, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import Unprocessable
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,35}$"
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, pattern=ID_PATTERN)
+
+
+def page_queries(page: PageQuery) -> list[str]:
+    """``limit + 1`` and the cursor, to append to a list call's queries."""
+    queries = [Query.limit(page.limit + 1)]
+    if page.cursor:
+        queries.append(Query.cursor_after(page.cursor))
+    return queries
+
+
+def paginate(items: Sequence[T], page: PageQuery, render: Callable[[T], Any], key: Callable[[T], str]) -> dict:
+    """``{items, next_cursor}`` from a list fetched with ``page_queries``."""
+    shown = list(items[: page.limit])
+    more = len(items) > page.limit
+    return {"items": [render(item) for item in shown], "next_cursor": key(shown[-1]) if more and shown else None}
+
+
+def listing(call: Callable[[], T]) -> T:
+    """Run a list call, turning Appwrite's unknown-cursor / bad-query errors into a 422 on ``cursor``."""
+    try:
+        return call()
+    except AppwriteException as error:
+        if error.code == 400 and error.type in {"general_cursor_not_found", "general_query_invalid"}:
+            raise Unprocessable.field("cursor", "Unknown cursor.", code="invalid_cursor") from None
+        raise

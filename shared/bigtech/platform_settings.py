@@ -1,0 +1,66 @@
+"""Platform settings (core ``settings`` row ``platform``): what a credit is worth and the defaults every
+tenant starts from. Validated as a whole, so a partial update can never leave an inconsistent pair
+(a minimum purchase above the maximum)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from appwrite.exception import AppwriteException
+from appwrite.services.tables_db import TablesDB
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from .schema.core import CORE_DATABASE_ID
+
+SETTINGS_TABLE = "settings"
+SETTINGS_ROW = "platform"
+# The plugins a new tenant starts with (bigtech.plugin_loader.defaults): a consulta works out of the box.
+DEFAULT_PLUGINS = ("fonte-sandbox", "consulta-cadastral", "consulta-credito", "consulta-veicular",
+                   "pagamento-sandbox")  # and a payment gateway: the sandbox (docs/payments.md)
+PLUGIN_ID_PATTERN = r"^(fonte|consulta|pagamento|mercado|funcional)-[a-z0-9][a-z0-9-]*$"
+PluginId = Annotated[str, StringConstraints(pattern=PLUGIN_ID_PATTERN)]
+
+
+class PlatformSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credit_value_cents: int = Field(100, ge=1, le=1_000_000, description="Price of one credit in BRL cents")
+    min_purchase_credits: int = Field(10, ge=1, le=100_000_000)
+    max_purchase_credits: int = Field(100_000, ge=1, le=100_000_000)
+    default_rate_limit_per_minute: int = Field(60, ge=1, le=100_000)
+    retention_days: int = Field(1825, ge=1, le=36_500, description="How long consultas and logs are kept")
+    default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
+                                            description="Plugins enabled for every new tenant")
+
+    @model_validator(mode="after")
+    def _purchase_range(self) -> PlatformSettings:
+        if self.min_purchase_credits > self.max_purchase_credits:
+            raise ValueError("max_purchase_credits must be at least min_purchase_credits")
+        return self
+
+
+class PlatformSettingsUpdate(BaseModel):
+    """``PATCH /settings``: any subset of the settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credit_value_cents: int | None = Field(None, ge=1, le=1_000_000)
+    min_purchase_credits: int | None = Field(None, ge=1, le=100_000_000)
+    max_purchase_credits: int | None = Field(None, ge=1, le=100_000_000)
+    default_rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
+    retention_days: int | None = Field(None, ge=1, le=36_500)
+    default_plugins: list[PluginId] | None = Field(None, max_length=50)
+
+
+def load(tables: TablesDB) -> tuple[PlatformSettings, bool]:
+    """The current settings and whether the row exists (defaults when it does not)."""
+    try:
+        row = tables.get_row(CORE_DATABASE_ID, SETTINGS_TABLE, SETTINGS_ROW)
+    except AppwriteException as error:
+        if error.code == 404:
+            return PlatformSettings(), False
+        raise
+    stored: dict[str, Any] = json.loads(row.data.get("value") or "{}")
+    known = {k: v for k, v in stored.items() if k in PlatformSettings.model_fields}
+    return PlatformSettings(**known), True

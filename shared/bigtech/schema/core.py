@@ -1,0 +1,76 @@
+"""The platform's own database, ``core`` (DESIGN §4)."""
+
+from __future__ import annotations
+
+from .model import DatabaseSchema, Table, boolean, enum, integer, key_index, string, text, unique_index
+from .tenant import AUDIT, AUDIT_HEAD
+
+CORE_DATABASE_ID = "core"
+TENANT_STATUSES = ("active", "suspended")
+PLUGIN_TYPES = ("fonte", "consulta", "pagamento", "mercado", "funcional")
+
+TENANTS = Table(
+    "tenants", "Tenants",
+    (
+        string("name", 128, required=True),
+        enum("status", TENANT_STATUSES, required=True),
+        string("owner_user_id", 36),
+        string("team_id", 36, required=True),
+        string("database_id", 64, required=True),
+        text("settings", 16384),
+        string("created_by", 64),
+    ),
+    (key_index("status"),),
+    "Row id = tenant id = team id; database_id = tenant_<id>.",
+)
+
+PLUGIN_CATALOG = Table(
+    "plugin_catalog", "Plugin catalog",
+    (
+        enum("type", PLUGIN_TYPES, required=True),
+        string("name", 128, required=True),
+        string("version", 32, required=True),
+        string("function_id", 64, required=True),
+        string("category", 32),
+        text("manifest", 65535),
+    ),
+    (key_index("type"),),
+    "Synced from the plugins' manifests; row id = plugin id (`fonte/sandbox` → `fonte-sandbox`).",
+)
+
+SETTINGS = Table(
+    "settings", "Platform settings",
+    (text("value", 65535),),
+    (),
+    "One row, `platform`: a validated JSON document.",
+)
+
+API_KEYS = Table(
+    "api_keys", "API keys",
+    (
+        string("key_hash", 64, required=True),
+        string("tenant_id", 36, required=True),
+        string("client_name", 128, required=True),
+        string("prefix", 16),
+        boolean("revoked", default=False),
+    ),
+    (unique_index("key_hash"), key_index("tenant_id")),
+)
+
+PLATFORM_USAGE = Table(
+    "platform_usage", "Platform usage",
+    (
+        string("tenant_id", 36, required=True),
+        string("period", 7, required=True),
+        string("category", 32, required=True),
+        integer("count", default=0),
+        integer("credits", default=0),
+    ),
+    (unique_index("tenant_id", "period", "category"),),
+)
+
+PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
+
+CORE_SCHEMA = DatabaseSchema(
+    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD)
+)

@@ -1,0 +1,160 @@
+"""Make a database match a declared schema, through the Appwrite SDK.
+
+Safe to run again: it creates only what is missing (database, tables, columns, indexes), so a
+newer schema adds its new tables and columns to existing tenants. Appwrite creates columns
+asynchronously (``processing`` → ``available``) and refuses indexes over columns that are not
+available yet, so columns are waited for before indexes are made.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from appwrite.enums.tables_db_index_type import TablesDBIndexType
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+from appwrite.services.tables_db import TablesDB
+
+from .core import CORE_DATABASE_ID, CORE_SCHEMA
+from .model import Column, DatabaseSchema, Index, Table
+from .tenant import TENANT_SCHEMA, tenant_database_id
+
+COLUMN_WAIT_SECONDS = 30.0
+# Appwrite lists 25 items by default; a table never has more than this many columns or indexes.
+LIST_ALL = [Query.limit(100)]
+
+
+@dataclass
+class ProvisionReport:
+    database_created: bool = False
+    tables_created: list[str] = field(default_factory=list)
+    columns_created: list[str] = field(default_factory=list)
+    indexes_created: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.database_created or self.tables_created or self.columns_created or self.indexes_created)
+
+
+def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSchema,
+              progress: Callable[[str], None] | None = None) -> ProvisionReport:
+    report = ProvisionReport()
+    say = progress or (lambda _message: None)
+    report.database_created = _ensure_database(tables, database_id, name)
+    existing_tables = {t.id for t in tables.list_tables(database_id, LIST_ALL, total=False).tables}
+    for table in schema.tables:
+        if table.id not in existing_tables and _created(lambda t=table: tables.create_table(database_id, t.id, t.name)):
+            report.tables_created.append(table.id)
+            say(f"{database_id}: table {table.id} created")
+        existing_columns = _column_keys(tables, database_id, table.id)
+        for column in table.columns:
+            if column.key not in existing_columns and _created(
+                    lambda c=column, t=table: _create_column(tables, database_id, t.id, c)):
+                report.columns_created.append(f"{table.id}.{column.key}")
+    for table in schema.tables:
+        _wait_for_columns(tables, database_id, table)
+        existing_indexes = {index.key for index in tables.list_indexes(database_id, table.id, LIST_ALL).indexes}
+        for index in table.indexes:
+            if index.key not in existing_indexes and _created(
+                    lambda i=index, t=table: _create_index(tables, database_id, t.id, i)):
+                report.indexes_created.append(f"{table.id}.{index.key}")
+    return report
+
+
+def _created(create: Callable[[], object]) -> bool:
+    """Run a create call; ``False`` when it already exists (a concurrent provisioning got there first)."""
+    try:
+        create()
+    except AppwriteException as error:
+        if error.code == 409:
+            return False
+        raise
+    return True
+
+
+def provision_core(tables: TablesDB, progress: Callable[[str], None] | None = None) -> ProvisionReport:
+    return provision(tables, CORE_DATABASE_ID, "core", CORE_SCHEMA, progress)
+
+
+def provision_tenant(tables: TablesDB, tenant_id: str,
+                     progress: Callable[[str], None] | None = None) -> ProvisionReport:
+    """Create or upgrade ``tenant_<id>`` to the current tenant schema."""
+    return provision(tables, tenant_database_id(tenant_id), f"tenant {tenant_id}", TENANT_SCHEMA, progress)
+
+
+def _ensure_database(tables: TablesDB, database_id: str, name: str) -> bool:
+    try:
+        tables.create(database_id, name)
+        return True
+    except AppwriteException as error:
+        if error.code == 409:
+            return False
+        raise
+
+
+def _column_keys(tables: TablesDB, database_id: str, table_id: str) -> dict[str, str]:
+    columns = tables.list_columns(database_id, table_id, LIST_ALL).columns
+    return {_attr(column, "key"): _attr(column, "status") for column in columns}
+
+
+def _attr(model: object, name: str) -> str:
+    value = getattr(model, name, None)
+    if value is None and isinstance(model, dict):
+        value = model.get(name)
+    return str(getattr(value, "value", value))  # statuses are enums in SDK 27 models
+
+
+def _create_column(tables: TablesDB, db: str, table: str, c: Column) -> None:
+    # SDK 27 marks ``create_string_column`` deprecated (Appwrite 1.9 adds varchar/text columns), but the
+    # CLI 12 ``appwrite.json`` format and self-hosted 1.8/1.9 servers still speak ``string``.
+    # The SDK forces its deprecation filter to "always", so the warnings are recorded and dropped.
+    with warnings.catch_warnings(record=True):
+        _create_column_call(tables, db, table, c)
+
+
+def _create_column_call(tables: TablesDB, db: str, table: str, c: Column) -> None:
+    common = {"database_id": db, "table_id": table, "key": c.key, "required": c.required}
+    default = None if c.required else c.default
+    if c.type == "string":
+        tables.create_string_column(**common, size=c.size or 255, default=default, array=c.array or None)
+    elif c.type == "integer":
+        tables.create_integer_column(**common, min=c.min, max=c.max, default=default, array=c.array or None)
+    elif c.type == "float":
+        tables.create_float_column(**common, min=c.min, max=c.max, default=default, array=c.array or None)
+    elif c.type == "boolean":
+        tables.create_boolean_column(**common, default=default, array=c.array or None)
+    elif c.type == "datetime":
+        tables.create_datetime_column(**common, default=default, array=c.array or None)
+    elif c.type == "enum":
+        tables.create_enum_column(**common, elements=list(c.elements), default=default, array=c.array or None)
+    elif c.type == "email":
+        tables.create_email_column(**common, default=default, array=c.array or None)
+    elif c.type == "url":
+        tables.create_url_column(**common, default=default, array=c.array or None)
+    else:  # pragma: no cover - the Column type is a Literal
+        raise ValueError(f"unsupported column type {c.type}")
+
+
+def _wait_for_columns(tables: TablesDB, database_id: str, table: Table) -> None:
+    deadline = time.monotonic() + COLUMN_WAIT_SECONDS
+    delay = 0.05
+    while True:
+        statuses = _column_keys(tables, database_id, table.id)
+        pending = [key for key, status in statuses.items() if status != "available"]
+        failed = [key for key, status in statuses.items() if status in {"failed", "stuck"}]
+        if failed:
+            raise RuntimeError(f"{database_id}.{table.id}: columns failed: {failed}")
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{database_id}.{table.id}: columns still processing: {pending}")
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def _create_index(tables: TablesDB, db: str, table: str, index: Index) -> None:
+    tables.create_index(db, table, index.key, TablesDBIndexType(index.type), list(index.columns),
+                        orders=list(index.orders) or None)

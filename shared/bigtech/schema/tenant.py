@@ -1,0 +1,246 @@
+"""The tables of every tenant's own database, ``tenant_<id>`` (DESIGN §4).
+
+Credits are integers. Rows whose identity is natural use it as ``$id`` (a wallet's id is its
+user's id, an outbox row's id is its event id), so uniqueness is enforced by Appwrite itself.
+"""
+
+from __future__ import annotations
+
+from .model import (
+    DatabaseSchema,
+    Table,
+    boolean,
+    datetime_,
+    enum,
+    integer,
+    key_index,
+    string,
+    text,
+    unique_index,
+)
+
+LEDGER_TYPES = ("grant", "purchase", "hold", "debit", "release", "refund", "chargeback")
+CATEGORIES = ("credito", "cadastral", "veicular")
+CONSULTA_STATUSES = ("pending", "succeeded", "not_found", "failed")
+ORDER_STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "chargeback")
+PAYMENT_METHODS = ("pix", "boleto", "credit_card")
+OUTBOX_STATUSES = ("pending", "published", "dead")
+LEGAL_BASES = (
+    "consentimento", "obrigacao_legal", "execucao_contrato", "exercicio_direitos", "protecao_vida",
+    "tutela_saude", "interesse_legitimo", "protecao_credito", "politicas_publicas", "pesquisa",
+)
+
+WALLETS = Table(
+    "wallets", "Wallets",
+    (
+        string("user_id", 36, required=True),
+        integer("balance", default=0),
+        integer("held", default=0),
+    ),
+    (unique_index("user_id"),),
+    "One per member; balance moves only by atomic increment/decrement.",
+)
+
+LEDGER = Table(
+    "ledger", "Ledger",
+    (
+        string("wallet_id", 36, required=True),
+        enum("type", LEDGER_TYPES, required=True),
+        integer("amount", required=True),
+        string("idempotency_key", 160, required=True),
+        string("reference_type", 32),
+        string("reference_id", 64),
+        string("actor", 64),
+        string("reason", 512),
+    ),
+    (unique_index("idempotency_key"), key_index("wallet_id"), key_index("type"), key_index("reference_id")),
+    "Immutable: every balance change, each with an idempotency key.",
+)
+
+CONSULTAS = Table(
+    "consultas", "Consultas",
+    (
+        string("user_id", 36, required=True),
+        enum("category", CATEGORIES, required=True),
+        enum("status", CONSULTA_STATUSES, required=True),
+        string("input_masked", 128),
+        string("document_hash", 64),
+        string("purpose", 512, required=True),
+        enum("legal_basis", LEGAL_BASES, required=True),
+        integer("cost", default=0),
+        string("plugin_id", 64),
+        text("result"),
+        text("sources", 4096),
+        string("error", 1024),
+        string("idempotency_key", 160),
+        datetime_("completed_at"),
+        string("audit_id", 32),
+    ),
+    (key_index("user_id"), key_index("category"), key_index("status"), key_index("document_hash")),
+)
+
+ORDERS = Table(
+    "orders", "Orders",
+    (
+        string("user_id", 36, required=True),
+        string("package_id", 36, required=True),
+        integer("credits", required=True, min=1),
+        integer("amount_cents", required=True, min=1),
+        enum("method", PAYMENT_METHODS, required=True),
+        enum("status", ORDER_STATUSES, required=True),
+        string("gateway", 64),
+        string("gateway_order_id", 128),
+        string("gateway_charge_id", 128),
+        text("instructions", 16384),
+        string("idempotency_key", 160),
+        datetime_("paid_at"),
+    ),
+    (key_index("user_id"), key_index("status"), key_index("gateway_order_id"), unique_index("idempotency_key")),
+)
+
+PACKAGES = Table(
+    "packages", "Credit packages",
+    (
+        string("name", 128, required=True),
+        integer("credits", required=True, min=1),
+        integer("price_cents", required=True, min=1),
+        boolean("active", default=True),
+    ),
+)
+
+PLUGINS = Table(
+    "plugins", "Plugins of this tenant",
+    (
+        string("plugin_id", 64, required=True),
+        boolean("enabled", default=False),
+        text("config", 16384),
+        text("secrets", 16384),
+        integer("priority", default=100),
+        string("version", 32),
+    ),
+    (unique_index("plugin_id"),),
+    "Config is validated against the manifest; secret fields are AES-GCM encrypted in `secrets`.",
+)
+
+AUDIT = Table(
+    "audit", "Audit trail",
+    (
+        integer("seq", required=True, min=1),
+        string("prev_hash", 64, required=True),
+        string("hash", 64, required=True),
+        string("action", 64, required=True),
+        string("actor", 64, required=True),
+        string("actor_role", 32),
+        string("resource_type", 32),
+        string("resource_id", 64),
+        text("details", 16384),
+        string("ip", 64),
+        datetime_("occurred_at", required=True),
+    ),
+    (unique_index("seq"), key_index("action"), key_index("actor"), key_index("occurred_at")),
+    "Hash-chained: hash = SHA-256(canonical JSON of the entry including prev_hash).",
+)
+
+AUDIT_HEAD = Table(
+    "audit_head", "Audit chain head",
+    (integer("seq", default=0), string("hash", 64)),
+    (),
+    "One row, `head`: the last sequence and hash, changed in the same transaction as each entry.",
+)
+
+OUTBOX = Table(
+    "outbox", "Outbox",
+    (
+        string("type", 64, required=True),
+        string("tenant_id", 36, required=True),
+        datetime_("occurred_at", required=True),
+        string("actor", 64),
+        text("data", 65535),
+        integer("version", default=1),
+        enum("status", OUTBOX_STATUSES, required=True),
+        integer("attempts", default=0),
+        integer("claim_seq", default=0),
+        string("claimed_by", 64),
+        datetime_("claimed_until"),
+        datetime_("published_at"),
+        string("last_error", 1024),
+    ),
+    (key_index("status"), key_index("type")),
+    "Row id = event id. Events staged in the same transaction as the change; the relay publishes them "
+    "(`claim_seq` lets a relay claim a row with a bounded increment, a compare-and-set).",
+)
+
+PROCESSED_EVENTS = Table(
+    "processed_events", "Processed events (consumer dedupe)",
+    (string("consumer", 64, required=True), string("event_id", 64, required=True)),
+    (unique_index("consumer", "event_id"),),
+)
+
+DELIVERY_STATUSES = ("failed", "delivered", "dead")
+
+DELIVERIES = Table(
+    "deliveries", "Event deliveries (direct mode)",
+    (
+        string("subscriber", 100, required=True),
+        string("event_id", 64, required=True),
+        enum("status", DELIVERY_STATUSES, required=True),
+        integer("attempts", default=0),
+        string("last_error", 1024),
+        text("envelope", 65535),
+    ),
+    (unique_index("subscriber", "event_id"), key_index("status")),
+    "Without a broker the relay counts attempts and dead-letters here (row id = processed_row_id(subscriber, "
+    "event id)); `invoke bus-status`/`bus-replay` read and revive the dead ones.",
+)
+
+IDEMPOTENCY = Table(
+    "idempotency", "Idempotent responses",
+    (
+        string("scope", 64, required=True),
+        string("key", 160, required=True),
+        string("request_hash", 64, required=True),
+        integer("status_code"),
+        text("response", 65535),
+    ),
+    (unique_index("scope", "key"),),
+)
+
+RATE_LIMITS = Table(
+    "rate_limits", "Rate limit windows",
+    (string("key", 128, required=True), datetime_("window_start", required=True), integer("count", default=0)),
+    (unique_index("key", "window_start"),),
+)
+
+WEBHOOK_ENDPOINTS = Table(
+    "webhook_endpoints", "Outgoing webhook endpoints",
+    (
+        string("url", 2048, required=True),
+        string("events", 1024),
+        text("secret", 1024),
+        boolean("enabled", default=True),
+    ),
+)
+
+WEBHOOK_DELIVERIES = Table(
+    "webhook_deliveries", "Outgoing webhook attempts",
+    (
+        string("endpoint_id", 36, required=True),
+        string("event_id", 64, required=True),
+        integer("attempt", default=1),
+        integer("status_code"),
+        string("error", 1024),
+        datetime_("next_at"),
+    ),
+    (key_index("endpoint_id"), key_index("event_id")),
+)
+
+TENANT_SCHEMA = DatabaseSchema(
+    (
+        WALLETS, LEDGER, CONSULTAS, ORDERS, PACKAGES, PLUGINS, AUDIT, AUDIT_HEAD, OUTBOX, PROCESSED_EVENTS,
+        DELIVERIES, IDEMPOTENCY, RATE_LIMITS, WEBHOOK_ENDPOINTS, WEBHOOK_DELIVERIES,
+    )
+)
+
+
+def tenant_database_id(tenant_id: str) -> str:
+    return f"tenant_{tenant_id}"

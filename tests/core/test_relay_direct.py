@@ -1,0 +1,128 @@
+"""The relay function end to end in direct mode (no BIGTECH_BUS_URL, the embedded default): outbox rows in tenant
+databases reach subscriber functions through executions, exactly once in effect, with retries, dead letters and the
+ops task's replay kept in the tenants' `deliveries` tables."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bigtech.bus import EventEnvelope
+from bigtech.bus import ops as bus_ops
+from tests.support.bus_fakes import make_events
+from tests.support.relay_stack import SubscriberSpec, relay_world
+
+TENANTS = ("ta", "tb", "tc")
+BILLING = ("payment.*", "order.#", "credits.*", "consulta.*", "tenant.*")
+
+
+@pytest.mark.slow
+def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(tmp_path):
+    subscribers = {"sub-audit": SubscriberSpec(("#",)), "sub-billing": SubscriberSpec(BILLING)}
+    with relay_world(tmp_path, subscribers, relay_events=False) as world:
+        world.add_tenants(TENANTS)
+        events = make_events(1000, tenants=TENANTS)
+        world.stage_in_bulk(events)
+        assert world.outbox_statuses()["pending"] == 1000
+
+        first = world.run_relay(TENANTS[0])
+        assert first["ok"] and first["mode"] == "direct"
+        assert first["published"] == sum(1 for e in events if e.tenant_id == TENANTS[0])
+        assert "relay mode=direct tenant=ta published=334" in first["logs"]
+
+        # Two runs over every tenant at once: the claims keep them from delivering the same row twice.
+        reports: list[dict] = []
+        threads = [threading.Thread(target=lambda: reports.append(world.run_relay(budget=20))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(r["ok"] for r in reports), reports
+        world.run_until_quiet()
+
+        assert world.outbox_statuses() == {"pending": 0, "published": 1000, "dead": 0}
+        world.assert_exactly_once(events, subscribers)
+        assert sum(r["duplicates"] for r in [first, *reports]) == 0  # no row was even sent twice
+
+
+def test_event_trigger_and_schedule_trigger(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}) as world:
+        world.add_tenants(TENANTS)
+        event = EventEnvelope(type="payment.confirmed", tenant_id="tb", data={"order": "o1"})
+        world.stage_one(event)  # the outbox row-create event runs the relay for tenant tb
+        runs = world.wait_for_relay_executions(1)
+        assert len(runs) == 1 and runs[0].responsestatuscode == 200
+        assert "relay mode=direct tenant=tb published=1" in runs[0].logs and "delivered=1" in runs[0].logs
+        world.assert_exactly_once([event], ["sub-audit"])
+
+        # Rows committed without an event (a transaction's bulk operation) wait for the one-minute schedule.
+        later = make_events(6, tenants=TENANTS)
+        world.stage_in_bulk(later)
+        scheduled = world.run_schedule()
+        assert scheduled["ok"] and scheduled["published"] == 6 and scheduled["delivered"] == 6
+        assert "tenant=* published=6" in scheduled["logs"] and "trigger=schedule" in scheduled["logs"]
+        world.assert_exactly_once([event, *later], ["sub-audit"])
+
+
+def test_subscriber_failing_three_times_then_succeeding_gets_the_event_once(tmp_path):
+    subscribers = {"sub-flaky": SubscriberSpec(("payment.*",), {"BUS_TEST_FAIL_FIRST": "3"}),
+                   "sub-steady": SubscriberSpec(("payment.*",))}
+    with relay_world(tmp_path, subscribers, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        event = EventEnvelope(type="payment.confirmed", tenant_id="ta")
+        world.stage_in_bulk([event])
+        reports = [world.run_relay() for _ in range(4)]
+        assert [r["failed"] for r in reports] == [1, 1, 1, 0]
+        assert [r["delivered"] for r in reports] == [1, 0, 0, 1]
+        assert [r["published"] for r in reports] == [0, 0, 0, 1]  # pending until every subscriber has it
+        assert "sub-flaky/events answered 503" in reports[0]["errors"][0]
+        world.assert_exactly_once([event], subscribers)
+        assert world.attempts("sub-flaky", event.id, "ta") == 4
+
+
+def test_always_failing_subscriber_is_dead_lettered_and_the_replay_task_resends_it(tmp_path, capsys):
+    subscribers = {"sub-broken": SubscriberSpec(("order.created",), {"BUS_TEST_BROKEN": "1"}),
+                   "sub-other": SubscriberSpec(("#",))}
+    with relay_world(tmp_path, subscribers, relay_events=False,
+                     relay_variables={"BIGTECH_BUS_DELIVERY_LIMIT": "3"}) as world:
+        world.add_tenants(["ta", "tb"])
+        doomed = EventEnvelope(type="order.created", tenant_id="tb", data={"n": 1})
+        world.stage_in_bulk([doomed])
+        reports = [world.run_relay() for _ in range(3)]
+        assert [r["failed"] for r in reports] == [1, 1, 0]
+        assert [r["dead_lettered"] for r in reports] == [0, 0, 1]
+        assert "dead_lettered=1" in reports[2]["logs"]
+        assert world.outbox_statuses()["published"] == 1  # handled: delivered, or dead where it could not be
+        world.assert_exactly_once([doomed], ["sub-other"])
+
+        cli = ["--url", "direct", "--endpoint", world.stack.endpoint, "--project", world.stack.settings.project_id,
+               "--key", world.stack.settings.api_key]
+        assert bus_ops.main(["status", "sub-broken", *cli]) == 0
+        status = capsys.readouterr().out
+        assert "direct mode" in status and "dead=     1" in status
+        assert f"dead: sub-broken {doomed.id} type=order.created tenant=tb attempts=3" in status
+        assert "sub-broken is broken (attempt 3)" in status
+
+        world.set_variables("sub-broken", BUS_TEST_BROKEN="0")  # fixed
+        assert bus_ops.main(["replay", "sub-broken", *cli]) == 0
+        assert "sub-broken: replayed 1" in capsys.readouterr().out
+        after = world.run_relay()
+        assert after["delivered"] == 1 and after["published"] == 1, after
+        world.assert_exactly_once([doomed], subscribers)  # the replay went to sub-broken only
+        assert bus_ops.main(["status", "sub-broken", *cli]) == 0
+        assert "dead=     0" in capsys.readouterr().out
+
+
+def test_a_row_that_is_not_an_event_is_set_aside(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        good = EventEnvelope(type="tenant.created", tenant_id="ta")
+        world.stage_in_bulk([good])
+        world.tables.create_row("tenant_ta", "outbox", "bad1", {
+            "type": "Not A Type", "tenant_id": "ta", "occurred_at": "2025-01-01T00:00:00.000+00:00",
+            "data": "{}", "status": "pending"})
+        report = world.run_relay()
+        assert report["ok"] and report["published"] == 1 and report["delivered"] == 1
+        bad = next(r for r in world.outbox_rows("ta") if r["$id"] == "bad1")
+        assert bad["status"] == "dead" and "not an event envelope" in bad["last_error"]

@@ -1,0 +1,61 @@
+"""pagamento-sandbox without a stack: fake charges, signatures, mapping."""
+
+from __future__ import annotations
+
+import json
+
+from bigtech.payments import ChargeRequest, PaymentKind
+
+from .helpers import plugin_module
+
+sandbox_mod = plugin_module("sandbox", "sandbox")
+signing = plugin_module("sandbox", "signing")
+brcode = plugin_module("sandbox", "brcode")
+
+
+def request(method):
+    return ChargeRequest.model_validate({
+        "order": {"id": "ord1", "tenant_id": "acme", "package_id": "p", "description": "Pacote", "credits": 10,
+                  "amount_cents": 1000},
+        "payer": {"user_id": "u1", "name": "Ana"}, "method": method})
+
+
+def test_fake_instructions_per_method():
+    plugin = sandbox_mod.SandboxPayments()
+    pix = plugin.create_charge(request("pix"), {})
+    assert pix.pix_payload.startswith("000201") and pix.pix_payload[-8:-4] == "6304"
+    assert brcode.crc16(pix.pix_payload[:-4]) == pix.pix_payload[-4:]
+    assert "540510.00" in pix.pix_payload and pix.pix_qr_code_base64
+    boleto = plugin.create_charge(request("boleto"), {})
+    assert boleto.boleto_url and boleto.boleto_line
+    card = plugin.create_charge(request("credit_card"), {})
+    assert card.checkout_url.endswith("/checkout/ord1")
+
+
+def test_crc16_known_vector():
+    assert brcode.crc16("123456789") == "29B1"  # CRC-16/CCITT-FALSE check value
+
+
+def test_signature_round_trip_and_refusals():
+    raw = b'{"id":"e"}'
+    header = signing.sign("secret-0123456789", raw, timestamp=1_000_000)
+    assert signing.verify("secret-0123456789", header, raw, 300, now=1_000_100)
+    assert not signing.verify("secret-0123456789", header, raw, 300, now=1_000_400)  # too old
+    assert not signing.verify("other-secret-000", header, raw, 300, now=1_000_100)
+    assert not signing.verify("secret-0123456789", header, raw + b" ", 300, now=1_000_100)
+    assert not signing.verify("secret-0123456789", "t=abc,v1=00", raw, 300, now=1_000_100)
+    assert not signing.verify("secret-0123456789", None, raw, 300)
+
+
+def test_derived_secret_differs_per_tenant_and_key():
+    assert signing.derived_secret("a", "k") != signing.derived_secret("b", "k")
+    assert signing.derived_secret("a", "k") != signing.derived_secret("a", "k2")
+
+
+def test_payload_maps_back_to_the_event():
+    plugin = sandbox_mod.SandboxPayments()
+    for outcome, kind in (("paid", PaymentKind.CONFIRMED), ("failed", PaymentKind.FAILED),
+                          ("refunded", PaymentKind.REFUNDED), ("chargeback", PaymentKind.CHARGEBACK)):
+        payload = plugin.webhook_payload("ord1", {"amount_cents": 1000, "method": "pix"}, outcome, "evt-1")
+        event = plugin.parse_webhook(json.loads(json.dumps(payload)), {})
+        assert (event.kind, event.order_id, event.event_id, event.amount_cents) == (kind, "ord1", "evt-1", 1000)
