@@ -134,3 +134,10 @@ def bus_replay(c: Context, subscriber: list[str] | None = None, limit: int = 0) 
     if not subscriber:
         raise Exit("name the subscriber: invoke bus-replay --subscriber <function id>", code=2)
     _bus(c, ["replay", *subscriber, *(["--limit", str(limit)] if limit else [])])
+
+
+@task
+def schema(c: Context) -> None:
+    """Rewrite appwrite.json's core database entries (tablesDB/tables) from bigtech.schema.core."""
+    c.run(f"{shlex.quote(PYTHON)} -m bigtech.schema.appwrite_json {shlex.quote(str(REPO_ROOT / 'appwrite.json'))}",
+          env=_env(), pty=_pty())

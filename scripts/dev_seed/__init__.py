@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from appwrite.client import Client
 
-from . import admin, purchase_demo
+from . import admin, core_database, purchase_demo
 from .settings import SeedSettings
 
 Step = Callable[[Client, SeedSettings], list[str]]
 
-STEPS: list[Step] = [admin.seed, purchase_demo.seed]
+STEPS: list[Step] = [core_database.seed, admin.seed, purchase_demo.seed]
 
 
 def client_for(settings: SeedSettings) -> Client:

@@ -24,7 +24,6 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
 from bigtech.outbox import envelope_from_row
-from bigtech.schema import provision_core
 from bigtech.schema.core import CORE_DATABASE_ID
 
 from .admin import ensure_platform_admin
@@ -117,7 +116,6 @@ def seed(client: Client, settings: SeedSettings) -> list[str]:
 
 
 def demo(client: Client, settings: SeedSettings) -> list[str]:
-    provision_core(TablesDB(client))
     admin_id, _ = ensure_platform_admin(client, settings.admin_email, settings.admin_password)
     admin = _as_user(settings, client, admin_id)
     owner_id = ensure_tenant(client, settings, admin)
