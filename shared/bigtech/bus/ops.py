@@ -17,6 +17,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from appwrite.exception import AppwriteException
 
 from .config import BUS_URL_ENV, BusConfig, bus_url_from_env
 from .deliveries import DeliveryStore
@@ -214,7 +215,6 @@ def render_status(statuses: Sequence[QueueStatus], dead: dict[str, list[DeadLett
 def direct_ops(endpoint: str, project: str, key: str) -> DirectOps:
     """`DirectOps` over the tenants' TablesDB tables (direct mode), with an API key (rows.read/rows.write)."""
     from appwrite.client import Client
-    from appwrite.exception import AppwriteException
     from appwrite.services.tables_db import TablesDB
 
     from ..schema.core import CORE_DATABASE_ID
@@ -288,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: replayed {ops.replay(name, args.limit)}")
     except BusError as exc:
         print(f"bus unavailable: {exc}", file=sys.stderr)
+        return 1
+    except AppwriteException as exc:  # direct mode: the Appwrite endpoint refused or is not running
+        print(f"Appwrite unavailable at {args.endpoint}: {exc}", file=sys.stderr)
         return 1
     return 0
 
