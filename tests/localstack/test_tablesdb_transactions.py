@@ -38,7 +38,8 @@ def test_create_get_list_rollback_delete(txdb):
     txn = tables.create_transaction()
     assert (txn.status, txn.operations) == ("pending", 0) and txn.expiresat > txn.createdat
     assert tables.get_transaction(txn.id).id == txn.id
-    assert txn.id in [t.id for t in tables.list_transactions().transactions]
+    listed = tables.list_transactions([Query.equal("$id", [txn.id])]).transactions
+    assert [t.id for t in listed] == [txn.id]
     assert tables.update_transaction(txn.id, rollback=True).status == "rolled_back"
     assert error_of(lambda: tables.update_transaction(txn.id, commit=True)) == (400, "transaction_not_ready")
     tables.delete_transaction(txn.id)
