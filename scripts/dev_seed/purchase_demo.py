@@ -102,7 +102,7 @@ def deliver_payment_events(client: Client, order_id: str) -> None:
                     [Query.equal("type", ["payment.confirmed"]), Query.limit(100)])
     functions = Functions(client)
     for row in rows:
-        if json.loads(row.get("data") or "{}").get("order_id") == order_id:
+        if json.loads(row.get("payload") or "{}").get("order_id") == order_id:
             envelope = envelope_from_row(row["$id"], row)
             _expect(*_run(functions, "billing", "POST", "/events", json.loads(envelope.to_json())), 200)
 

@@ -32,7 +32,7 @@ def outbox_row(envelope: EventEnvelope) -> dict[str, Any]:
         "tenant_id": envelope.tenant_id,
         "occurred_at": normalise_datetime(envelope.occurred_at),
         "actor": envelope.actor,
-        "data": canonical_json(envelope.data),
+        "payload": canonical_json(envelope.data),
         "version": envelope.version,
         "status": "pending",
         "attempts": 0,
@@ -55,6 +55,6 @@ def envelope_from_row(row_id: str, data: Mapping[str, Any]) -> EventEnvelope:
         tenant_id=data["tenant_id"],
         occurred_at=data["occurred_at"],
         actor=data.get("actor"),
-        data=json.loads(data.get("data") or "{}"),
+        data=json.loads(data.get("payload") or "{}"),
         version=int(data.get("version") or 1),
     )

@@ -121,7 +121,7 @@ def test_a_row_that_is_not_an_event_is_set_aside(tmp_path):
         world.stage_in_bulk([good])
         world.tables.create_row("tenant_ta", "outbox", "bad1", {
             "type": "Not A Type", "tenant_id": "ta", "occurred_at": "2025-01-01T00:00:00.000+00:00",
-            "data": "{}", "status": "pending"})
+            "payload": "{}", "status": "pending"})
         report = world.run_relay()
         assert report["ok"] and report["published"] == 1 and report["delivered"] == 1
         bad = next(r for r in world.outbox_rows("ta") if r["$id"] == "bad1")

@@ -53,7 +53,7 @@ def outbox(stack: Any, tenant_id: str, event_type: str | None = None) -> list[di
 
 
 def event_data(row: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(row.get("data") or "{}")
+    return json.loads(row.get("payload") or "{}")
 
 
 def payment_events(stack: Any, tenant_id: str, order_id: str | None = None) -> list[dict[str, Any]]:

@@ -155,7 +155,7 @@ OUTBOX = Table(
         string("tenant_id", 36, required=True),
         datetime_("occurred_at", required=True),
         string("actor", 64),
-        text("data", 65535),
+        text("payload", 65535),  # not "data": SDK 27's Row model swallows a column of that name
         integer("version", default=1),
         enum("status", OUTBOX_STATUSES, required=True),
         integer("attempts", default=0),
