@@ -8,6 +8,7 @@ know (another tenant's id, a made-up one) is a 422 on ``cursor``, never a 500.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from appwrite.exception import AppwriteException
@@ -53,3 +54,18 @@ def listing(call: Callable[[], T]) -> T:
         if error.code == 400 and error.type in {"general_cursor_not_found", "general_query_invalid"}:
             raise Unprocessable.field("cursor", "Unknown cursor.", code="invalid_cursor") from None
         raise
+
+
+def created_between(since: datetime | None, until: datetime | None) -> list[str]:
+    """The ``from``/``to`` filter every history shares: ``since`` inclusive, ``until`` exclusive, in UTC."""
+    queries = []
+    if since:
+        queries.append(Query.greater_than_equal("$createdAt", since.astimezone(UTC).isoformat()))
+    if until:
+        queries.append(Query.less_than("$createdAt", until.astimezone(UTC).isoformat()))
+    return queries
+
+
+def newest_first(page: PageQuery) -> list[str]:
+    """Order by insertion, newest first (``$sequence`` is unique, so cursors are stable), then the page."""
+    return [Query.order_desc("$sequence"), *page_queries(page)]

@@ -22,7 +22,7 @@ Members see their own orders; owners/admins (and platform admins) see everyone's
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from appwrite.enums.execution_method import ExecutionMethod
@@ -39,7 +39,7 @@ from bigtech.documents import document_kind
 from bigtech.errors import BadRequest, BigtechError, Conflict, NotFound
 from bigtech.http import Request, json_response
 from bigtech.identity import Identity, current
-from bigtech.pagination import ID_PATTERN, PageQuery, listing, page_queries, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
 from bigtech.payments import Instructions
 from bigtech.plugin_loader import state as plugin_state
 from bigtech.plugins import ExecuteRequest, PluginResult, Status
@@ -264,11 +264,7 @@ def list_orders(request: Request) -> Any:
         queries.append(Query.equal("status", query.status))
     if query.method:
         queries.append(Query.equal("method", query.method))
-    if query.since:
-        queries.append(Query.greater_than_equal("$createdAt", query.since.astimezone(UTC).isoformat()))
-    if query.until:
-        queries.append(Query.less_than_equal("$createdAt", query.until.astimezone(UTC).isoformat()))
-    queries += [Query.order_desc("$createdAt"), Query.order_desc("$id"), *page_queries(query)]
+    queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
     rows = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=False).rows)
     return paginate(rows, query, row_view, lambda row: row.id)

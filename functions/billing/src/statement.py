@@ -16,7 +16,7 @@ from bigtech import appwrite_access
 from bigtech.credits import ledger
 from bigtech.http import Request
 from bigtech.identity import current
-from bigtech.pagination import ID_PATTERN, PageQuery, listing, page_queries, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
 
 from .access import is_manager, wallet_owner
 
@@ -46,11 +46,7 @@ def list_entries(request: Request) -> Any:
         queries.append(Query.equal("type", types))
     if query.reference_id:
         queries.append(Query.equal("reference_id", [query.reference_id]))
-    if query.since:
-        queries.append(Query.greater_than_equal("$createdAt", query.since.isoformat()))
-    if query.until:
-        queries.append(Query.less_than("$createdAt", query.until.isoformat()))
-    queries += [Query.order_desc("$sequence"), *page_queries(query)]
+    queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
     rows = listing(lambda: tables.list_rows(identity.database_id, ledger.TABLE, queries, total=False).rows)
     return paginate(rows, query, ledger.to_public, lambda row: row.id)

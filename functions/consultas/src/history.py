@@ -17,7 +17,7 @@ from bigtech import appwrite_access
 from bigtech.errors import NotFound
 from bigtech.http import Request
 from bigtech.identity import Identity, current
-from bigtech.pagination import ID_PATTERN, listing, page_queries, paginate
+from bigtech.pagination import ID_PATTERN, created_between, listing, newest_first, paginate
 from bigtech.permissions import ANALYST
 
 from . import render
@@ -42,11 +42,7 @@ def list_consultas(request: Request) -> Any:
         queries.append(Query.equal("category", [query.category]))
     if query.status:
         queries.append(Query.equal("status", [query.status]))
-    if query.since:
-        queries.append(Query.greater_than_equal("$createdAt", query.since.isoformat()))
-    if query.until:
-        queries.append(Query.less_than("$createdAt", query.until.isoformat()))
-    queries += [Query.order_desc("$sequence"), *page_queries(query)]
+    queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
     rows = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=False).rows)
     return paginate(rows, query, lambda row: render.to_public(row, with_result=False), lambda row: row.id)

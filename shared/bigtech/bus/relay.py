@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import BUS_URL_ENV, bus_url_from_env  # noqa: F401 - re-exported (bigtech.bus API)
 from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
@@ -66,6 +67,16 @@ class RelayReport:
         parts.append(f"elapsed={self.elapsed:.3f}s")
         parts.append("ok" if self.ok else f"error={self.error!r}")
         return " ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The relay execution's response body."""
+        return {
+            "ok": self.ok, "mode": self.mode, "tenant_id": self.tenant_id, "published": self.published,
+            "unroutable": self.unroutable, "delivered": self.delivered, "duplicates": self.duplicates,
+            "failed": self.failed, "dead_lettered": self.dead_lettered, "pending_left": self.pending_left,
+            "elapsed": round(self.elapsed, 3), "publish_elapsed": round(self.publish_elapsed, 3),
+            "error": self.error, "errors": self.errors,
+        }
 
     def note(self, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_KEPT:
