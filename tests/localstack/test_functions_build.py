@@ -83,6 +83,13 @@ def test_worker_runs_the_built_function(functions, bstack, build_dir):
     assert bstack.functions.runner.cold_starts["echo"] > 0
 
 
+def test_project_variables_reach_the_worker(functions, monkeypatch):
+    """The stack's BIGTECH_* environment plays Appwrite's project variables, in a worker process too."""
+    monkeypatch.setenv("BIGTECH_PROBE", "shared-by-every-function")
+    seen = body(functions.create_execution("echo", body="{}"))
+    assert seen["env"]["BIGTECH_PROBE"] == "shared-by-every-function"
+
+
 def test_worker_imports_only_its_build(functions, build_dir):
     seen = body(functions.create_execution("echo", path="/?mode=bigtech"))
     assert seen["local_appwrite"] is False

@@ -119,6 +119,13 @@ def test_check_config_reports_fields_without_values():
     fields = {p["field"] for p in problems}
     assert "config.token" in fields and "config.timeout" in fields
     assert all("abc" not in p["message"] for p in problems)
+    assert {"field": "config.bogus", "message": "unknown field"} in problems
+
+
+@pytest.mark.parametrize("folder", plugin_folders(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_served_manifest_passes_the_schema_it_was_loaded_with(folder):
+    manifest = load_manifest(folder / "plugin.json")
+    assert parse_manifest(manifest.to_json()) == manifest
 
 
 def test_dependencies_missing():

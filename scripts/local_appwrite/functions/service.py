@@ -9,6 +9,7 @@ another function (which may execute a third) through the API, many at once.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import traceback
@@ -25,6 +26,8 @@ from ..runner.worker import WorkerPool
 from ..stack_settings import REPO_ROOT
 from . import documents
 from .store import ExecutionStore
+
+PROJECT_VARIABLE_PREFIX = "BIGTECH_"  # the stack's own BIGTECH_* environment: Appwrite's project variables
 
 if TYPE_CHECKING:
     from ..app import LocalAppwrite
@@ -69,8 +72,15 @@ class FunctionsService:
         return self.project.get(function_id)
 
     def environment(self, fn: FunctionSpec) -> dict[str, str]:
-        """The variables Appwrite gives a function's runtime, then the function's own (which win)."""
-        env = {
+        """The variables Appwrite gives a function's runtime, then project variables, then the
+        function's own (which win).
+
+        Project variables (Appwrite's "global variables", shared by every function) are, on the local
+        stack, the stack's own ``BIGTECH_*`` environment (``.env`` included): ``BIGTECH_SECRETS_KEY``,
+        ``BIGTECH_BUS_URL``… reach every function in build mode too, as they would on Appwrite.
+        """
+        env = {key: value for key, value in os.environ.items() if key.startswith(PROJECT_VARIABLE_PREFIX)}
+        env |= {
             "APPWRITE_FUNCTION_API_ENDPOINT": self.settings.endpoint,
             "APPWRITE_FUNCTION_ID": fn.id,
             "APPWRITE_FUNCTION_NAME": fn.name,

@@ -27,7 +27,6 @@ from ..uow import UnitOfWork
 
 TABLE = "plugin_catalog"
 PAGE = 100
-OPTIONAL_LISTS = frozenset({"inputs", "optional_inputs", "default_fontes", "queries"})
 
 
 def is_plugin_id(function_id: str) -> bool:
@@ -103,8 +102,6 @@ def fetch_manifest(functions: Functions, function_id: str) -> Manifest:
         data = json.loads(execution.responsebody or "")
     except ValueError:
         raise ManifestError(function_id, ["GET /manifest did not answer JSON"]) from None
-    if isinstance(data, dict):  # an empty optional list means "absent" (some serialisers emit the defaults)
-        data = {k: v for k, v in data.items() if not (k in OPTIONAL_LISTS and v == [])}
     manifest = parse_manifest(data, f"{function_id} GET /manifest")
     if manifest.id != function_id:
         raise ManifestError(function_id, [f"$.id: the manifest says {manifest.id!r}, the function is {function_id!r}"])

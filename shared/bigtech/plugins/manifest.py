@@ -95,7 +95,9 @@ class Manifest(BaseModel):
         return False
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # Defaults left out: the schema forbids empty optional lists, so the dump must be what a
+        # plugin.json would say, and ``GET /manifest`` must pass the same schema it was loaded with.
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +155,10 @@ def check_config(manifest: Manifest, config: dict[str, Any]) -> list[dict[str, s
             missing = error.message.split("'")[1] if "'" in error.message else "config"
             details.append({"field": f"config.{missing}" if field == "config" else field, "message": "required"})
         elif error.validator == "additionalProperties":
-            details.append({"field": field, "message": "unknown field"})
+            known = set(error.schema.get("properties", {}))
+            prefix = "config." if field == "config" else f"config.{field}."
+            details += [{"field": prefix + str(name), "message": "unknown field"}
+                        for name in sorted(set(error.instance) - known)]
         else:
             details.append({"field": f"config.{field}" if field != "config" else field,
                             "message": f"fails '{error.validator}'"})
