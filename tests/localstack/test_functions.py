@@ -122,6 +122,7 @@ def test_environment_variables(functions, fstack):
         "APPWRITE_VERSION": env["APPWRITE_VERSION"],
         "APPWRITE_REGION": "default",
         "ECHO_VAR": "from-appwrite-json",
+        "BIGTECH_PROBE": None,
     }
     assert "APPWRITE_FUNCTION_ID" not in os.environ  # nothing leaks into the process environment
 
