@@ -33,8 +33,7 @@ def run(report) -> None:  # type: ignore[no-untyped-def]
         tables.create_table("bench", "items", "items")
         # string columns are deprecated since 1.9 (the SDK warns every call), but they are what the CLI 12
         # can push and so what Bigtech's schema uses.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with warnings.catch_warnings(record=True):  # the SDK forces its warning past plain filters
             tables.create_string_column("bench", "items", "name", 64, True)
         tables.create_integer_column("bench", "items", "quantity", True)
         wait_for_columns(tables, "bench", "items")
