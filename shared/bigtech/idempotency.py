@@ -8,7 +8,9 @@ the route and the caller, so two users' keys never meet) and holding a hash of t
    is still running (409 ``idempotency_in_progress``) or, once it finished, gets its stored answer;
 2. the handler does its work and stages ``stage_complete`` (status + answer) in the **same
    transaction** as its effects, so an answer is stored exactly when the effects are;
-3. a request that fails before its effects calls ``release`` so the key can be used again.
+3. a request that fails before its effects calls ``release`` so the key can be used again; a claim
+   left "in progress" by an execution that died is deleted by the reaper after ten minutes
+   (``bigtech.credits.reaper``), and the same key then runs the request again.
 
 Same key with a different body → 422 ``idempotency_key_reused`` (the client has a bug; replaying the
 first answer would hide it). Keys follow the IETF ``Idempotency-Key`` draft: opaque, at most 128
@@ -65,6 +67,13 @@ class Claim:
     row_id: str
     scope: str
     key: str
+    created_at: str = ""  # the claim row's $createdAt: tells this claim from one made after a reaper cleared it
+
+    def resource_id(self, prefix: str) -> str:
+        """A stable id for what this claim creates. It names the claim, not only the key: once the reaper
+        (``bigtech.credits.reaper``) clears a claim stuck by a dead execution, the retry's new claim gets a
+        new id, so it does not collide with what the dead attempt left (its released hold)."""
+        return derived_id(prefix, self.scope, f"{self.key}\n{self.created_at}")
 
 
 def read_key(request: Any) -> str | None:
@@ -112,8 +121,8 @@ def claim(tables: TablesDB, database_id: str, scope: str, key: str, fingerprint:
     """
     rid = row_id(scope, key)
     try:
-        tables.create_row(database_id, TABLE, rid, {"scope": scope, "key": key, "request_hash": fingerprint})
-        return Claim(database_id, rid, scope, key)
+        row = tables.create_row(database_id, TABLE, rid, {"scope": scope, "key": key, "request_hash": fingerprint})
+        return Claim(database_id, rid, scope, key, row.createdat or "")
     except AppwriteException as error:
         if not is_unique_violation(error):
             raise

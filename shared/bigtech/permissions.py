@@ -93,6 +93,8 @@ MATRIX: dict[str, Rule] = {
     "orders.read": _rule("tenant", *_EVERYONE),
     # billing's POST /events: the relay delivers with a key (no user); the route refuses every user itself
     "billing.events": _rule("platform"),
+    # billing's POST / (the reaper): run by its schedule with a key; the route refuses every user itself
+    "billing.reap": _rule("platform"),
 }
 
 

@@ -50,6 +50,8 @@ from bigtech.identity import authenticate
 from bigtech.outbox import stage_event
 from bigtech.schema.tenant import tenant_database_id
 
+from .reaping import REAP_ACTION
+
 CONSUMER = "billing"
 PROCESSED_TABLE = "processed_events"
 ORDERS_TABLE = "orders"
@@ -172,13 +174,15 @@ def handle_event(request: Request) -> Any:
 
 
 EVENTS_ACTION = "billing.events"
+# Routes called with a key and no user (the relay, the schedule); each refuses any user itself.
+KEY_ONLY_ACTIONS = frozenset({EVENTS_ACTION, REAP_ACTION})
 
 
 def authenticate_members(request: Request, route: Any) -> None:
-    """``serve`` hook: every route resolves the signed-in member, except ``/events`` (the relay's, no user)."""
-    if route.action != EVENTS_ACTION:
+    """``serve`` hook: every route resolves the signed-in member, except the key-only ones (no user)."""
+    if route.action not in KEY_ONLY_ACTIONS:
         authenticate(request, route)
 
 
-__all__ = ["CONSUMER", "EVENTS_ACTION", "PAYMENT_EVENTS", "Plan", "apply", "authenticate_members", "handle_event",
-           "transition"]
+__all__ = ["CONSUMER", "EVENTS_ACTION", "KEY_ONLY_ACTIONS", "PAYMENT_EVENTS", "Plan", "apply", "authenticate_members",
+           "handle_event", "transition"]

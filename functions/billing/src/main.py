@@ -6,7 +6,7 @@ Table of contents: one line per route, handlers in their own modules (``wallet.p
 
 from bigtech.http import Router, serve
 
-from . import crediting, grants, orders, packages, statement, wallet
+from . import crediting, grants, orders, packages, reaping, statement, wallet
 
 router = Router()
 router.add("GET", "/wallet", wallet.read, action="wallet.read")
@@ -17,5 +17,6 @@ router.add("POST", "/orders", orders.create, action="orders.create")
 router.add("GET", "/orders", orders.list_orders, action="orders.list")
 router.add("GET", "/orders/{order_id}", orders.read, action="orders.read")
 router.add("POST", "/events", crediting.handle_event, action=crediting.EVENTS_ACTION)  # the relay: payment.*
+router.add("POST", "/", reaping.run, action=reaping.REAP_ACTION)  # the schedule: stale holds and keys
 
 main = serve(router, before=[crediting.authenticate_members])

@@ -106,7 +106,7 @@ def create(request: Request) -> Any:
         if isinstance(got, idempotency.Stored):
             return replay(tables, database_id, got)
         claimed = got
-    consulta_id = idempotency.derived_id("c", scope, idempotency_key) if idempotency_key else ID.unique()
+    consulta_id = claimed.resource_id("c") if claimed else ID.unique()
     price = price_for(tenant.settings, body.category)
     hold = Hold(database_id, user_id, price, "consulta", consulta_id, actor=user_id)
     try:

@@ -4,7 +4,8 @@
 - ``ledger``: ``grant|purchase|hold|debit|release|refund|chargeback`` rows, each with an idempotency key;
 - ``holds``: reserve → settle/release, the money path of a consulta;
 - ``grants``: credits given by an admin (also the model for crediting a paid order);
-- ``pricing``: the tenant's price table.
+- ``pricing``: the tenant's price table;
+- ``reaper``: releases holds whose consulta died before settling (billing's schedule).
 """
 
 from . import grants, holds, ledger, pricing, wallets
