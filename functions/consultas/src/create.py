@@ -116,50 +116,50 @@ def create(request: Request) -> Any:
         idempotency.release(tables, claimed)
         raise
 
-    started = datetime.now(UTC)
-    result = runner.run(Functions(client), route, tenant_id, consulta_id, lookup)
-    status = render.consulta_status(result)
-    charged = render.charges(result)
-    sources = render.public_sources(result)
-    masked = lookup.masked()
-    request.log.log(f"consulta {consulta_id} {body.category} {masked} → {status} "
-                    f"({'charged' if charged else 'released'} {price}; fontes {[s['plugin'] for s in sources]})")
-    row = {
-        "user_id": user_id, "category": body.category, "status": status, "input_masked": json.dumps(masked),
-        "document_hash": document_hash(lookup, key), "purpose": body.purpose, "legal_basis": body.legal_basis,
-        "cost": price if charged else 0, "plugin_id": route.plugin_id,
-        "result": json.dumps(result.data, ensure_ascii=False) if result.data is not None else None,
-        "sources": render.sources_json(sources),
-        "error": json.dumps(render.error_of(result)) if render.error_of(result) else None,
-        "idempotency_key": idempotency_key, "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-    }
+    try:  # from here on the credits are held: any failure gives them back and frees the key
+        started = datetime.now(UTC)
+        result = runner.run(Functions(client), route, tenant_id, consulta_id, lookup)
+        status = render.consulta_status(result)
+        charged = render.charges(result)
+        sources = render.public_sources(result)
+        masked = lookup.masked()
+        request.log.log(f"consulta {consulta_id} {body.category} {masked} → {status} "
+                        f"({'charged' if charged else 'released'} {price}; fontes {[s['plugin'] for s in sources]})")
+        row = {
+            "user_id": user_id, "category": body.category, "status": status, "input_masked": json.dumps(masked),
+            "document_hash": document_hash(lookup, key), "purpose": body.purpose, "legal_basis": body.legal_basis,
+            "cost": price if charged else 0, "plugin_id": route.plugin_id,
+            "result": json.dumps(result.data, ensure_ascii=False) if result.data is not None else None,
+            "sources": render.sources_json(sources),
+            "error": json.dumps(render.error_of(result)) if render.error_of(result) else None,
+            "idempotency_key": idempotency_key, "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
 
-    def stage(unit: UnitOfWork) -> None:
-        if charged:
-            stage_settle(unit, hold)
-        else:
-            stage_release(unit, hold, reason=f"consulta {status}: {(render.error_of(result) or {}).get('code')}")
+        def stage(unit: UnitOfWork) -> None:
+            if charged:
+                stage_settle(unit, hold)
+            else:
+                stage_release(unit, hold, reason=f"consulta {status}: {(render.error_of(result) or {}).get('code')}")
 
-    def finish(unit: UnitOfWork, audit_id: str, _: None) -> None:
-        unit.create(database_id, TABLE, consulta_id, {**row, "audit_id": audit_id})
+        def finish(unit: UnitOfWork, audit_id: str, _: None) -> None:
+            unit.create(database_id, TABLE, consulta_id, {**row, "audit_id": audit_id})
 
-    def answer(audit_id: str, _: None) -> tuple[int, Any]:
-        return 201, {"consulta_id": consulta_id}  # a replay renders the stored row
+        def answer(audit_id: str, _: None) -> tuple[int, Any]:
+            return 201, {"consulta_id": consulta_id}  # a replay renders the stored row
 
-    details = _audit_details(body, lookup, row, result, price, started)
-    event = Event("consulta.completed" if status != "failed" else "consulta.failed", tenant_id, {
-        "consulta_id": consulta_id, "category": body.category, "status": status, "cost": row["cost"],
-        "user_id": user_id, "plugin_id": route.plugin_id, "sources": [s["plugin"] for s in sources],
-    })
-    try:
+        details = _audit_details(body, lookup, row, result, price, started)
+        event = Event("consulta.completed" if status != "failed" else "consulta.failed", tenant_id, {
+            "consulta_id": consulta_id, "category": body.category, "status": status, "cost": row["cost"],
+            "user_id": user_id, "plugin_id": route.plugin_id, "sources": [s["plugin"] for s in sources],
+        })
         audit_id, _ = idempotency.commit_idempotent(
             tables, AuditTrail.tenant(database_id), Actor.of(identity), claimed, action="consultas.create",
             resource=("consulta", consulta_id), details=details, stage=stage, events=[event],
             answer=answer, finish=finish)
     except BaseException as error:
-        request.log.exception(f"consulta {consulta_id}: settlement failed; releasing the reservation", error)
+        request.log.exception(f"consulta {consulta_id}: failed after reserving; releasing the reservation", error)
         try:
-            release_now(tables, hold, reason="settlement failed")
+            release_now(tables, hold, reason="the consulta did not finish")
         except AppwriteException as undo_error:
             request.log.exception(f"consulta {consulta_id}: release failed too (hold stays held)", undo_error)
         idempotency.release(tables, claimed)
