@@ -1,7 +1,9 @@
 """One audited change: the business operations, the audit entry and the outbox events, committed together.
 
-Handlers describe a change and this module commits it through ``bigtech.uow.run``, so retries on a
-moved audit head rebuild everything from fresh reads::
+Handlers describe a change and this module commits it through ``bigtech.uow.run`` (retried from fresh
+reads on a concurrency conflict). The audit entry is written unsealed with the change and sealed into the
+chain right after the commit (``bigtech.audit.writer``), so audited changes do not conflict with each
+other over the chain's head::
 
     entry, tenant = audited.commit_change(
         tables, AuditTrail.platform(), identity, action="tenants.create", resource=("tenant", tenant_id),
@@ -20,7 +22,7 @@ from typing import Any, TypeVar
 from appwrite.services.tables_db import TablesDB
 
 from . import uow
-from .audit.chain import AuditEntry, entry_row_id
+from .audit.chain import AuditEntry
 from .audit.writer import AuditTrail, stage_entry
 from .outbox import stage_event
 from .uow import UnitOfWork
@@ -64,7 +66,7 @@ def commit_change(tables: TablesDB, trail: AuditTrail, actor: Actor, *, action: 
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
                             resource_type=resource_type, resource_id=resource_id, details=details, ip=actor.ip)
         for event in events:
-            stage_event(unit, event.type, event.tenant_id, {**event.data, "audit_id": entry_row_id(entry.seq)},
+            stage_event(unit, event.type, event.tenant_id, {**event.data, "audit_id": entry.id},
                         actor=actor.user_id)
         return entry, result
 

@@ -32,7 +32,6 @@ from appwrite.services.tables_db import TablesDB
 
 from . import uow
 from .appwrite_access import is_unique_violation
-from .audit.chain import entry_row_id
 from .audit.writer import AuditTrail, stage_entry
 from .audited import Actor, Event
 from .errors import Conflict, Unprocessable
@@ -168,7 +167,7 @@ def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed
         result = stage(unit)
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
                             resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip)
-        audit_id = entry_row_id(entry.seq)
+        audit_id = entry.id
         if finish is not None:
             finish(unit, audit_id, result)
         for event in events:

@@ -6,11 +6,12 @@ committed with three calls: ``create_transaction`` → ``create_operations`` →
 (commit=True)``.
 
 Appwrite commits with optimistic concurrency: when a row staged for update changed since, or a staged
-create collides with an existing row, the commit fails with 409 ``transaction_conflict``. That is
-how the audit chain stays gapless under concurrent writers (see ``bigtech.audit.writer``): the loser
+create collides with an existing row, the commit fails with 409 ``transaction_conflict``. The loser
 rebuilds its work from fresh reads and tries again, with jittered exponential backoff, a bounded
 number of times, then gives up with 409 ``busy``. ``build`` therefore must be safe to run again: it
-reads what it needs and stages operations, and does nothing irreversible itself.
+reads what it needs and stages operations, and does nothing irreversible itself. (The audit entry
+it stages is unsealed and has no head to race for; it is sealed into the chain by an after-commit
+callback, see ``bigtech.audit.writer``.)
 """
 
 from __future__ import annotations

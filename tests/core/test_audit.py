@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import io
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from bigtech.audit.chain import entry_row_id
 from tests.conftest import make_client
 from tests.support.actors import create_tenant, unique_suffix
 
@@ -48,7 +48,8 @@ def test_concurrent_changes_leave_one_gapless_valid_chain(stack, chain):
     assert [r.data["seq"] for r in stored] == list(range(1, total + 1))
     assert {r.id for r in stored[base:]} == audit_ids
     verdict = owner.call("audit", "GET", "/verify").body
-    assert verdict == {"ok": True, "checked": total, "first_bad_seq": None, "reason": None, "head_seq": total}
+    assert verdict == {"ok": True, "checked": total, "first_bad_seq": None, "reason": None, "head_seq": total,
+                       "unsealed": 0}
 
 
 def verify(owner):
@@ -62,11 +63,12 @@ def test_an_edited_row_is_named(stack, chain, seq):
     tenant_id, owner, _, _ = chain
     tables, stored = rows(stack, tenant_id)
     original = stored[seq - 1].data["actor"]
-    tables.update_row(f"tenant_{tenant_id}", "audit", entry_row_id(seq), {"actor": "mallory"})
+    target = stored[seq - 1].id
+    tables.update_row(f"tenant_{tenant_id}", "audit", target, {"actor": "mallory"})
     try:
         assert (verify(owner)["first_bad_seq"], verify(owner)["reason"]) == (seq, "edited")
     finally:
-        tables.update_row(f"tenant_{tenant_id}", "audit", entry_row_id(seq), {"actor": original})
+        tables.update_row(f"tenant_{tenant_id}", "audit", target, {"actor": original})
     assert verify(owner)["ok"] is True
 
 
@@ -75,20 +77,21 @@ def test_a_deleted_row_is_named(stack, chain, seq):
     tenant_id, owner, _, _ = chain
     tables, stored = rows(stack, tenant_id)
     kept = {k: v for k, v in stored[seq - 1].data.items() if not k.startswith("$")}
-    tables.delete_row(f"tenant_{tenant_id}", "audit", entry_row_id(seq))
+    target = stored[seq - 1].id
+    tables.delete_row(f"tenant_{tenant_id}", "audit", target)
     try:
         assert (verify(owner)["first_bad_seq"], verify(owner)["reason"]) == (seq, "missing")
     finally:
-        tables.create_row(f"tenant_{tenant_id}", "audit", entry_row_id(seq), kept)
+        tables.create_row(f"tenant_{tenant_id}", "audit", target, kept)
     assert verify(owner)["ok"] is True
 
 
 @pytest.mark.parametrize("seq", [1, 7, CONCURRENT - 1])
 def test_swapped_rows_are_named(stack, chain, seq):
     tenant_id, owner, _, _ = chain
-    tables, _ = rows(stack, tenant_id)
+    tables, stored = rows(stack, tenant_id)
     db = f"tenant_{tenant_id}"
-    first, second = entry_row_id(seq), entry_row_id(seq + 1)
+    first, second = stored[seq - 1].id, stored[seq].id
 
     def swap():
         tables.update_row(db, "audit", first, {"seq": 999_999})
@@ -105,13 +108,16 @@ def test_swapped_rows_are_named(stack, chain, seq):
     assert verify(owner)["ok"] is True
 
 
-def test_list_filters_and_pages(chain):
-    _, owner, _, base = chain
-    top = base + CONCURRENT
+def test_list_filters_and_pages(stack, chain):
+    tenant_id, owner, _, _ = chain
+    # Newest first by write order ($sequence); the tamper tests above re-created a few rows, so read it back.
+    written = TablesDB(make_client(stack)).list_rows(f"tenant_{tenant_id}", "audit",
+                                                     [Query.order_desc("$sequence"), Query.limit(10)]).rows
     newest = owner.call("audit", "GET", "/?limit=5").body
-    assert [e["seq"] for e in newest["items"]] == list(range(top, top - 5, -1)) and newest["next_cursor"]
+    assert [e["id"] for e in newest["items"]] == [r.id for r in written[:5]] and newest["next_cursor"]
+    assert [e["seq"] for e in newest["items"]] == [r.data["seq"] for r in written[:5]]
     older = owner.call("audit", "GET", f"/?limit=5&cursor={newest['next_cursor']}").body
-    assert [e["seq"] for e in older["items"]] == list(range(top - 5, top - 10, -1))
+    assert [e["id"] for e in older["items"]] == [r.id for r in written[5:10]]
     by_actor = owner.call("audit", "GET", f"/?actor={owner.user_id}&action=members.add&limit=100").body
     assert len(by_actor["items"]) == CONCURRENT
     assert owner.call("audit", "GET", "/?action=tenants.create").body["items"] == []
@@ -136,3 +142,79 @@ def test_platform_trail_verifies(world):
     assert verdict["ok"] is True and verdict["checked"] >= 2
     exported = world.admin.call("audit", "GET", "/platform/export")
     assert exported.status == 200 and "tenants.create" in exported.raw
+
+
+def test_an_entry_left_unsealed_is_counted_then_flagged_then_swept(stack, world):
+    """A writer whose sealer failed leaves its entry unsealed: fresh, it is only counted; past the grace
+    period ``verify`` flags it; the sweep (``seal_all``) seals it into the chain."""
+    from datetime import UTC, datetime, timedelta
+
+    from bigtech import uow
+    from bigtech.audit import AuditTrail, seal_all, stage_entry, verify_trail
+
+    tenant_id, _ = create_tenant(stack, world.admin)
+    tables = TablesDB(make_client(stack))
+    trail = AuditTrail.tenant(f"tenant_{tenant_id}")
+    unit = uow.UnitOfWork()
+    entry = stage_entry(tables, unit, trail, action="test.unsealed", actor="tester")
+    uow.commit(tables, unit.operations)  # committed without running the after-commit sealer
+    stored = tables.get_row(trail.database_id, trail.table_id, entry.id).data
+    assert stored["seq"] is None and stored["hash"] is None and stored["action"] == "test.unsealed"
+
+    fresh = verify_trail(tables, trail)
+    assert fresh.ok and fresh.unsealed == 1
+    late = verify_trail(tables, trail, now=datetime.now(UTC) + timedelta(minutes=5))
+    assert (late.ok, late.reason, late.unsealed) == (False, "unsealed", 1)
+
+    assert seal_all(tables, [trail]) == {"sealed": 1, "errors": []}
+    sealed = verify_trail(tables, trail)
+    assert sealed.ok and sealed.unsealed == 0
+    assert tables.get_row(trail.database_id, trail.table_id, entry.id).data["seq"] == sealed.head_seq
+
+
+def test_a_sealer_with_a_stale_view_cannot_move_the_head_back(stack, world):
+    """The head moves by an increment bounded by what the sealer read: one that read the head and the
+    unsealed entries before another sealer committed loses (and retries on fresh reads) instead of
+    re-sealing those entries and setting the head back."""
+    from bigtech import uow
+    from bigtech.audit import AuditTrail, read_head, seal, stage_entry, verify_trail
+    from bigtech.audit.writer import unsealed_rows
+
+    tenant_id, _ = create_tenant(stack, world.admin)
+    tables = TablesDB(make_client(stack))
+    trail = AuditTrail.tenant(f"tenant_{tenant_id}")
+    unit = uow.UnitOfWork()
+    entry = stage_entry(tables, unit, trail, action="test.stale", actor="tester")
+    uow.commit(tables, unit.operations)
+    stale_head, stale_rows = read_head(tables, trail), unsealed_rows(tables, trail)
+    assert seal(tables, trail) == 1  # the other sealer wins
+    head = read_head(tables, trail)
+    assert head.seq == stale_head.seq + 1
+
+    class Stale:
+        """TablesDB whose first head read and first list answer what was true before that seal."""
+
+        def __init__(self):
+            self.stale = {"get_row", "list_rows"}
+
+        def get_row(self, *args, **kwargs):
+            if "get_row" in self.stale:
+                self.stale.discard("get_row")
+                return SimpleNamespace(data={"seq": stale_head.seq, "hash": stale_head.hash})
+            return tables.get_row(*args, **kwargs)
+
+        def list_rows(self, *args, **kwargs):
+            if "list_rows" in self.stale:
+                self.stale.discard("list_rows")
+                return SimpleNamespace(rows=stale_rows)
+            return tables.list_rows(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(tables, name)
+
+    pauses = []
+    assert seal(Stale(), trail, entry.id, sleep=pauses.append) == 0  # lost once, then found it sealed
+    assert len(pauses) == 1
+    assert read_head(tables, trail) == head
+    assert verify_trail(tables, trail).ok
+

@@ -29,7 +29,7 @@ def test_grants_are_audited_idempotent_and_for_managers_only(stack, world):
     owner, analyst = world["owner"], world["analyst"]
     first = grant(owner, analyst.user_id, 250, key="grant-1")
     assert first.status == 201, first
-    assert first.body["grant"]["credits"] == 250 and first.body["audit_id"].startswith("seq")
+    assert first.body["grant"]["credits"] == 250 and first.body["audit_id"].startswith("a")
     again = grant(owner, analyst.user_id, 250, key="grant-1")
     assert again.status == 201 and again.body == first.body and again.headers["idempotent-replayed"] == "true"
     assert grant(owner, analyst.user_id, 999, key="grant-1").error_code == "idempotency_key_reused"

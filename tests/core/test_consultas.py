@@ -57,7 +57,7 @@ def test_valid_inputs_run(world, category, fields):
     assert result.status == 201, result
     assert result.body["category"] == category
     assert result.body["status"] in ("succeeded", "not_found")
-    assert result.body["audit_id"].startswith("seq")
+    assert result.body["audit_id"].startswith("a")
     assert result.body["sources"] and result.body["sources"][0]["plugin"] == "fonte-sandbox"
     for name in fields:  # the consulta's input is shown (and stored) masked
         assert "*" in result.body["input"][name]

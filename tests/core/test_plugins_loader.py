@@ -83,7 +83,7 @@ def test_a_new_tenant_starts_with_the_default_plugins(stack, admin):
     assert result.status == 201, result
     defaults = set(result.body["plugins"]["enabled"])
     assert defaults >= DEFAULTS  # the platform setting may name more (e.g. a payment sandbox)
-    assert result.body["plugins"]["audit_id"].startswith("seq")
+    assert result.body["plugins"]["audit_id"].startswith("a")
     enabled = [r.data["plugin_id"] for r in rows(stack, tenant_id, "plugins") if r.data["enabled"]]
     assert set(enabled) == defaults
     events = [r.data["type"] for r in rows(stack, tenant_id, "outbox", Query.equal("type", ["plugin.enabled"]))]
@@ -104,7 +104,7 @@ def test_catalog_is_readable_by_members_and_synced_by_platform_admins(tenant, ad
     synced = admin.call("plugins", "POST", "/catalog/sync")
     assert synced.status == 200, synced
     assert {"fonte-sandbox", "fonte-infosimples", "consulta-credito"} <= set(synced.body["synced"])
-    assert synced.body["audit_id"].startswith("seq")
+    assert synced.body["audit_id"].startswith("a")
 
 
 def test_a_bad_config_is_422_and_changes_nothing(stack, tenant):
@@ -130,7 +130,7 @@ def test_secrets_are_encrypted_and_never_returned(stack, tenant):
     put = owner.call("plugins", "PUT", "/fonte-infosimples", {"enabled": True, "config": config})
     assert put.status == 200, put
     assert put.body["plugin"]["secrets_set"] == ["token"] and "token" not in put.body["plugin"]["config"]
-    assert put.body["event"] == "plugin.enabled" and put.body["audit_id"].startswith("seq")
+    assert put.body["event"] == "plugin.enabled" and put.body["audit_id"].startswith("a")
     # reconfigure without resending the token: it is kept
     again = owner.call("plugins", "PUT", "/fonte-infosimples", {"config": {"base_url": "http://127.0.0.1:9/"}})
     assert again.status == 200 and again.body["plugin"]["secrets_set"] == ["token"]

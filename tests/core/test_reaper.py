@@ -138,6 +138,7 @@ def test_the_scheduled_run_releases_a_stale_hold_once_and_frees_its_key(stack, t
     report, logs = run_schedule(stack)
     assert report["holds_released"] >= 1 and report["keys_cleared"] >= 1 and report["tenants"] >= 1
     assert "tenants scanned" in logs and "holds released" in logs and "idempotency keys cleared" in logs
+    assert report["audit_errors"] == [] and "audit sweep:" in logs  # the same schedule seals leftover entries
 
     assert wallet(analyst)["balance"] == 800 and wallet(analyst)["held"] == PRICE   # only the fresh one held
     entries = assert_adds_up(stack, tenant_id, analyst)

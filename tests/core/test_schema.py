@@ -69,6 +69,19 @@ def test_a_newer_schema_adds_only_what_is_new(tables):
     assert not provision(tables, database_id, database_id, newer).changed
 
 
+def test_a_column_declared_optional_is_relaxed_on_upgrade(tables):
+    """An older database whose column was required (audit.seq before entries were written unsealed)."""
+    database_id = f"tenant_relax-{unique_suffix()}"
+    old = DatabaseSchema((Table("things", "Things", (integer("seq", required=True, min=1),
+                                                     string("hash", 64, required=True))),))
+    provision(tables, database_id, database_id, old)
+    newer = DatabaseSchema((Table("things", "Things", (integer("seq", min=1), string("hash", 64))),))
+    report = provision(tables, database_id, database_id, newer)
+    assert report.columns_relaxed == ["things.seq", "things.hash"] and report.columns_created == []
+    tables.create_row(database_id, "things", "unsealed", {"seq": None, "hash": None})
+    assert not provision(tables, database_id, database_id, newer).changed
+
+
 def test_core_database_provisions_and_matches_its_declaration(tables):
     provision_core(tables)
     assert not provision_core(tables).changed

@@ -12,7 +12,7 @@ from appwrite.query import Query
 from pydantic import Field
 
 from bigtech import appwrite_access
-from bigtech.audit import AuditEntry, AuditTrail, stored_entries, to_csv, verify_trail
+from bigtech.audit import AuditTrail, all_entries, entry_of, to_csv, verify_trail
 from bigtech.audit.chain import normalise_datetime
 from bigtech.errors import Unprocessable
 from bigtech.http import Request, Response
@@ -43,8 +43,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _render(row: Any) -> dict[str, Any]:
-    entry = AuditEntry.from_row(row.data)
-    item = entry.to_row()
+    entry = entry_of(row)
+    item = entry.to_row()  # seq/prev_hash/hash are null while the entry is not sealed yet
     with contextlib.suppress(ValueError):  # an edited, no longer valid JSON is shown as stored
         item["details"] = json.loads(entry.details)
     return {"id": row.id, **item}
@@ -52,7 +52,8 @@ def _render(row: Any) -> dict[str, Any]:
 
 def _list(request: Request, trail: AuditTrail) -> Any:
     query = _query(request)
-    queries = [Query.order_desc("seq"), *page_queries(query)]
+    # Newest first by write order: unsealed entries (no seq yet) are listed where they will be sealed.
+    queries = [Query.order_desc("$sequence"), *page_queries(query)]
     if query.action:
         queries.append(Query.equal("action", [query.action]))
     if query.actor:
@@ -67,7 +68,7 @@ def _list(request: Request, trail: AuditTrail) -> Any:
 
 
 def _export(request: Request, trail: AuditTrail, name: str) -> Response:
-    body = to_csv(stored_entries(appwrite_access.tables(request), trail))
+    body = to_csv(all_entries(appwrite_access.tables(request), trail))
     return Response(200, body, {"content-type": "text/csv; charset=utf-8",
                                 "content-disposition": f'attachment; filename="{name}-audit.csv"'})
 

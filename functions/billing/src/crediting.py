@@ -38,7 +38,6 @@ from appwrite.services.tables_db import TablesDB
 
 from bigtech import appwrite_access, uow
 from bigtech.audit import AuditTrail
-from bigtech.audit.chain import entry_row_id
 from bigtech.audit.writer import stage_entry
 from bigtech.bus.dedupe import processed_row_id
 from bigtech.bus.envelope import EventEnvelope
@@ -146,11 +145,11 @@ def apply(tables: TablesDB, envelope: EventEnvelope) -> dict[str, Any]:
         if plan.credit:
             stage_event(unit, "credits.purchased", envelope.tenant_id,
                         {"order_id": order_id, "user_id": user_id, "credits": credits,
-                         "package_id": fresh.get("package_id"), "audit_id": entry_row_id(entry.seq)},
+                         "package_id": fresh.get("package_id"), "audit_id": entry.id},
                         actor=actor, database_id=database_id)
         return {"processed": True, "outcome": "applied", "order_id": order_id, "from": status,
                 "status": plan.status, "credited": credits if plan.credit else 0,
-                "reversed": credits if plan.reversal else 0, "audit_id": entry_row_id(entry.seq)}
+                "reversed": credits if plan.reversal else 0, "audit_id": entry.id}
 
     try:
         return uow.run(tables, build)

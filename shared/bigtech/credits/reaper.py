@@ -45,7 +45,6 @@ from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
 from .. import idempotency, uow
-from ..audit.chain import entry_row_id
 from ..audit.writer import AuditTrail, stage_entry
 from ..outbox import stage_event
 from ..schema.core import CORE_DATABASE_ID
@@ -174,7 +173,7 @@ def release_stale(tables: TablesDB, tenant_id: str, hold: Hold, held_since: str)
                             resource_type=hold.reference_type, resource_id=hold.reference_id, details=details)
         stage_event(unit, EVENT, tenant_id, {
             "user_id": hold.user_id, "credits": hold.amount, "reference_type": hold.reference_type,
-            "reference_id": hold.reference_id, "reason": REASON, "audit_id": entry_row_id(entry.seq),
+            "reference_id": hold.reference_id, "reason": REASON, "audit_id": entry.id,
         }, actor=ACTOR, database_id=database_id)
         return True
 

@@ -4,9 +4,11 @@ plugin's lifecycle route, then commit the row with its audit entry and ``plugin.
 Order matters so that a refused change changes nothing: the config is checked against the manifest's
 JSON Schema (422 with field errors) and the dependencies against the tenant's plugins (409) before the
 plugin is called; the plugin may still refuse (422, e.g. a rejected token) before anything is written.
-The dependency check runs again inside the transaction's build on fresh rows, and every change moves
-the tenant's audit head, so two concurrent changes (enable a consulta / disable its last fonte) are
-serialized: the second one is rebuilt on the first one's result and refused if it no longer holds.
+The dependency check runs again inside the transaction's build on fresh rows, and every change also
+re-writes (unchanged) the tenant's other enabled plugin rows it read, so two concurrent changes (enable a
+consulta / disable its last fonte) touch a common row and Appwrite's optimistic check fails the second
+commit (409): it is rebuilt on the first one's result and refused if it no longer holds. (Audit entries
+no longer serialize changes: they are written unsealed and chained after the commit.)
 """
 
 from __future__ import annotations
@@ -147,6 +149,8 @@ def apply(tables: TablesDB, functions: Functions, tenant_id: str, database_id: s
         elif change.plugin_id in fresh_enabled:
             rules.check_disable(change.plugin_id, fresh_enabled, known)
         state.stage_row(unit, database_id, change.plugin_id, row)
+        for other_id in sorted(fresh_enabled - {change.plugin_id}):  # the rows this decision rests on
+            unit.update(database_id, state.TABLE, other_id, {"version": fresh[other_id].version})
 
     public = after.to_public(manifest)
     details = {

@@ -33,10 +33,12 @@ class ProvisionReport:
     tables_created: list[str] = field(default_factory=list)
     columns_created: list[str] = field(default_factory=list)
     indexes_created: list[str] = field(default_factory=list)
+    columns_relaxed: list[str] = field(default_factory=list)  # required → optional (audit.seq: null until sealed)
 
     @property
     def changed(self) -> bool:
-        return bool(self.database_created or self.tables_created or self.columns_created or self.indexes_created)
+        return bool(self.database_created or self.tables_created or self.columns_created or self.indexes_created
+                    or self.columns_relaxed)
 
 
 def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSchema,
@@ -50,10 +52,14 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
             report.tables_created.append(table.id)
             say(f"{database_id}: table {table.id} created")
         existing_columns = _column_keys(tables, database_id, table.id)
+        required_now = _required_keys(tables, database_id, table.id) if existing_columns else set()
         for column in table.columns:
             if column.key not in existing_columns and _created(
                     lambda c=column, t=table: _create_column(tables, database_id, t.id, c)):
                 report.columns_created.append(f"{table.id}.{column.key}")
+            elif column.key in required_now and not column.required and _relax(tables, database_id, table.id, column):
+                report.columns_relaxed.append(f"{table.id}.{column.key}")
+                say(f"{database_id}: column {table.id}.{column.key} no longer required")
     for table in schema.tables:
         _wait_for_columns(tables, database_id, table)
         existing_indexes = {index.key for index in tables.list_indexes(database_id, table.id, LIST_ALL).indexes}
@@ -98,6 +104,23 @@ def _ensure_database(tables: TablesDB, database_id: str, name: str) -> bool:
 def _column_keys(tables: TablesDB, database_id: str, table_id: str) -> dict[str, str]:
     columns = tables.list_columns(database_id, table_id, LIST_ALL).columns
     return {_attr(column, "key"): _attr(column, "status") for column in columns}
+
+
+def _required_keys(tables: TablesDB, database_id: str, table_id: str) -> set[str]:
+    columns = tables.list_columns(database_id, table_id, LIST_ALL).columns
+    return {_attr(column, "key") for column in columns if _attr(column, "required") == "True"}
+
+
+def _relax(tables: TablesDB, db: str, table: str, c: Column) -> bool:
+    """Make an existing required column optional, as declared (an upgrade of an older schema)."""
+    with warnings.catch_warnings(record=True):  # update_string_column is deprecated in SDK 27, see below
+        if c.type == "integer":
+            tables.update_integer_column(db, table, c.key, required=False, default=c.default, min=c.min, max=c.max)
+        elif c.type == "string":
+            tables.update_string_column(db, table, c.key, required=False, default=c.default, size=c.size)
+        else:
+            return False
+    return True
 
 
 def _attr(model: object, name: str) -> str:

@@ -125,9 +125,9 @@ PLUGINS = Table(
 AUDIT = Table(
     "audit", "Audit trail",
     (
-        integer("seq", required=True, min=1),
-        string("prev_hash", 64, required=True),
-        string("hash", 64, required=True),
+        integer("seq", min=1),  # null while unsealed (bigtech.audit.writer); unique once sealed
+        string("prev_hash", 64),
+        string("hash", 64),
         string("action", 64, required=True),
         string("actor", 64, required=True),
         string("actor_role", 32),
@@ -138,14 +138,15 @@ AUDIT = Table(
         datetime_("occurred_at", required=True),
     ),
     (unique_index("seq"), key_index("action"), key_index("actor"), key_index("occurred_at")),
-    "Hash-chained: hash = SHA-256(canonical JSON of the entry including prev_hash).",
+    "Hash-chained: hash = SHA-256(canonical JSON of the entry including seq and prev_hash). Written "
+    "unsealed (seq/prev_hash/hash null) with its change, sealed into the chain right after.",
 )
 
 AUDIT_HEAD = Table(
     "audit_head", "Audit chain head",
     (integer("seq", default=0), string("hash", 64)),
     (),
-    "One row, `head`: the last sequence and hash, changed in the same transaction as each entry.",
+    "One row, `head`: the last sealed sequence and hash, moved in the same transaction as each seal.",
 )
 
 OUTBOX = Table(
