@@ -16,4 +16,4 @@ from .settings import SeedSettings
 def seed(client: Client, settings: SeedSettings) -> list[str]:
     report = provision_core(TablesDB(client))
     state = "created" if report.database_created else ("updated" if report.changed else "up to date")
-    return [f"  core database    {state}"]
+    return [f"core database    {state}"]
