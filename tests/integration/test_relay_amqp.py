@@ -3,8 +3,6 @@ the topic exchange → quorum queues → subscriber functions' `/events` through
 
 from __future__ import annotations
 
-import threading
-
 import pika
 import pytest
 
@@ -41,12 +39,7 @@ def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(t
         assert "relay mode=amqp tenant=ta published=334" in first["logs"]
 
         # Two runs over every tenant at once: the claims keep them from publishing the same row twice.
-        reports: list[dict] = []
-        threads = [threading.Thread(target=lambda: reports.append(world.run_relay(budget=20))) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        reports = world.run_relays_at_once(2)
         assert all(r["ok"] for r in reports), reports
         assert first["published"] + sum(r["published"] for r in reports) == 1000
         quiet = world.run_until_quiet()

@@ -12,6 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,11 @@ class RelayWorld:
         execution = Functions(self.client).create_execution(
             "relay", body=json.dumps(body), xasync=False, path="/", method=ExecutionMethod.POST)
         return self._report(execution.responsebody, execution.logs, execution.responsestatuscode)
+
+    def run_relays_at_once(self, count: int = 2, budget: float = 20.0) -> list[dict[str, Any]]:
+        """``count`` relay runs over every tenant, started together; their reports."""
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(lambda _: self.run_relay(budget=budget), range(count)))
 
     def run_schedule(self) -> dict[str, Any]:
         """The relay's scheduled run, now (the local stack's `POST /v1/local/functions/{id}/schedule`)."""
