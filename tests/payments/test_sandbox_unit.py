@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bigtech.payments import ChargeRequest, PaymentKind
 
 from .helpers import plugin_module
@@ -47,9 +49,14 @@ def test_signature_round_trip_and_refusals():
     assert not signing.verify("secret-0123456789", None, raw, 300)
 
 
-def test_derived_secret_differs_per_tenant_and_key():
-    assert signing.derived_secret("a", "k") != signing.derived_secret("b", "k")
-    assert signing.derived_secret("a", "k") != signing.derived_secret("a", "k2")
+def test_no_secret_or_a_short_one_verifies_nothing_and_signs_nothing():
+    raw = b'{"id":"e"}'
+    header = signing.sign("secret-0123456789", raw, timestamp=1_000_000)
+    for secret in (None, "", "short"):
+        assert not signing.verify(secret, header, raw, 300, now=1_000_100)
+        with pytest.raises(ValueError):
+            signing.sign(secret, raw)
+    assert not hasattr(signing, "DEV_FALLBACK_KEY") and not hasattr(signing, "derived_secret")
 
 
 def test_payload_maps_back_to_the_event():

@@ -26,6 +26,7 @@ from ..schema.tenant import tenant_database_id
 from ..uow import UnitOfWork
 from . import catalog as catalog_module
 from . import lifecycle, rules, state
+from .changes import with_generated_secrets
 
 DEFAULT_PLUGINS = platform_settings.DEFAULT_PLUGINS
 TYPE_ORDER = {"fonte": 0, "consulta": 1, "pagamento": 2, "mercado": 3, "funcional": 4}
@@ -68,6 +69,7 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
     current = state.load(tables, database_id)
     enabled = state.enabled_ids(current)
     chosen: list[Manifest] = []
+    generated: dict[str, dict[str, Any]] = {}  # plugin id → its generated secrets (random per tenant)
     skipped: list[dict[str, str]] = []
     for plugin_id in ordered:
         manifest = known.get(plugin_id)
@@ -77,7 +79,8 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
         if plugin_id in enabled:
             skipped.append({"plugin_id": plugin_id, "reason": "already_enabled"})
             continue
-        effective = manifest.with_defaults({})
+        secrets = with_generated_secrets(manifest, {})
+        effective = manifest.with_defaults(secrets)
         if check_config(manifest, effective):
             skipped.append({"plugin_id": plugin_id, "reason": "config_required"})
             continue
@@ -91,17 +94,20 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
             continue
         enabled.add(plugin_id)
         chosen.append(manifest)
+        generated[plugin_id] = secrets
     if not chosen:
         return {"enabled": [], "skipped": skipped, "audit_id": None}
 
     def stage(unit: UnitOfWork) -> None:
         for manifest in chosen:
             state.stage_row(unit, database_id, manifest.id, state.row_data(
-                tenant_id, manifest.id, enabled=True, config={}, secrets={}, priority=state.DEFAULT_PRIORITY,
+                tenant_id, manifest.id, enabled=True, config={}, secrets=generated[manifest.id],
+                priority=state.DEFAULT_PRIORITY,
                 version=manifest.version))
 
     events = [Event("plugin.enabled", tenant_id, {"plugin_id": m.id, "version": m.version, "enabled": True,
-                                                  "config": {}, "secrets_set": [], "default": True})
+                                                  "config": {}, "secrets_set": sorted(generated[m.id]),
+                                                  "default": True})
               for m in chosen]
     entry, _ = commit_change(tables, AuditTrail.tenant(database_id), actor, action="plugins.enable_defaults",
                              resource=("tenant", tenant_id),
