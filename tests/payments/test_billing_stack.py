@@ -334,7 +334,8 @@ def test_out_of_order_events_end_in_the_right_state(world):
 def test_payment_before_the_order_exists_is_retried_until_it_does(world):
     order = f"olate{unique_suffix()}"
     envelope = EventEnvelope(type="payment.confirmed", tenant_id=world.a,
-                             data={"order_id": order, "gateway": "pagamento-sandbox", "gateway_event_id": "e1"})
+                             data={"order_id": order, "gateway": "pagamento-sandbox", "gateway_event_id": "e1",
+                                   "amount_cents": 5000, "currency": "BRL"})
     early = call(world.stack, None, "billing", "POST", "/events", raw_body=envelope.to_json())
     assert early.status == 409 and early.error_code == "order_not_found_yet"  # the relay retries later
     insert_order(world.stack, world.a, order, world.analyst.user_id, "pagamento-sandbox")
