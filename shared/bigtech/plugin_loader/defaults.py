@@ -6,7 +6,9 @@ so a consulta works on a new tenant out of the box. ``enable_default_plugins`` i
 (fetching the missing manifests if needed), enables fontes before the plugins that depend on them,
 calls each plugin's ``POST /enable``, and commits every row in one audited change with one
 ``plugin.enabled`` event per plugin. A plugin that cannot be enabled (not deployed, config required,
-dependency missing) is skipped and reported, never fatal: the tenant exists either way.
+dependency missing) is skipped and reported, never fatal: the tenant exists either way. Secret fields
+marked ``"generated"`` (the sandbox gateway's webhook secret) get a fresh random value per tenant here,
+sealed into the row like any secret.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from appwrite.client import Client
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from .. import platform_settings
+from .. import platform_settings, secrets_box
 from ..audit import AuditTrail, audit_id
 from ..audited import Actor, Event, commit_change
 from ..errors import BigtechError
@@ -30,6 +32,15 @@ from .changes import with_generated_secrets
 
 DEFAULT_PLUGINS = platform_settings.DEFAULT_PLUGINS
 TYPE_ORDER = {"fonte": 0, "consulta": 1, "pagamento": 2, "mercado": 3, "funcional": 4}
+
+
+def _can_seal() -> bool:
+    """Whether generated secrets can be stored (``BIGTECH_SECRETS_KEY``); a tenant is created either way."""
+    try:
+        secrets_box.load_key()
+    except secrets_box.SecretsKeyMissing:
+        return False
+    return True
 
 
 def default_plugin_ids(tables: TablesDB) -> list[str]:
@@ -80,6 +91,9 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
             skipped.append({"plugin_id": plugin_id, "reason": "already_enabled"})
             continue
         secrets = with_generated_secrets(manifest, {})
+        if secrets and not _can_seal():
+            skipped.append({"plugin_id": plugin_id, "reason": "secrets_key_missing"})
+            continue
         effective = manifest.with_defaults(secrets)
         if check_config(manifest, effective):
             skipped.append({"plugin_id": plugin_id, "reason": "config_required"})
