@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
@@ -20,6 +21,10 @@ def _recording_init(self: LocalAppwrite, *args: object, **kwargs: object) -> Non
 
 
 LocalAppwrite.__init__ = _recording_init  # every stack in the session feeds the contract test
+
+# The suite's stacks are test deployments, and say so: BIGTECH_* reaches every function as a project
+# variable, and a function without BIGTECH_ENV counts as production (no sandbox payment simulation).
+os.environ.setdefault("BIGTECH_ENV", "test")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

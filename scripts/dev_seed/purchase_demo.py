@@ -3,7 +3,8 @@
 What ``scripts/dev`` shows end to end without the internet: the ``demo`` tenant (created through the
 ``tenants`` function, so it gets the default plugins: fonte/consulta sandboxes and ``pagamento-sandbox``),
 an analyst ``analyst@demo.bigtech.local``, an order for a package paid by the sandbox gateway's
-``POST /simulate-payment`` (a real signed webhook to its own ``/webhook/demo``), the ``payment.confirmed``
+``POST /simulate-payment`` (a webhook signed with the tenant's own secret, run through the ``/webhook``
+verification in the same execution; only where ``BIGTECH_ENV`` is development/test), the ``payment.confirmed``
 event delivered to billing (what the relay does; billing dedupes, so a relay doing it too is harmless),
 and one cadastral consulta paid with those credits. Idempotent: fixed idempotency keys, and a paid
 order or a finished consulta is not redone.
@@ -135,7 +136,7 @@ def demo(client: Client, settings: SeedSettings) -> list[str]:
         current = _expect(*_run(analyst, "billing", "GET", f"/orders/{order['id']}", headers=tenant), 200)["order"]
         if current["status"] == "pending":
             _expect(*_run(analyst, "pagamento-sandbox", "POST", "/simulate-payment",
-                          {"order_id": order["id"], "tenant_id": TENANT_ID}, tenant), 200)
+                          {"order_id": order["id"]}, tenant), 200)
         deliver_payment_events(client, order["id"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

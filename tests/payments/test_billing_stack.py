@@ -88,7 +88,7 @@ def sandbox_webhook(tenant_id, order_id, outcome="paid", event_id=None, amount=5
     payload = {"id": event_id or f"sbx_evt_{unique_suffix()}", "type": f"charge.{outcome}",
                "created_at": "2025-07-01T12:00:00Z",
                "data": {"order_id": order_id, "charge_id": f"sbx_ch_{order_id}", "amount_cents": amount,
-                        "method": "pix"}}
+                        "currency": "BRL", "method": "pix"}}
     raw = json.dumps(payload, separators=(",", ":"))
     return raw, {"content-type": "application/json",
                  signing.SIGNATURE_HEADER: signing.sign(secret, raw.encode())}
@@ -174,11 +174,11 @@ def test_simulated_payment_credits_the_member_once(world):
     assert [p["credits"] for p in purchased if p["order_id"] == order["id"]] == [50]
 
 
-def test_someone_elses_order_cannot_be_simulated(world):
+def test_someone_elses_order_cannot_be_simulated_by_a_plain_member(world):
     order = buy(world.analyst).body["order"]
-    other = world.owner.call("pagamento-sandbox", "POST", "/simulate-payment", {"order_id": order["id"]},
-                             tenant=world.a)
-    assert other.status == 404
+    other = world.viewer.call("pagamento-sandbox", "POST", "/simulate-payment", {"order_id": order["id"]},
+                              tenant=world.a)
+    assert other.status == 404 and other.error_code == "order_not_found"
     assert order_status(world.analyst, order["id"]) == "pending"
 
 
@@ -238,7 +238,7 @@ def test_webhook_for_another_tenants_order_changes_nothing(world):
                         {"asaas-access-token": ASAAS_TOKEN})
     assert answer.status == 401
     # a sandbox webhook signed for G naming A's order, sent to A
-    raw, headers = sandbox_webhook(world.a, order, secret=signing.derived_secret(world.g, None))
+    raw, headers = sandbox_webhook(world.a, order, secret="tenant-g-sandbox-secret-0002")
     assert send_sandbox(world.stack, world.a, raw, headers).status == 401
     assert snapshot(world.stack, world.a) == before_a and snapshot(world.stack, world.g) == before_g
     assert order_status(world.analyst, order) == "pending"
@@ -334,7 +334,8 @@ def test_out_of_order_events_end_in_the_right_state(world):
 def test_payment_before_the_order_exists_is_retried_until_it_does(world):
     order = f"olate{unique_suffix()}"
     envelope = EventEnvelope(type="payment.confirmed", tenant_id=world.a,
-                             data={"order_id": order, "gateway": "pagamento-sandbox", "gateway_event_id": "e1"})
+                             data={"order_id": order, "gateway": "pagamento-sandbox", "gateway_event_id": "e1",
+                                   "amount_cents": 5000, "currency": "BRL"})
     early = call(world.stack, None, "billing", "POST", "/events", raw_body=envelope.to_json())
     assert early.status == 409 and early.error_code == "order_not_found_yet"  # the relay retries later
     insert_order(world.stack, world.a, order, world.analyst.user_id, "pagamento-sandbox")
@@ -369,3 +370,80 @@ def test_chargeback_after_spending_leaves_a_negative_balance_and_blocks_consulta
     blocked = spender.call("consultas", "POST", "/", CONSULTA, headers={"idempotency-key": f"c-{unique_suffix()}"})
     assert blocked.status == 402, blocked
     assert balance(spender) == -100
+
+
+# -- gateways true to the providers (issue 11): sourced fixtures, end to end ----------------------------
+
+def pagarme_send(world, keypair, name, order, **changes):
+    hook = fixture("pagarme", name)
+    hook["id"] = f"hook_{unique_suffix()}"
+    hook["data"]["code"] = hook["data"]["order"]["code"] = order
+    hook["data"]["order"]["metadata"]["order_id"] = order
+    hook["data"].update(changes)
+    raw = json.dumps(hook)
+    answer = guest_call(world.stack, "pagamento-pagarme", f"/webhook/{world.g}", raw,
+                        {"x-webhook-asymmetric-signature": sign_rs256(keypair, "kid-test", raw.encode())})
+    assert answer.status == 200 and answer.body["outcome"] == "accepted", answer
+    return deliver_all(world.stack, world.g, order)
+
+
+def test_pagarme_overpaid_credits_the_package_once_and_underpaid_reviews(world, keypair, jwks):
+    start = balance(world.g_owner)
+    over = f"opo{unique_suffix()}"
+    insert_order(world.stack, world.g, over, world.g_owner.user_id, "pagamento-pagarme")
+    pagarme_send(world, keypair, "webhook_charge_overpaid", over)
+    pagarme_send(world, keypair, "webhook_charge_paid", over)  # the same payment's other event
+    assert balance(world.g_owner) == start + 50 and order_status(world.g_owner, over) == "paid"
+    under = f"opu{unique_suffix()}"
+    insert_order(world.stack, world.g, under, world.g_owner.user_id, "pagamento-pagarme")
+    pagarme_send(world, keypair, "webhook_charge_underpaid", under)
+    shown = world.g_owner.call("billing", "GET", f"/orders/{under}").body["order"]
+    assert (shown["status"], shown["review_reason"], shown["paid_cents"]) == ("review", "underpaid", 100)
+    assert balance(world.g_owner) == start + 50
+
+
+def test_pagarme_partial_cancel_reverses_only_the_canceled_share(world, keypair, jwks):
+    order = f"opc{unique_suffix()}"
+    insert_order(world.stack, world.g, order, world.g_owner.user_id, "pagamento-pagarme")
+    start = balance(world.g_owner)
+    pagarme_send(world, keypair, "webhook_charge_paid", order)
+    pagarme_send(world, keypair, "webhook_charge_partial_canceled", order)  # R$ 15,00 of R$ 50,00 back
+    assert balance(world.g_owner) == start + 50 - 15
+    pagarme_send(world, keypair, "webhook_charge_refunded", order)  # then the rest
+    assert balance(world.g_owner) == start and order_status(world.g_owner, order) == "refunded"
+
+
+def asaas_send(world, name, order, **payment):
+    hook = fixture("asaas", name)
+    hook["id"] = f"evt_{unique_suffix()}&1"
+    hook["payment"]["externalReference"] = order
+    hook["payment"].update(payment)
+    answer = guest_call(world.stack, "pagamento-asaas", f"/webhook/{world.g}", json.dumps(hook),
+                        {"asaas-access-token": ASAAS_TOKEN})
+    assert answer.status == 200, answer
+    return deliver_all(world.stack, world.g, order) if answer.body["outcome"] == "accepted" else []
+
+
+def test_asaas_partial_refund_of_30_percent_reverses_30_percent_of_the_credits(world):
+    order = f"oap{unique_suffix()}"
+    insert_order(world.stack, world.g, order, world.g_owner.user_id, "pagamento-asaas", credits=100,
+                 amount_cents=10000)
+    start = balance(world.g_owner)
+    asaas_send(world, "webhook_payment_received", order, value=100.0)
+    refund = fixture("asaas", "webhook_payment_partially_refunded")["payment"]["refunds"][0]
+    asaas_send(world, "webhook_payment_partially_refunded", order, value=100.0, refunds=[{**refund, "value": 30.0}])
+    assert balance(world.g_owner) == start + 70
+    shown = world.g_owner.call("billing", "GET", f"/orders/{order}").body["order"]
+    assert (shown["status"], shown["reversed_credits"], shown["refunded_cents"]) == ("partially_refunded", 30, 3000)
+    ledger = world.g_owner.call("billing", "GET", f"/ledger?reference_id={order}").body["items"]
+    assert sorted((e["type"], e["amount"]) for e in ledger) == [("purchase", 100), ("refund", 30)]
+
+
+def test_asaas_overdue_keeps_the_order_payable(world):
+    order = f"oao{unique_suffix()}"
+    insert_order(world.stack, world.g, order, world.g_owner.user_id, "pagamento-asaas")
+    start = balance(world.g_owner)
+    asaas_send(world, "webhook_payment_overdue", order)  # ignored: the PIX QR is still payable
+    assert order_status(world.g_owner, order) == "pending"
+    asaas_send(world, "webhook_payment_received", order)
+    assert balance(world.g_owner) == start + 50 and order_status(world.g_owner, order) == "paid"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dev_seed import client_for, purchase_demo
 from dev_seed.settings import SeedSettings
 
+from tests.support.actors import ensure_core
+
 from . import stack_support  # noqa: F401 - sets the secrets key the stack's functions use
 
 
 def test_demo_purchase_and_consulta(stack):
+    ensure_core(stack)  # what scripts/dev's bootstrap does before seeding (the test may run first)
     settings = SeedSettings.from_stack(stack.settings)
     client = client_for(settings)
     lines = purchase_demo.seed(client, settings)

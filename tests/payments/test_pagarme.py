@@ -179,13 +179,60 @@ def test_jwks_fetch_over_http(keypair):
 
 
 @pytest.mark.parametrize(("name", "kind", "event_id"), [
-    ("webhook_order_paid", PaymentKind.CONFIRMED, "hook_RyEKQO789TRpZjv5"),
-    ("webhook_charge_paid", PaymentKind.CONFIRMED, "hook_aaaaaaaaaaaaaaa1"),
-    ("webhook_charge_refunded", PaymentKind.REFUNDED, "hook_aaaaaaaaaaaaaaa2"),
-    ("webhook_charge_chargedback", PaymentKind.CHARGEBACK, "hook_aaaaaaaaaaaaaaa3"),
-    ("webhook_order_created", None, "hook_aaaaaaaaaaaaaaa4"),
+    ("webhook_order_paid", PaymentKind.CONFIRMED, "hook_Vt2cXq5Ws9EmB1Ry"),
+    ("webhook_charge_paid", PaymentKind.CONFIRMED, "hook_RyEKQO789TRpZjv5"),
+    ("webhook_charge_refunded", PaymentKind.REFUNDED, "hook_aQ4mZr6Yb0LkT8Hw"),
+    ("webhook_charge_chargedback", PaymentKind.CHARGEBACK, "hook_Kp7sVd1Ne5GhU3Jx"),
+    ("webhook_order_created", None, "hook_Lz8kFg3Ua6DnC0Tp"),
 ])
 def test_events_map_to_payment_kinds(name, kind, event_id):
     event = pagarme_mod.PagarmePayments().parse_webhook(fixture("pagarme", name), CONFIG)
-    assert (event.kind, event.event_id, event.order_id, event.amount_cents) == (kind, event_id, "purchase_8f3c", 5000)
-    assert event.gateway_charge_id == "ch_d22356Jf4WuGr8no"
+    assert (event.kind, event.event_id, event.order_id) == (kind, event_id, "purchase_8f3c")
+    assert event.gateway_charge_id == "ch_d22356Jf4WuGr8no" and event.currency == "BRL"
+    if kind is PaymentKind.CONFIRMED:
+        assert event.amount_cents == 5000 and not event.accepts_overpayment
+
+
+def test_refunded_charge_is_canceled_with_its_canceled_amount():
+    """Pagar.me has no ``refunded`` charge status: a refunded charge is ``canceled``."""
+    payload = fixture("pagarme", "webhook_charge_refunded")
+    assert payload["data"]["status"] == "canceled"
+    event = pagarme_mod.PagarmePayments().parse_webhook(payload, CONFIG)
+    assert (event.kind, event.partial, event.refunded_cents) == (PaymentKind.REFUNDED, False, 5000)
+
+
+def test_overpaid_underpaid_and_partial_cancel():
+    plugin = pagarme_mod.PagarmePayments()
+    over = plugin.parse_webhook(fixture("pagarme", "webhook_charge_overpaid"), CONFIG)
+    assert (over.kind, over.amount_cents, over.accepts_overpayment) == (PaymentKind.CONFIRMED, 6000, True)
+    under = plugin.parse_webhook(fixture("pagarme", "webhook_charge_underpaid"), CONFIG)
+    assert (under.kind, under.amount_cents, under.accepts_overpayment) == (PaymentKind.CONFIRMED, 100, False)
+    partial = plugin.parse_webhook(fixture("pagarme", "webhook_charge_partial_canceled"), CONFIG)
+    assert (partial.kind, partial.partial, partial.refunded_cents) == (PaymentKind.REFUNDED, True, 1500)
+
+
+def test_order_creation_sends_the_order_id_as_idempotency_key():
+    _, rec = run()
+    assert rec.requests[0].headers["idempotency-key"] == "purchase_8f3c"
+
+
+def test_checkout_expires_in_is_minutes():
+    _, rec = run("credit_card", "order_checkout_created")
+    checkout = json.loads(rec.requests[0].content)["payments"][0]["checkout"]
+    assert checkout["expires_in"] == 60  # one hour, in minutes (3600 would be 60 hours)
+    client = plugin_module("pagarme", "client")
+    request = charge_request("credit_card")
+    body = client.order_body(request.order, request.payer, request.method,
+                             {**CONFIG, "checkout_expires_in_minutes": 15})
+    assert body["payments"][0]["checkout"]["expires_in"] == 15
+
+
+def test_fixture_pix_qr_code_is_a_well_formed_br_code():
+    brcode = plugin_module("sandbox", "brcode")
+    qr = fixture("pagarme", "order_pix_created")["charges"][0]["last_transaction"]["qr_code"]
+    assert qr.startswith("000201") and qr[-8:-4] == "6304" and brcode.crc16(qr[:-4]) == qr[-4:]
+    position = 0
+    while position < len(qr):  # every TLV field's length is right, to the last byte
+        length = int(qr[position + 2:position + 4])
+        position += 4 + length
+    assert position == len(qr)

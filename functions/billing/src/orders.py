@@ -73,7 +73,8 @@ class OrdersQuery(PageQuery):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     user_id: str | None = Field(None, pattern=ID_PATTERN)
-    status: Literal["pending", "paid", "failed", "canceled", "refunded", "chargeback"] | None = None
+    status: Literal["pending", "paid", "failed", "canceled", "refunded", "chargeback", "partially_refunded",
+                    "review"] | None = None
     method: Method | None = None
     since: datetime | None = Field(None, alias="from")
     until: datetime | None = Field(None, alias="to")
@@ -101,6 +102,9 @@ def order_view(row_id: str, data: dict[str, Any], created_at: str | None = None,
         "payment": payment if isinstance(payment, dict) and "error" not in payment else None,
         "error": payment.get("error") if isinstance(payment, dict) else None,
         "paid_at": data.get("paid_at"), "created_at": created_at, "updated_at": updated_at,
+        # payment checks: why the order awaits review (e.g. underpaid), what was paid and reversed
+        "review_reason": data.get("review_reason"), "paid_cents": data.get("paid_cents"),
+        "refunded_cents": data.get("refunded_cents"), "reversed_credits": data.get("reversed_credits"),
     }
 
 

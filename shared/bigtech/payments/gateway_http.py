@@ -38,10 +38,11 @@ def client(base_url: str, headers: Mapping[str, str], transport: httpx.BaseTrans
 
 
 def request_json(http: httpx.Client, method: str, path: str, *, gateway: str, json: Any = None,
-                 params: Mapping[str, Any] | None = None) -> Any:
+                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> Any:
     """Send one request; the parsed JSON on 2xx, a ``GatewayError`` otherwise (codes only, no payloads)."""
     try:
-        response = http.request(method, path.lstrip("/"), json=json, params=params)
+        response = http.request(method, path.lstrip("/"), json=json, params=params,
+                                headers=dict(headers) if headers else None)
     except httpx.TimeoutException:
         raise GatewayError(f"{gateway} did not answer in time.", code="gateway_timeout", retryable=True) from None
     except httpx.HTTPError as error:

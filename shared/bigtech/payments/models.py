@@ -107,7 +107,14 @@ class PaymentEvent(BaseModel):
     kind: PaymentKind | None  # None: a notification that changes nothing (PAYMENT_CREATED, charge.pending…)
     order_id: str | None
     gateway_charge_id: str | None = None
+    # What the gateway says was paid (confirmed) — compared with the order by billing before crediting.
     amount_cents: int | None = None
+    currency: str | None = None  # ISO 4217 as the gateway reports it; None: not stated (billing reviews)
+    # True only where the gateway itself reports an overpayment as paid (Pagar.me ``charge.overpaid``).
+    accepts_overpayment: bool = False
+    # Refunds: ``partial`` when only part was given back; ``refunded_cents`` the total refunded so far.
+    partial: bool = False
+    refunded_cents: int | None = None
     method: str | None = None
     occurred_at: str | None = None
 
@@ -124,6 +131,10 @@ class PaymentEvent(BaseModel):
             "gateway_event": self.gateway_event,
             "gateway_charge_id": self.gateway_charge_id,
             "amount_cents": self.amount_cents,
+            "currency": self.currency,
+            "accepts_overpayment": self.accepts_overpayment,
+            "partial": self.partial,
+            "refunded_cents": self.refunded_cents,
             "method": self.method,
             "occurred_at": self.occurred_at,
         }
@@ -132,6 +143,11 @@ class PaymentEvent(BaseModel):
 def brl(cents: int) -> Decimal:
     """Cents → decimal BRL with two places (Asaas' ``value``)."""
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def strict_cents(value: Any) -> int | None:
+    """An integer amount of cents as a gateway sent it (JSON integer, not a bool/float/string); else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def cents(value: Any) -> int | None:
@@ -154,4 +170,5 @@ __all__ = [
     "PaymentMethod",
     "brl",
     "cents",
+    "strict_cents",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from secrets import token_urlsafe
 from typing import Any
 
 from appwrite.services.functions import Functions
@@ -72,6 +73,16 @@ def config_problems(manifest: Manifest, effective: dict[str, Any]) -> None:
         raise Unprocessable("Invalid plugin config.", code="invalid_config", details=details)
 
 
+def with_generated_secrets(manifest: Manifest, secrets: dict[str, Any]) -> dict[str, Any]:
+    """``secrets`` plus a fresh random value for each ``generated`` secret field it lacks.
+
+    Such a secret is never a constant and never derived from one: each tenant gets its own when it
+    enables the plugin, sealed like any other secret (a tenant may still set or replace it).
+    """
+    missing = [name for name in manifest.generated_secret_fields if not secrets.get(name)]
+    return {**secrets, **{name: token_urlsafe(32) for name in missing}}
+
+
 def plan(manifest: Manifest, current: TenantPlugin, change: PluginChange, tenant_id: str) -> Plan:
     secret_names = set(manifest.secret_fields)
     old_secrets = current.secrets(tenant_id)
@@ -90,6 +101,8 @@ def plan(manifest: Manifest, current: TenantPlugin, change: PluginChange, tenant
                 secrets[name] = change.config[name]
     enabled = False if change.forget else (current.enabled if change.enabled is None else change.enabled)
     priority = current.priority if change.priority is None else change.priority
+    if enabled:
+        secrets = with_generated_secrets(manifest, secrets)
     effective = manifest.with_defaults({**config, **secrets})
     if enabled or change.config is not None:
         config_problems(manifest, effective)
@@ -167,4 +180,4 @@ def apply(tables: TablesDB, functions: Functions, tenant_id: str, database_id: s
     return {"plugin": public, "changed": True, "event": event_type, "audit_id": audit_id(entry)}
 
 
-__all__ = ["Plan", "PluginChange", "apply", "config_problems", "plan"]
+__all__ = ["Plan", "PluginChange", "apply", "config_problems", "plan", "with_generated_secrets"]

@@ -6,7 +6,9 @@ so a consulta works on a new tenant out of the box. ``enable_default_plugins`` i
 (fetching the missing manifests if needed), enables fontes before the plugins that depend on them,
 calls each plugin's ``POST /enable``, and commits every row in one audited change with one
 ``plugin.enabled`` event per plugin. A plugin that cannot be enabled (not deployed, config required,
-dependency missing) is skipped and reported, never fatal: the tenant exists either way.
+dependency missing) is skipped and reported, never fatal: the tenant exists either way. Secret fields
+marked ``"generated"`` (the sandbox gateway's webhook secret) get a fresh random value per tenant here,
+sealed into the row like any secret.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from appwrite.client import Client
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from .. import platform_settings
+from .. import platform_settings, secrets_box
 from ..audit import AuditTrail, audit_id
 from ..audited import Actor, Event, commit_change
 from ..errors import BigtechError
@@ -26,9 +28,19 @@ from ..schema.tenant import tenant_database_id
 from ..uow import UnitOfWork
 from . import catalog as catalog_module
 from . import lifecycle, rules, state
+from .changes import with_generated_secrets
 
 DEFAULT_PLUGINS = platform_settings.DEFAULT_PLUGINS
 TYPE_ORDER = {"fonte": 0, "consulta": 1, "pagamento": 2, "mercado": 3, "funcional": 4}
+
+
+def _can_seal() -> bool:
+    """Whether generated secrets can be stored (``BIGTECH_SECRETS_KEY``); a tenant is created either way."""
+    try:
+        secrets_box.load_key()
+    except secrets_box.SecretsKeyMissing:
+        return False
+    return True
 
 
 def default_plugin_ids(tables: TablesDB) -> list[str]:
@@ -68,6 +80,7 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
     current = state.load(tables, database_id)
     enabled = state.enabled_ids(current)
     chosen: list[Manifest] = []
+    generated: dict[str, dict[str, Any]] = {}  # plugin id → its generated secrets (random per tenant)
     skipped: list[dict[str, str]] = []
     for plugin_id in ordered:
         manifest = known.get(plugin_id)
@@ -77,7 +90,11 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
         if plugin_id in enabled:
             skipped.append({"plugin_id": plugin_id, "reason": "already_enabled"})
             continue
-        effective = manifest.with_defaults({})
+        secrets = with_generated_secrets(manifest, {})
+        if secrets and not _can_seal():
+            skipped.append({"plugin_id": plugin_id, "reason": "secrets_key_missing"})
+            continue
+        effective = manifest.with_defaults(secrets)
         if check_config(manifest, effective):
             skipped.append({"plugin_id": plugin_id, "reason": "config_required"})
             continue
@@ -91,17 +108,20 @@ def enable_default_plugins(client: Client, tenant_id: str, actor: Actor,
             continue
         enabled.add(plugin_id)
         chosen.append(manifest)
+        generated[plugin_id] = secrets
     if not chosen:
         return {"enabled": [], "skipped": skipped, "audit_id": None}
 
     def stage(unit: UnitOfWork) -> None:
         for manifest in chosen:
             state.stage_row(unit, database_id, manifest.id, state.row_data(
-                tenant_id, manifest.id, enabled=True, config={}, secrets={}, priority=state.DEFAULT_PRIORITY,
+                tenant_id, manifest.id, enabled=True, config={}, secrets=generated[manifest.id],
+                priority=state.DEFAULT_PRIORITY,
                 version=manifest.version))
 
     events = [Event("plugin.enabled", tenant_id, {"plugin_id": m.id, "version": m.version, "enabled": True,
-                                                  "config": {}, "secrets_set": [], "default": True})
+                                                  "config": {}, "secrets_set": sorted(generated[m.id]),
+                                                  "default": True})
               for m in chosen]
     entry, _ = commit_change(tables, AuditTrail.tenant(database_id), actor, action="plugins.enable_defaults",
                              resource=("tenant", tenant_id),

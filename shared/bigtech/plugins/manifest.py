@@ -73,6 +73,14 @@ class Manifest(BaseModel):
         properties = self.config.get("properties", {})
         return sorted(name for name, spec in properties.items() if spec.get("secret") is True)
 
+    @property
+    def generated_secret_fields(self) -> list[str]:
+        """Secret fields marked ``"generated": true``: CORE fills them with a random value when the plugin
+        is enabled for a tenant that has none (e.g. the sandbox gateway's webhook signing key)."""
+        properties = self.config.get("properties", {})
+        return sorted(name for name, spec in properties.items()
+                      if spec.get("secret") is True and spec.get("generated") is True)
+
     def public_config(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` with secrets replaced by ``"***"`` (``None`` stays ``None``): safe to show or log."""
         secrets = set(self.secret_fields)

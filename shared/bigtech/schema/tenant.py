@@ -22,7 +22,7 @@ from .model import (
 LEDGER_TYPES = ("grant", "purchase", "hold", "debit", "release", "refund", "chargeback")
 CATEGORIES = ("credito", "cadastral", "veicular")
 CONSULTA_STATUSES = ("pending", "succeeded", "not_found", "failed")
-ORDER_STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "chargeback")
+ORDER_STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "chargeback", "partially_refunded", "review")
 PAYMENT_METHODS = ("pix", "boleto", "credit_card")
 OUTBOX_STATUSES = ("pending", "published", "dead")
 LEGAL_BASES = (
@@ -94,6 +94,11 @@ ORDERS = Table(
         text("instructions", 16384),
         string("idempotency_key", 160),
         datetime_("paid_at"),
+        # payment checks (docs/payments.md): why an order awaits review, what was paid, what was reversed
+        string("review_reason", 64),
+        integer("paid_cents", min=0),
+        integer("refunded_cents", min=0),
+        integer("reversed_credits", min=0),
     ),
     (key_index("user_id"), key_index("status"), key_index("gateway_order_id"), unique_index("idempotency_key")),
 )

@@ -94,6 +94,15 @@ class AsaasClient:
         created = self._call("POST", "/customers", json=customer_body(payer, tenant_id))
         return str(created["id"])
 
+    def find_payment(self, order_id: str) -> dict[str, Any] | None:
+        """The live (not deleted) charge already made for our order, if any (``externalReference``)."""
+        found = self._call("GET", "/payments", params={"externalReference": order_id})
+        for payment in found.get("data", []) if isinstance(found, dict) else []:
+            if isinstance(payment, dict) and payment.get("id") and not payment.get("deleted") \
+                    and payment.get("externalReference") == order_id:
+                return payment
+        return None
+
     def create_payment(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/payments", json=body)
 

@@ -58,8 +58,9 @@ def payment(order: ChargeOrder, method: PaymentMethod, config: dict[str, Any], n
                                 "card_token": card_token},
                 "amount": order.amount_cents}
     # No tokenised card: Pagar.me's hosted checkout collects it (its payment_url is the checkout URL).
+    # Checkout ``expires_in`` is in MINUTES (PIX's is in seconds).
     return {"payment_method": "checkout",
-            "checkout": {"expires_in": int(config.get("pix_expires_in", 3600)),
+            "checkout": {"expires_in": int(config.get("checkout_expires_in_minutes", 60)),
                          "accepted_payment_methods": ["credit_card"],
                          "success_url": config.get("checkout_success_url", "https://bigtech.local/checkout/ok"),
                          "customer_editable": False, "billing_address_editable": False,
@@ -90,8 +91,11 @@ class PagarmeClient:
     def __exit__(self, *exc: object) -> None:
         self._http.close()
 
-    def create_order(self, body: dict[str, Any]) -> dict[str, Any]:
-        return gateway_http.request_json(self._http, "POST", "/orders", gateway=GATEWAY, json=body)
+    def create_order(self, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        """``POST /orders``; ``idempotency-key`` = our order id, so a retried create returns the same order."""
+        headers = {"idempotency-key": idempotency_key} if idempotency_key else None
+        return gateway_http.request_json(self._http, "POST", "/orders", gateway=GATEWAY, json=body,
+                                         headers=headers)
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         return gateway_http.request_json(self._http, "GET", f"/orders/{order_id}", gateway=GATEWAY)
