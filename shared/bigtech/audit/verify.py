@@ -116,12 +116,12 @@ def _hold_against(anchor: Anchor, checked: int, last: int, head_seq: int, first_
 
     if anchor.seq > last:
         return result(False, last + 1, "truncated")
+    if not anchor.configured:  # no public key: no checkpoint can be checked at all
+        return result(not last, None, "unanchored" if last else None)
     if anchor.invalid is not None:
         return result(False, anchor.invalid.seq or None, "bad_checkpoint")
     if anchor.gap_seq is not None:
         return result(False, anchor.gap_seq, "checkpoint_missing")
-    if last and not anchor.configured:
-        return result(False, None, "unanchored")
     if unanchored and first_unanchored_at:
         cutoff = (now or datetime.now(UTC)) - timedelta(seconds=UNANCHORED_GRACE_SECONDS)
         if datetime.fromisoformat(first_unanchored_at) < cutoff:
