@@ -74,7 +74,7 @@ class StackSettings:
         values: dict[str, object] = {
             "endpoint": f"http://127.0.0.1:{port}/v1",
             "data_dir": data_dir,
-            "api_key": "standard_test_key",
+            "api_key": "standard_" + secrets.token_hex(16),  # random per test stack, like its keys
             "run_schedules": False,
             "variables": fresh_secrets(),  # random keys per test stack: none is a constant in the repo
         }
