@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -218,7 +218,8 @@ def test_the_offline_verifier_checks_exports_with_only_the_public_key(key, tmp_p
     trail.write_text(json.dumps(trail_json(CHAIN, entries)))
     checks.write_text(json.dumps(checkpoints_json(CHAIN, cps)))
     (tmp_path / "key.pub").write_text(key.public_key_b64 + "\n")
-    assert offline_main(["--trail", str(trail), "--checkpoints", str(checks), "--public-key", "@" + str(tmp_path / "key.pub")]) == 0
+    key_file = "@" + str(tmp_path / "key.pub")
+    assert offline_main(["--trail", str(trail), "--checkpoints", str(checks), "--public-key", key_file]) == 0
     assert json.loads(capsys.readouterr().out)["anchored_seq"] == 8
 
     forged = reseal_from([*entries[:2], dataclasses.replace(entries[2], actor="mallory"), *entries[3:]], 2)
@@ -234,7 +235,7 @@ def test_the_offline_verifier_checks_exports_with_only_the_public_key(key, tmp_p
     csv_trail = tmp_path / "trail.csv"
     csv_trail.write_text(to_csv(entries[:6]))  # the CSV export, with the tail cut off
     result = verify_export(from_csv(csv_trail.read_text()), cps, CHAIN, PublicKeys.of([key.public_key]),
-                           (datetime(2026, 1, 2, 3, 5, tzinfo=UTC) + timedelta(0)).isoformat())
+                           datetime(2026, 1, 2, 3, 5, tzinfo=UTC).isoformat())
     assert (result.ok, result.first_bad_seq, result.reason) == (False, 7, "truncated")
 
     assert offline_main(["--trail", str(tmp_path / "nope.json"), "--checkpoints", str(checks),

@@ -63,7 +63,7 @@ def forge_from(tables: TablesDB, trail: AuditTrail, chain: list[tuple[str, Audit
     seq, last_hash = (previous.seq, previous.hash) if previous else (0, None)
     for offset, content in enumerate(replacements):
         forged = dataclasses.replace(content, seq=0, hash="").seal_after(seq, last_hash)
-        row = {k: v for k, v in forged.to_row().items()}
+        row = forged.to_row()
         if start + offset < len(chain):
             tables.update_row(trail.database_id, trail.table_id, chain[start + offset][0], row)
         else:
@@ -135,7 +135,7 @@ def test_the_platform_chain_is_anchored_too(stack, world):
     create_tenant(stack, world.admin)  # a fresh platform entry, sealed and checkpointed
     tables, chain = sealed(stack, trail)
     last_id, last = chain[-1]
-    kept = {k: v for k, v in last.to_row().items()}
+    kept = last.to_row()
     tables.delete_row(trail.database_id, trail.table_id, last_id)
     before = chain[-2][1]
     tables.update_row(trail.database_id, HEAD_TABLE, HEAD_ROW, {"seq": before.seq, "hash": before.hash})
