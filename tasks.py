@@ -1,4 +1,4 @@
-"""Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bench, schedule.
+"""Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bench, schedule, audit-verify.
 
 The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
 ``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
@@ -141,3 +141,16 @@ def schema(c: Context) -> None:
     """Rewrite appwrite.json's core database entries (tablesDB/tables) from bigtech.schema.core."""
     c.run(f"{shlex.quote(PYTHON)} -m bigtech.schema.appwrite_json {shlex.quote(str(REPO_ROOT / 'appwrite.json'))}",
           env=_env(), pty=_pty())
+
+
+@task(iterable=["public_key"],
+      help={"trail": "GET /audit/export?format=json (or the CSV export)",
+            "checkpoints": "GET /audit/checkpoints/export",
+            "public_key": "base64 Ed25519 public key, or @file; repeat for rotated keys"})
+def audit_verify(c: Context, trail: str, checkpoints: str, public_key: list[str] | None = None) -> None:
+    """Verify an exported audit trail offline against its signed checkpoints (docs/audit.md)."""
+    if not public_key:
+        raise Exit("give the public key: invoke audit-verify --trail F --checkpoints F --public-key KEY", code=2)
+    keys = " ".join(f"--public-key {shlex.quote(key)}" for key in public_key)
+    c.run(f"{shlex.quote(PYTHON)} -m bigtech.audit.offline --trail {shlex.quote(trail)} "
+          f"--checkpoints {shlex.quote(checkpoints)} {keys}", env=_env(), pty=_pty())

@@ -4,7 +4,8 @@
 # - installs the project's dependencies (pyproject.toml: [project] + the dev extra), but only when
 #   pyproject.toml changed since the last install (hash kept in .venv/.bigtech-install-stamp), so
 #   repeated runs start in well under a second;
-# - creates .env from .env.example when missing.
+# - creates .env from .env.example when missing, and fills every secret key that is missing or empty
+#   in it (BIGTECH_SECRETS_KEY, BIGTECH_AUDIT_SIGNING_KEY, BIGTECH_DATA_KEY) with fresh random bytes.
 # The repo is not installed as a package: pytest's pythonpath and PYTHONPATH=shared:scripts put
 # shared/ (bigtech) and scripts/ (local_appwrite, build_functions) on the path.
 
@@ -61,8 +62,43 @@ PYEOF
 fi
 
 if [ ! -f .env ] && [ -f .env.example ]; then
-    cp .env.example .env
+    (umask 077 && cp .env.example .env)
     echo "==> created .env from .env.example"
+fi
+
+# Secret keys are never committed: give every one that is missing or empty in .env fresh random bytes
+# (a key already set is kept, since data sealed or signed with it must stay readable).
+if [ -f .env ]; then
+    PYTHONPATH="$REPO_ROOT/scripts" "$PY" - <<'PYEOF'
+import hashlib
+import re
+from pathlib import Path
+
+from local_appwrite.stack_settings import SECRET_VARIABLES, fresh_secrets
+
+# SHA-256 of the BIGTECH_SECRETS_KEY .env.example used to carry: public, so it protects nothing.
+FORMERLY_COMMITTED_SHA256 = "08ac166e6afb578011a96a13d3300803c25d55eb1e802913434450d44a87f8c3"
+path = Path(".env")
+text = path.read_text(encoding="utf-8")
+fresh = fresh_secrets()
+filled = []
+for name in SECRET_VARIABLES:
+    line = re.compile(rf"^{name}=[ \t]*(?:''|\"\")?[ \t]*$", re.MULTILINE)
+    if line.search(text):
+        text = line.sub(f"{name}={fresh[name]}", text, count=1)
+        filled.append(name)
+    elif not re.search(rf"^{name}=", text, re.MULTILINE):
+        text = text.rstrip("\n") + f"\n{name}={fresh[name]}\n"
+        filled.append(name)
+if filled:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    print(f"==> .env: generated fresh {', '.join(filled)}")
+current = re.search(r"^BIGTECH_SECRETS_KEY=(\S*)\s*$", text, re.MULTILINE)
+if current and hashlib.sha256(current.group(1).encode()).hexdigest() == FORMERLY_COMMITTED_SHA256:
+    print("warning: .env still has the BIGTECH_SECRETS_KEY that used to be committed (public). Remove that line "
+          "and the BIGTECH_DATA_DIR folder to start over with a fresh key.")
+PYEOF
 fi
 
 export PYTHONPATH="$REPO_ROOT/shared:$REPO_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"

@@ -10,7 +10,13 @@ import pytest
 from appwrite.client import Client
 
 from local_appwrite import LocalAppwrite, StackSettings
+from local_appwrite.stack_settings import fresh_secrets
 from tests.contract.recorder import RECORDER
+
+# Fresh random keys for this session (secrets box, audit signing, data HMAC), set before any test module
+# is imported: the functions (project variables = the BIGTECH_* environment) and the tests' own
+# library calls share them, and no key is a constant in the repository. A key already exported wins.
+TEST_SECRETS = {name: os.environ.setdefault(name, value) for name, value in fresh_secrets().items()}
 
 _original_init = LocalAppwrite.__init__
 
@@ -41,7 +47,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalAppwrite]:
     """One stack for the whole session, on a free port, with its data in a temp dir."""
-    settings = StackSettings.for_tests(free_port())
+    settings = StackSettings.for_tests(free_port(), variables=TEST_SECRETS)
     with LocalAppwrite(settings) as running:
         yield running
 

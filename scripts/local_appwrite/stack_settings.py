@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The secret project variables: no value is ever committed. scripts/bootstrap.sh writes fresh ones into
+# a new .env; test stacks get fresh ones from ``fresh_secrets``.
+SECRET_VARIABLES = ("BIGTECH_SECRETS_KEY", "BIGTECH_AUDIT_SIGNING_KEY", "BIGTECH_DATA_KEY")
+
+
+def fresh_secrets() -> dict[str, str]:
+    """A random value (32 bytes, base64) for each secret project variable."""
+    return {name: base64.b64encode(secrets.token_bytes(32)).decode("ascii") for name in SECRET_VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,8 @@ class StackSettings:
     run_schedules: bool = True
     sync_timeout_seconds: float = 30.0  # a synchronous execution answers 408 after this (Appwrite: 30 s)
     verbose: bool = False
+    # Project variables for every function, beneath the process's own BIGTECH_* environment (which wins).
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -60,8 +74,9 @@ class StackSettings:
         values: dict[str, object] = {
             "endpoint": f"http://127.0.0.1:{port}/v1",
             "data_dir": data_dir,
-            "api_key": "standard_test_key",
+            "api_key": "standard_" + secrets.token_hex(16),  # random per test stack, like its keys
             "run_schedules": False,
+            "variables": fresh_secrets(),  # random keys per test stack: none is a constant in the repo
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -72,6 +72,7 @@ MATRIX: dict[str, Rule] = {
     "audit.list": _rule("tenant", *_MANAGERS),
     "audit.verify": _rule("tenant", *_MANAGERS),
     "audit.export": _rule("tenant", *_MANAGERS),
+    "audit_key.read": _rule("self", *_EVERYONE),  # the checkpoints' public key: for any verifier
     # plugins: the catalog is public to signed-in users; a tenant's plugins are managed by owner/admin
     "plugin_catalog.list": _rule("self", *_EVERYONE),
     "plugin_catalog.sync": _rule("platform"),

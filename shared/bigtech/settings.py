@@ -29,6 +29,10 @@ class FunctionSettings(BaseModel):
     # Key for HMACs of documents (search keys in audit/consultas); never logged.
     data_key: str | None = None
     environment: str = "development"
+    # Ed25519 seed (base64 of 32 bytes) that signs audit checkpoints (bigtech.audit.signing); never logged.
+    audit_signing_key: str | None = None
+    # Earlier audit public keys (comma-separated base64) still accepted on checkpoints after a rotation.
+    audit_public_keys: str | None = None
 
 
 # setting name → environment variables, first set one wins
@@ -40,6 +44,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "bus_url": ("BIGTECH_BUS_URL",),
     "data_key": ("BIGTECH_DATA_KEY",),
     "environment": ("BIGTECH_ENV",),
+    "audit_signing_key": ("BIGTECH_AUDIT_SIGNING_KEY",),
+    "audit_public_keys": ("BIGTECH_AUDIT_PUBLIC_KEYS",),
 }
 
 

@@ -49,7 +49,7 @@ def test_concurrent_changes_leave_one_gapless_valid_chain(stack, chain):
     assert {r.id for r in stored[base:]} == audit_ids
     verdict = owner.call("audit", "GET", "/verify").body
     assert verdict == {"ok": True, "checked": total, "first_bad_seq": None, "reason": None, "head_seq": total,
-                       "unsealed": 0}
+                       "unsealed": 0, "anchored_seq": total, "unanchored": 0}  # each seal signed a checkpoint
 
 
 def verify(owner):

@@ -60,6 +60,9 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("audit", "GET", "/platform"): Sample(lambda w, c: "/platform?limit=5"),
     ("audit", "GET", "/platform/verify"): Sample(lambda w, c: "/platform/verify"),
     ("audit", "GET", "/platform/export"): Sample(lambda w, c: "/platform/export"),
+    ("audit", "GET", "/checkpoints/export"): Sample(lambda w, c: "/checkpoints/export"),
+    ("audit", "GET", "/platform/checkpoints/export"): Sample(lambda w, c: "/platform/checkpoints/export"),
+    ("audit", "GET", "/public-key"): Sample(lambda w, c: "/public-key"),
 }
 
 ROUTES = [(function_id, route) for function_id in CORE_FUNCTIONS for route in load_router(function_id).routes]

@@ -1,19 +1,22 @@
 """Audit handlers: list (filtered, paginated), verify and export a chain — the tenant's, or the
-platform's for platform admins."""
+platform's for platform admins — and its signed checkpoints; the public key verifiers need."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from appwrite.query import Query
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bigtech import appwrite_access
-from bigtech.audit import AuditTrail, all_entries, entry_of, to_csv, verify_trail
+from bigtech.audit import AuditTrail, all_entries, entry_of, load_public_keys, to_csv, verify_trail
+from bigtech.audit.anchoring import stored_checkpoints
 from bigtech.audit.chain import normalise_datetime
+from bigtech.audit.export import checkpoints_json, trail_json
+from bigtech.audit.signing import ALGORITHM
 from bigtech.errors import Unprocessable
 from bigtech.http import Request, Response
 from bigtech.identity import current
@@ -25,6 +28,12 @@ class AuditQuery(PageQuery):
     actor: str | None = Field(None, min_length=1, max_length=64)
     from_: datetime | None = Field(None, alias="from")
     to: datetime | None = None
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    format: Literal["csv", "json"] = "csv"
 
 
 def _tenant_trail(request: Request) -> AuditTrail:
@@ -67,10 +76,20 @@ def _list(request: Request, trail: AuditTrail) -> Any:
     return paginate(rows, query, _render, lambda row: row.id)
 
 
-def _export(request: Request, trail: AuditTrail, name: str) -> Response:
-    body = to_csv(all_entries(appwrite_access.tables(request), trail))
-    return Response(200, body, {"content-type": "text/csv; charset=utf-8",
-                                "content-disposition": f'attachment; filename="{name}-audit.csv"'})
+def _export(request: Request, trail: AuditTrail, name: str) -> Any:
+    wanted = request.query_model(ExportQuery).format
+    entries = all_entries(appwrite_access.tables(request), trail)
+    if wanted == "json":  # exact values (null kept apart from ""), for the offline verifier
+        return Response(200, trail_json(trail.chain_id, entries),
+                        {"content-disposition": f'attachment; filename="{name}-audit.json"'})
+    return Response(200, to_csv(entries), {"content-type": "text/csv; charset=utf-8",
+                                           "content-disposition": f'attachment; filename="{name}-audit.csv"'})
+
+
+def _export_checkpoints(request: Request, trail: AuditTrail, name: str) -> Response:
+    found = stored_checkpoints(appwrite_access.tables(request), trail)
+    return Response(200, checkpoints_json(trail.chain_id, found),
+                    {"content-disposition": f'attachment; filename="{name}-audit-checkpoints.json"'})
 
 
 def list_entries(request: Request) -> Any:
@@ -95,3 +114,18 @@ def verify_platform(request: Request) -> Any:
 
 def export_platform(request: Request) -> Response:
     return _export(request, AuditTrail.platform(), "platform")
+
+
+def export_checkpoints(request: Request) -> Response:
+    return _export_checkpoints(request, _tenant_trail(request), current(request).tenant_id or "tenant")
+
+
+def export_platform_checkpoints(request: Request) -> Response:
+    return _export_checkpoints(request, AuditTrail.platform(), "platform")
+
+
+def public_key(request: Request) -> Any:
+    """The keys checkpoints are signed with (raw Ed25519, base64): the current one, then rotated ones."""
+    keys = load_public_keys()
+    return {"algorithm": ALGORITHM, "encoding": "base64 of the raw 32-byte public key",
+            "configured": keys.current is not None, "keys": keys.published()}

@@ -77,9 +77,11 @@ class FunctionsService:
 
         Project variables (Appwrite's "global variables", shared by every function) are, on the local
         stack, the stack's own ``BIGTECH_*`` environment (``.env`` included): ``BIGTECH_SECRETS_KEY``,
-        ``BIGTECH_BUS_URL``… reach every function in build mode too, as they would on Appwrite.
+        ``BIGTECH_BUS_URL``… reach every function in build mode too, as they would on Appwrite. Beneath
+        them, ``StackSettings.variables`` (a test stack's freshly generated keys).
         """
-        env = {key: value for key, value in os.environ.items() if key.startswith(PROJECT_VARIABLE_PREFIX)}
+        env = dict(self.settings.variables)  # e.g. a test stack's generated keys
+        env |= {key: value for key, value in os.environ.items() if key.startswith(PROJECT_VARIABLE_PREFIX)}
         env |= {
             "APPWRITE_FUNCTION_API_ENDPOINT": self.settings.endpoint,
             "APPWRITE_FUNCTION_ID": fn.id,

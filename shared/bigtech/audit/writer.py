@@ -18,6 +18,7 @@ and the loser of each race rebuilt and retried its whole change. So an entry is 
 
 A sealing failure never fails the request: the change and its unsealed entry are durable, and the
 next writer's sealer, or the scheduled sweep (``seal_all``, from billing's reaper schedule), seals them.
+A sealer that sealed something then signs a checkpoint of the new head (``bigtech.audit.anchoring``).
 ``bigtech.audit.verify`` treats entries unsealed for longer than ``UNSEALED_GRACE_SECONDS`` as a fault.
 """
 
@@ -65,6 +66,11 @@ class AuditTrail:
     @classmethod
     def platform(cls) -> AuditTrail:
         return cls(CORE_DATABASE_ID, "platform_audit")
+
+    @property
+    def chain_id(self) -> str:
+        """How checkpoints name this chain: ``core/platform_audit``, ``tenant_<id>/audit``."""
+        return f"{self.database_id}/{self.table_id}"
 
 
 @dataclass(frozen=True)
@@ -172,12 +178,18 @@ def seal(tables: TablesDB, trail: AuditTrail, entry_id: str | None = None, *, ba
 
 
 def seal_quietly(tables: TablesDB, trail: AuditTrail, entry_id: str) -> None:
-    """``seal`` for after a commit: a failure is logged, never raised (the sweep seals what is left)."""
+    """``seal`` for after a commit, then a signed checkpoint of the new head when this call sealed
+    anything: a failure is logged, never raised (the scheduled sweep seals and anchors what is left)."""
+    from .anchoring import checkpoint_quietly  # anchoring builds on this module
+
     try:
-        seal(tables, trail, entry_id)
+        sealed = seal(tables, trail, entry_id)
     except Exception as error:  # the change is committed; the sweep seals it later
         log.warning("audit: entry %s in %s/%s left unsealed: %s", entry_id, trail.database_id, trail.table_id,
                     error)
+        return
+    if sealed:
+        checkpoint_quietly(tables, trail)
 
 
 def seal_all(tables: TablesDB, trails: list[AuditTrail] | None = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import DatabaseSchema, Table, boolean, enum, integer, key_index, string, text, unique_index
+from .model import DatabaseSchema, Table, boolean, datetime_, enum, integer, key_index, string, text, unique_index
 from .tenant import AUDIT, AUDIT_HEAD
 
 CORE_DATABASE_ID = "core"
@@ -71,6 +71,23 @@ PLATFORM_USAGE = Table(
 
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
+AUDIT_CHECKPOINTS = Table(
+    "audit_checkpoints", "Audit checkpoints",
+    (
+        string("chain", 128, required=True),  # "<database id>/<table id>" of the chain
+        integer("seq", required=True, min=1),
+        string("hash", 64, required=True),
+        integer("from_seq", required=True, min=1),
+        text("hashes", 6400),  # the covered entries' hashes, concatenated (at most 100 x 64)
+        datetime_("signed_at", required=True),
+        string("key_id", 16, required=True),
+        string("signature", 128, required=True),
+    ),
+    (key_index("chain", "seq"),),
+    "Ed25519-signed statements of each audit chain's sealed head (bigtech.audit.anchoring); the signing key "
+    "is a project variable, never a row. Row id derived from (chain, seq).",
+)
+
 CORE_SCHEMA = DatabaseSchema(
-    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD)
+    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS)
 )
