@@ -92,7 +92,18 @@ def test_network_failures_are_retryable(exc, code):
 
 
 def test_base_url_is_configurable_and_cpf_is_unsupported():
-    _, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": "http://mirror.local/api"}, cep="89010025")
-    assert str(seen[0].url) == "http://mirror.local/api/cep/v2/89010025"
+    _, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": "https://brasilapi.com.br/mirror/api"},
+                      cep="89010025")
+    assert str(seen[0].url) == "https://brasilapi.com.br/mirror/api/cep/v2/89010025"
     result, seen = execute(answer("cep_v2_200"), "cpf", cpf="52998224725")
     assert result.errors[0].code == "unsupported_query" and seen == []
+
+
+@pytest.mark.parametrize("base_url", ["https://127.0.0.1/api/", "https://169.254.169.254/api/", "https://[::1]/api/",
+                                      "https://localhost/api/", "https://mirror.example.com/api/",
+                                      "http://brasilapi.com.br/api/"])
+def test_a_refused_base_url_fails_closed_without_a_request(base_url, monkeypatch):
+    monkeypatch.delenv("BIGTECH_ENV", raising=False)
+    result, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": base_url}, cep="89010025")
+    assert seen == [] and result.status is Status.FAILED and not result.billable
+    assert result.errors[0].code == "invalid_config"

@@ -68,9 +68,9 @@ def test_http_timeout_is_longer_than_the_timeout_parameter():
 
 def test_base_url_and_service_overrides():
     recorder = Recorder(fixture("infosimples", "ieptb-protestos_200"))
-    execute(recorder, "protestos", config={"base_url": "http://proxy.local/v2/", "services":
+    execute(recorder, "protestos", config={"base_url": "https://api.infosimples.com/api/v2/consultas", "services":
                                            {"protestos": "cenprot-sp/protestos"}}, cnpj="11222333000181")
-    assert str(recorder.requests[0].url) == "http://proxy.local/v2/cenprot-sp/protestos"
+    assert str(recorder.requests[0].url) == "https://api.infosimples.com/api/v2/consultas/cenprot-sp/protestos"
     assert recorder.form["cnpj"] == "11222333000181"
 
 

@@ -17,6 +17,7 @@ import httpx
 
 from bigtech import documents
 from bigtech.log import FunctionLogger
+from bigtech.outbound import OutboundRefused
 from bigtech.plugins import FontePlugin, FonteQuery, Manifest, PluginContext, PluginResult, SourceAttempt, Status
 from bigtech.plugins import normalize as n
 
@@ -116,8 +117,10 @@ class BrasilApiFonte(FontePlugin):
         service = path.rsplit("/", 1)[0]
         started = time.monotonic()
         try:
-            with httpx.Client(transport=self.transport, timeout=float(ctx.config.get("http_timeout") or 10)) as client:
+            with self.http_client(float(ctx.config.get("http_timeout") or 10)) as client:
                 response = client.get(url, headers={"accept": "application/json"})
+        except OutboundRefused as error:
+            return self.refused(error)
         except httpx.TimeoutException:
             return self._done(Status.RETRYABLE, service, started, log, query, code="timeout",
                               message="BrasilAPI did not answer in time.")

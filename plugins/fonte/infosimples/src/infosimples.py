@@ -20,6 +20,7 @@ import httpx
 
 from bigtech import documents
 from bigtech.log import FunctionLogger, mask_text
+from bigtech.outbound import OutboundRefused
 from bigtech.plugins import (
     FontePlugin,
     FonteQuery,
@@ -92,9 +93,10 @@ class InfosimplesFonte(FontePlugin):
         log = FunctionLogger(ctx.runtime) if ctx.runtime is not None else None
         started = time.monotonic()
         try:
-            with httpx.Client(transport=self.transport, timeout=timeout + int(config.get("http_timeout_margin") or 5)) \
-                    as client:
+            with self.http_client(timeout + int(config.get("http_timeout_margin") or 5)) as client:
                 response = client.post(url, data=form, headers={"accept": "application/json"})
+        except OutboundRefused as error:
+            return self.refused(error)
         except httpx.TimeoutException:
             return self._transport_failure(service, "timeout", "Infosimples did not answer in time.", log, query)
         except httpx.HTTPError:
