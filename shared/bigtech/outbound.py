@@ -33,10 +33,12 @@ import os
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpcore
 import httpx
+from dotenv import dotenv_values
 
 ENV_VARIABLE = "BIGTECH_OUTBOUND_ALLOW_HOSTS"
 HTTP_ENVIRONMENTS = frozenset({"development", "test"})
@@ -89,8 +91,9 @@ class OutboundPolicy:
 
     @classmethod
     def from_env(cls, allowed_hosts: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> OutboundPolicy:
-        """Read ``BIGTECH_ENV`` and ``BIGTECH_OUTBOUND_ALLOW_HOSTS`` now (per call: nothing is cached)."""
-        env = os.environ if environ is None else environ
+        """Read ``BIGTECH_ENV`` and ``BIGTECH_OUTBOUND_ALLOW_HOSTS`` now (per call: nothing is cached),
+        from the environment, else the working directory's ``.env`` (as ``bigtech.settings`` does)."""
+        env = _environment() if environ is None else environ
         return cls(
             allowed_hosts=tuple(h.lower() for h in allowed_hosts),
             environment=(env.get("BIGTECH_ENV") or "production").strip().lower(),
@@ -111,6 +114,16 @@ class OutboundPolicy:
             if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
                 return True
         return False
+
+
+def _environment() -> dict[str, str]:
+    wanted = ("BIGTECH_ENV", ENV_VARIABLE)
+    values = {k: os.environ[k] for k in wanted if k in os.environ}
+    dotenv_path = Path.cwd() / ".env"
+    if len(values) < len(wanted) and dotenv_path.is_file():
+        from_file = dotenv_values(dotenv_path)
+        values.update({k: v for k in wanted if k not in values and (v := from_file.get(k)) is not None})
+    return values
 
 
 def address_problem(ip: IPAddress) -> str | None:

@@ -116,7 +116,8 @@ def test_base_url_is_configurable_and_cpf_is_unsupported():
                                       "https://localhost/api/", "https://mirror.example.com/api/",
                                       "http://brasilapi.com.br/api/"])
 def test_a_refused_base_url_fails_closed_without_a_request(base_url, monkeypatch):
-    monkeypatch.delenv("BIGTECH_ENV", raising=False)
+    monkeypatch.setenv("BIGTECH_ENV", "production")
+    monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", "")
     result, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": base_url}, cep="89010025")
     assert seen == [] and result.status is Status.FAILED and not result.billable
     assert result.errors[0].code == "invalid_config"

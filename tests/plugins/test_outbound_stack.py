@@ -34,8 +34,8 @@ REAL_GETADDRINFO = socket.getaddrinfo
 
 @pytest.fixture(autouse=True)
 def production_rules(monkeypatch):
-    monkeypatch.delenv("BIGTECH_ENV", raising=False)  # unset = production: https only
-    monkeypatch.delenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", raising=False)
+    monkeypatch.setenv("BIGTECH_ENV", "production")  # https only (an unset variable means the same)
+    monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", "")
 
 
 @pytest.fixture(scope="module")
