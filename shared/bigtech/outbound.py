@@ -244,6 +244,18 @@ class _PinnedBackend(httpcore.SyncBackend):
         raise OutboundRefused("invalid_url", "unix sockets are not allowed")
 
 
+_SSL_CONTEXT: Any = None
+
+
+def _ssl_context() -> Any:
+    """One verifying TLS context per worker (building one loads the CA bundle: ~10 ms); it holds no
+    per-execution secret, so sharing it across executions is safe."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
+
+
 class GuardedTransport(httpx.BaseTransport):
     """Checks every request's URL, then connects only to checked addresses (TLS still verifies the
     hostname: only the TCP target is pinned). ``inner`` replaces the network in tests: the URL rules
@@ -253,11 +265,11 @@ class GuardedTransport(httpx.BaseTransport):
         self.policy = policy
         self.inner = inner
         if inner is None:
-            self.inner = httpx.HTTPTransport(retries=0)
+            context = _ssl_context()
+            self.inner = httpx.HTTPTransport(verify=context, retries=0)
             # httpx has no public knob for httpcore's network backend; the pool is rebuilt with ours.
             self.inner._pool = httpcore.ConnectionPool(  # type: ignore[attr-defined]
-                ssl_context=httpx.create_ssl_context(), max_connections=10, retries=0,
-                network_backend=_PinnedBackend(policy),
+                ssl_context=context, max_connections=10, retries=0, network_backend=_PinnedBackend(policy),
             )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
