@@ -21,6 +21,7 @@ from appwrite.services.functions import Functions
 from bigtech import secrets_box
 from bigtech.payments.jwks import JwksCache, verify_rs256
 from tests.conftest import make_client
+from tests.payments.stack_support import guest_call
 from tests.support.actors import create_tenant, platform_admin, tenant_id_for
 
 from .receiver import Receiver
@@ -130,3 +131,23 @@ def test_forged_pagarme_webhook_with_a_loopback_jwks_fetches_nothing():
             assert verify_rs256(forged, b'{"type": "order.paid"}', url, cache) is False
             assert verify_rs256(None, b"{}", url, cache) is False  # unsigned
         assert listener.hits == [] and cache.fetches == 0
+
+
+def test_guest_webhook_cannot_make_pagarme_fetch_a_stored_loopback_jwks(stack, monkeypatch):
+    """A jwks_url accepted while an operator exception existed (or stored before the guard) stays
+    stored; once the exception is gone, a guest's forged or unsigned webhook fetches nothing."""
+    admin = platform_admin(stack)
+    tenant_id, tenant_owner = create_tenant(stack, admin, tenant_id_for("jwk"))
+    assert admin.call("plugins", "POST", "/catalog/sync").status == 200
+    with Receiver(body={"keys": []}) as listener:
+        monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", listener.host_port)
+        stored = tenant_owner.call("plugins", "PUT", "/pagamento-pagarme", {"enabled": True, "config": {
+            "secret_key": "sk_test_0000000000000000", "jwks_url": listener.url("/.well-known/jwks.json")}})
+        assert stored.status == 200, stored
+        monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", "")
+        body = json.dumps({"id": "hook_forged", "type": "order.paid", "data": {"code": "o-1", "amount": 100}})
+        for header in ("alg=RS256; kid=attacker-kid; signature=AAAA", ""):
+            answer = guest_call(stack, "pagamento-pagarme", f"/webhook/{tenant_id}", body,
+                                {"x-webhook-asymmetric-signature": header})
+            assert answer.status == 401, answer
+        assert listener.hits == []
