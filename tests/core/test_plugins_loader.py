@@ -126,13 +126,13 @@ def test_a_bad_config_is_422_and_changes_nothing(stack, tenant):
 
 def test_secrets_are_encrypted_and_never_returned(stack, tenant):
     tenant_id, owner = tenant
-    config = {"token": SECRET, "base_url": "http://127.0.0.1:9/", "timeout": 5}
+    config = {"token": SECRET, "base_url": "https://api.infosimples.com/api/v2/consultas", "timeout": 5}
     put = owner.call("plugins", "PUT", "/fonte-infosimples", {"enabled": True, "config": config})
     assert put.status == 200, put
     assert put.body["plugin"]["secrets_set"] == ["token"] and "token" not in put.body["plugin"]["config"]
     assert put.body["event"] == "plugin.enabled" and put.body["audit_id"].startswith("a")
     # reconfigure without resending the token: it is kept
-    again = owner.call("plugins", "PUT", "/fonte-infosimples", {"config": {"base_url": "http://127.0.0.1:9/"}})
+    again = owner.call("plugins", "PUT", "/fonte-infosimples", {"config": {"base_url": "https://api.infosimples.com/api/v2/consultas/"}})
     assert again.status == 200 and again.body["plugin"]["secrets_set"] == ["token"]
     assert again.body["event"] == "plugin.configured"
     # removing a required secret of an enabled plugin is a bad config

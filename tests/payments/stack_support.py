@@ -138,9 +138,17 @@ class JwksServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A local receiver is reachable only when named in BIGTECH_OUTBOUND_ALLOW_HOSTS (docs/security.md).
+        self._allow_before = os.environ.get("BIGTECH_OUTBOUND_ALLOW_HOSTS")
+        os.environ["BIGTECH_OUTBOUND_ALLOW_HOSTS"] = ",".join(
+            filter(None, [self._allow_before, f"127.0.0.1:{self.server.server_address[1]}"]))
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self.server is not None
+        if self._allow_before is None:
+            os.environ.pop("BIGTECH_OUTBOUND_ALLOW_HOSTS", None)
+        else:
+            os.environ["BIGTECH_OUTBOUND_ALLOW_HOSTS"] = self._allow_before
         self.server.shutdown()
         self.server.server_close()

@@ -16,7 +16,7 @@ from bigtech.plugins import ExecuteRequest, run_execute
 from .helpers import Recorder, fixture, fixture_bytes, plugin_module
 
 pagarme_mod = plugin_module("pagarme", "pagarme")
-JWKS_URL = "https://hubapi.test/.well-known/jwks.json"
+JWKS_URL = "https://hubapi.pagar.me/.well-known/jwks.json"  # an outbound_hosts host
 CONFIG = {"secret_key": "sk_test_0000000000000000", "jwks_url": JWKS_URL, "pix_expires_in": 3600,
           "boleto_due_days": 3, "statement_descriptor": "BIGTECH",
           "checkout_success_url": "https://bigtech.local/checkout/ok"}

@@ -1,4 +1,5 @@
-"""fonte-brasilapi: CNPJ (alphanumeric included), CEP v2, FIPE and BrasilAPI's error shapes."""
+"""fonte-brasilapi: CNPJ (alphanumeric included), CEP v2, FIPE and BrasilAPI's error shapes, on the
+examples of BrasilAPI's own OpenAPI docs (tests/fixtures/brasilapi/README.md)."""
 
 import httpx
 import pytest
@@ -27,23 +28,25 @@ def answer(name, status=200):
 
 
 def test_cnpj():
-    result, seen = execute(answer("cnpj_200"), "cnpj", cnpj="11.222.333/0001-81")
-    assert str(seen[0].url) == "https://brasilapi.com.br/api/cnpj/v1/11222333000181"
+    result, seen = execute(answer("cnpj_200"), "cnpj", cnpj="19.131.243/0001-97")
+    assert str(seen[0].url) == "https://brasilapi.com.br/api/cnpj/v1/19131243000197"
     assert seen[0].method == "GET"
     assert result.status is Status.OK and not result.billable and result.provider_cost == 0
     data = result.data
-    assert data["situacao_cadastral"] == "ATIVA" and data["capital_social"] == 50000.0
-    assert data["cnae_principal"]["codigo"] == "4751201"
-    assert data["endereco"]["logradouro"] == "AVENIDA PAULISTA" and data["endereco"]["uf"] == "SP"
-    assert data["simples"] is True and data["mei"] is False
-    assert data["socios"] == [{"nome": "JOAO EXEMPLO", "qualificacao": "Sócio-Administrador"}]
+    assert data["razao_social"] == "OPEN KNOWLEDGE BRASIL" and data["situacao_cadastral"] == "ATIVA"
+    assert data["capital_social"] == 0.0  # the source's own zero, kept
+    assert data["cnae_principal"] == {"codigo": "9430800",
+                                      "descricao": "Atividades de associações de defesa de direitos sociais"}
+    assert [c["codigo"] for c in data["cnaes_secundarios"]] == ["9493600", "9499500", "8599699", "8230001", "6204000"]
+    assert data["endereco"]["logradouro"] == "AVENIDA PAULISTA 37" and data["endereco"]["uf"] == "SP"
+    assert data["simples"] is None and data["mei"] is None  # null in the answer: unknown, not "no"
+    assert data["socios"] == [{"nome": "HAYDEE SVAB", "qualificacao": "Presidente"}]
 
 
 def test_alphanumeric_cnpj_goes_in_the_path_uppercase():
     result, seen = execute(answer("cnpj_alfanumerico_200"), "cnpj", cnpj="00.000.000/e08g-12")
     assert seen[0].url.path == "/api/cnpj/v1/00000000E08G12"
     assert result.status is Status.OK and result.data["cnpj"] == "00000000E08G12"
-    assert result.data["cnaes_secundarios"] == []  # BrasilAPI's {"codigo": 0} placeholder is dropped
 
 
 def test_cep_v2():
@@ -53,18 +56,28 @@ def test_cep_v2():
                            "logradouro": "Rua Doutor Luiz de Freitas Melro"}
 
 
+@pytest.mark.parametrize("name", ["cep_v2_404", "cep_v2_404_not_found"])
+def test_cep_v2_404_is_unavailable_or_not_found_retryable_and_free(name):
+    """BrasilAPI answers 404 when all its upstream CEP services fail (outages included): the next fonte
+    may know the CEP, nothing is billed."""
+    result, _ = execute(answer(name, 404), "cep", cep="89010025")
+    assert result.status is Status.RETRYABLE and not result.billable
+    assert result.errors[0].code == "unavailable_or_not_found"
+
+
 def test_fipe_picks_the_model_year():
-    result, seen = execute(answer("fipe_preco_200"), "fipe", codigo_fipe="001004-9", ano_modelo=1997)
+    result, seen = execute(answer("fipe_preco_200"), "fipe", codigo_fipe="001004-9", ano_modelo=1998)
     assert seen[0].url.path == "/api/fipe/preco/v1/001004-9"
-    assert result.data["valor"] == 5480.0 and result.data["ano_modelo"] == 1997
+    assert result.data["valor"] == 6022.0 and result.data["ano_modelo"] == 1998
     first, _ = execute(answer("fipe_preco_200"), "fipe", codigo_fipe="001004-9")
     assert first.data["valor"] == 6022.0 and first.data["mes_referencia"] == "junho de 2021"
+    other_year, _ = execute(answer("fipe_preco_200"), "fipe", codigo_fipe="001004-9", ano_modelo=1997)
+    assert other_year.status is Status.NOT_FOUND  # 1998's price is not 1997's
 
 
 @pytest.mark.parametrize("name, status, query, params, expected", [
     ("cnpj_404", 404, "cnpj", {"cnpj": "11222333099960"}, Status.NOT_FOUND),
     ("cnpj_400", 400, "cnpj", {"cnpj": "11222333000181"}, Status.INPUT_ERROR),
-    ("cep_v2_404", 404, "cep", {"cep": "99999999"}, Status.NOT_FOUND),
     ("fipe_preco_400", 400, "fipe", {"codigo_fipe": "999999-9"}, Status.INPUT_ERROR),
     ("error_500", 500, "cnpj", {"cnpj": "11222333000181"}, Status.RETRYABLE),
     ("error_500", 429, "cep", {"cep": "01310100"}, Status.RETRYABLE),
@@ -92,7 +105,19 @@ def test_network_failures_are_retryable(exc, code):
 
 
 def test_base_url_is_configurable_and_cpf_is_unsupported():
-    _, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": "http://mirror.local/api"}, cep="89010025")
-    assert str(seen[0].url) == "http://mirror.local/api/cep/v2/89010025"
+    _, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": "https://brasilapi.com.br/mirror/api"},
+                      cep="89010025")
+    assert str(seen[0].url) == "https://brasilapi.com.br/mirror/api/cep/v2/89010025"
     result, seen = execute(answer("cep_v2_200"), "cpf", cpf="52998224725")
     assert result.errors[0].code == "unsupported_query" and seen == []
+
+
+@pytest.mark.parametrize("base_url", ["https://127.0.0.1/api/", "https://169.254.169.254/api/", "https://[::1]/api/",
+                                      "https://localhost/api/", "https://mirror.example.com/api/",
+                                      "http://brasilapi.com.br/api/"])
+def test_a_refused_base_url_fails_closed_without_a_request(base_url, monkeypatch):
+    monkeypatch.setenv("BIGTECH_ENV", "production")
+    monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", "")
+    result, seen = execute(answer("cep_v2_200"), "cep", config={"base_url": base_url}, cep="89010025")
+    assert seen == [] and result.status is Status.FAILED and not result.billable
+    assert result.errors[0].code == "invalid_config"

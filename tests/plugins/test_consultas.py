@@ -272,7 +272,8 @@ def test_cadastral_cnpj_brasilapi_down_then_infosimples():
     assert [(s.plugin, s.status) for s in result.sources] == [("fonte-brasilapi", Status.RETRYABLE),
                                                               ("fonte-infosimples", Status.OK)]
     assert result.sources[1].meta["service"] == "receita-federal/cnpj" and result.provider_cost == Decimal("0.2")
-    assert result.data["nome"] == "EMPRESA EXEMPLO COMERCIO LTDA"
+    assert result.data["nome"] == "LUME ENGENHARIA E SERVICOS SOCIEDADE SIMPLES LIMITADA"
+    assert len(result.data["pessoa_juridica"]["cnaes_secundarios"]) == 4
     assert problems("cadastral", result.data) == []
 
 
@@ -285,27 +286,57 @@ def test_cadastral_from_brasilapi_matches_the_schema(name, document):
     assert problems("cadastral", result.data) == []
 
 
-def test_infosimples_cpf_credit_and_vehicle_match_the_schemas():
+def test_infosimples_cpf_matches_the_schema():
     info = load_plugin_module("fonte", "infosimples", "infosimples").InfosimplesFonte
-    brasil = load_plugin_module("fonte", "brasilapi", "brasilapi").BrasilApiFonte
-    fonte = recorded(info, {
-        "receita-federal/cpf": ("infosimples", "receita-federal-cpf_200", 200),
-        "ieptb/protestos": ("infosimples", "ieptb-protestos_200", 200),
-        "bcb/cheques-sem-fundo": ("infosimples", "bcb-cheques-sem-fundo_200", 200),
-        "receita-federal/pgfn": ("infosimples", "receita-federal-pgfn_200", 200),
-        "senatran/veiculo": ("infosimples", "senatran-veiculo_200", 200),
-    })
-    client = FakeFonteClient({"fonte-infosimples": fonte,
-                              "fonte-brasilapi": recorded(brasil, {"001004-9": ("brasilapi", "fipe_preco_200", 200)})})
-    fontes = [{"id": "fonte-infosimples", "config": {"token": "tok-12345678"}}, "fonte-brasilapi"]
-    cadastral = run("cadastral", client, {"document": CPF, "birthdate": "1990-01-31"}, fontes=fontes)
+    fonte = recorded(info, {"receita-federal/cpf": ("infosimples", "receita-federal-cpf_200", 200)})
+    cadastral = run("cadastral", FakeFonteClient({"fonte-infosimples": fonte}),
+                    {"document": CPF, "birthdate": "1990-01-31"},
+                    fontes=[{"id": "fonte-infosimples", "config": {"token": "tok-12345678"}}])
     assert cadastral.status is Status.OK and problems("cadastral", cadastral.data) == []
-    credito = run("credito", client, {"document": CPF}, fontes=fontes)
+    assert cadastral.data["situacao_cadastral"] == "ATIVA"
+
+
+def test_credito_against_the_pgfn_devedores_example_reports_its_debts_and_total():
+    """Issue 11: PGFN is the debtor list (receita-federal/pgfn/devedores), not the CND certificate; the
+    crédito report shows the debts and their total, and the CENPROT-SP cartórios keyed by UF."""
+    info = load_plugin_module("fonte", "infosimples", "infosimples").InfosimplesFonte
+    fonte = recorded(info, {
+        "cenprot-sp/protestos": ("infosimples", "cenprot-sp-protestos_200", 200),
+        "bcb/cheques-sem-fundo": ("infosimples", "code_612", 200),  # nada consta
+        "receita-federal/pgfn/devedores": ("infosimples", "receita-federal-pgfn-devedores_200", 200),
+    })
+    config = {"token": "tok-12345678", "services": {"protestos": "cenprot-sp/protestos"}}
+    credito = run("credito", FakeFonteClient({"fonte-infosimples": fonte}), {"document": CNPJ},
+                  fontes=[{"id": "fonte-infosimples", "config": config}])
     assert credito.status is Status.OK and problems("credito", credito.data) == []
-    assert credito.data["protestos"]["total"] == 2 and credito.data["cheques_sem_fundo"]["total"] == 3
-    assert credito.provider_cost == Decimal("0.66")
-    veicular = run("veicular", client, {"plate": "ABC1D23"}, fontes=fontes)
-    assert veicular.status is Status.OK and problems("veicular", veicular.data) == []
-    assert veicular.data["fipe"]["valor"] == 6022.0  # FIPE: infosimples has none, BrasilAPI answered
-    assert [(s.plugin, s.query) for s in veicular.sources] == [("fonte-infosimples", "veiculo"),
-                                                               ("fonte-brasilapi", "fipe")]
+    assert credito.data["dividas_pgfn"] == {"total": 1, "valor_total": 29544029.81, "inscricoes": [
+        {"numero": "111111111111", "natureza": "FGTS", "situacao": None, "valor": 16745.1}]}
+    assert credito.data["protestos"]["total"] == 1 and credito.data["protestos"]["registros"][0]["uf"] == "SP"
+    assert credito.data["cheques_sem_fundo"] == {"total": 0, "registros": []}
+    assert credito.data["nada_consta"] is False
+    assert credito.data["score"]["valor"] == 1000 - 150 - (150 + 100)
+    assert credito.billable and credito.provider_cost == Decimal("0.64")
+
+
+def test_credito_never_reads_a_cnd_certificate_as_no_debts():
+    """The CND answer (tipo/debitos_pgfn) has no debt list: configured as the pgfn service, it is a
+    non-billable error, not an empty PGFN block."""
+    info = load_plugin_module("fonte", "infosimples", "infosimples").InfosimplesFonte
+    cnd = fixture("infosimples", "receita-federal-cpf_200")
+    cnd["data"] = [{"tipo": "Positiva", "debitos_pgfn": True, "debitos_rfb": False}]
+
+    def handler(request):
+        if request.url.path.endswith("/receita-federal/pgfn"):
+            return httpx.Response(200, json=cnd)
+        if request.url.path.endswith("/cenprot-sp/protestos"):
+            return httpx.Response(200, json=fixture("infosimples", "cenprot-sp-protestos_200"))
+        return httpx.Response(200, json=fixture("infosimples", "code_612"))
+
+    fonte = info(transport=httpx.MockTransport(handler))
+    config = {"token": "tok-12345678",
+              "services": {"protestos": "cenprot-sp/protestos", "pgfn": "receita-federal/pgfn"}}
+    credito = run("credito", FakeFonteClient({"fonte-infosimples": fonte}), {"document": CNPJ},
+                  fontes=[{"id": "fonte-infosimples", "config": config}])
+    assert credito.status is Status.FAILED and credito.data is None
+    assert credito.sources[-1].query == "pgfn" and credito.sources[-1].error.code == "unrecognised_response"
+    assert credito.sources[-1].billable is False

@@ -34,16 +34,17 @@ def test_consulta_calls_the_sandbox_fonte_through_a_nested_execution(client):
 
 
 def test_consulta_falls_back_from_a_failing_fonte_to_the_next(client):
-    """BrasilAPI pointed at a closed port fails (retryable), the sandbox answers; ``sources`` says so."""
+    """BrasilAPI pointed at a loopback port is refused by the outbound guard (failed, free, no request),
+    the sandbox answers; ``sources`` says so."""
     status, body = execute(client, "consulta-cadastral", {
         "tenant_id": "t-e2e", "request_id": "req-e2e-2", "input": {"document": "12.ABC.345/01DE-35"},
         "fontes": [{"id": "fonte-brasilapi", "config": {"base_url": "http://127.0.0.1:9/api/", "http_timeout": 2}},
                    {"id": "fonte-sandbox", "config": {"price": "0.07"}}]})
     assert status == 200, body
     assert body["status"] == "ok"
-    assert [(s["plugin"], s["status"]) for s in body["sources"]] == [("fonte-brasilapi", "retryable"),
+    assert [(s["plugin"], s["status"]) for s in body["sources"]] == [("fonte-brasilapi", "failed"),
                                                                      ("fonte-sandbox", "ok")]
-    assert body["sources"][0]["error"]["code"] == "provider_unavailable"
+    assert body["sources"][0]["error"]["code"] == "invalid_config"
     assert body["sources"][0]["billable"] is False
     assert body["provider_cost"] == "0.07"
     assert body["data"]["documento"]["numero"] == "12ABC34501DE35"

@@ -1,7 +1,7 @@
 """fonte-infosimples: the request format, every code of the reference table, billing, and masking.
 
-Responses are recorded fixtures (tests/fixtures/infosimples) built from the documented envelope;
-the network is replaced by ``httpx.MockTransport``.
+Responses are the sourced fixtures of tests/fixtures/infosimples (README.md there says where each
+comes from); the network is replaced by ``httpx.MockTransport``.
 """
 
 from decimal import Decimal
@@ -67,10 +67,10 @@ def test_http_timeout_is_longer_than_the_timeout_parameter():
 
 
 def test_base_url_and_service_overrides():
-    recorder = Recorder(fixture("infosimples", "ieptb-protestos_200"))
-    execute(recorder, "protestos", config={"base_url": "http://proxy.local/v2/", "services":
+    recorder = Recorder(fixture("infosimples", "cenprot-sp-protestos_200"))
+    execute(recorder, "protestos", config={"base_url": "https://api.infosimples.com/api/v2/consultas", "services":
                                            {"protestos": "cenprot-sp/protestos"}}, cnpj="11222333000181")
-    assert str(recorder.requests[0].url) == "http://proxy.local/v2/cenprot-sp/protestos"
+    assert str(recorder.requests[0].url) == "https://api.infosimples.com/api/v2/consultas/cenprot-sp/protestos"
     assert recorder.form["cnpj"] == "11222333000181"
 
 
@@ -78,11 +78,12 @@ def test_success_records_billing_and_receipts():
     result = execute(Recorder(fixture("infosimples", "receita-federal-cpf_200")))
     assert result.status is Status.OK
     assert result.billable is True and result.provider_cost == Decimal("0.2")
-    assert result.data["cpf"] == CPF and result.data["situacao_cadastral"] == "REGULAR"
-    assert result.data["data_nascimento"] == "1990-01-31"
+    # the documentation example's own (placeholder) values, normalised
+    assert result.data["cpf"] == "12345678901" and result.data["situacao_cadastral"] == "ATIVA"
+    assert result.data["nome"] == "Exemplo de Nome" and result.data["data_nascimento"] == "1111-11-11"
     meta = result.sources[0].meta
     assert meta["service"] == "receita-federal/cpf" and meta["price"] == "0.2"
-    assert meta["requested_at"].startswith("2026-01-15") and meta["site_receipts"]
+    assert meta["requested_at"].startswith("2023-09-29") and meta["site_receipts"]
 
 
 # code → (status, billable, error code) per shared/reference/data-sources.md §1.3
@@ -109,12 +110,12 @@ EXPECTED = {
     619: (Status.FAILED, True, "parameter_changed_at_source"),
     620: (Status.FAILED, True, "permanent_source_error"),
     621: (Status.RETRYABLE, False, "receipt_error"),
-    622: (Status.RETRYABLE, False, "duplicate_query"),
+    622: (Status.FAILED, False, "duplicate_query"),
 }
 
 
 def test_the_table_covers_every_reference_code():
-    assert set(codes.CODE_TABLE) == {200, *EXPECTED}
+    assert set(codes.CODE_TABLE) == {200, 201, *EXPECTED}
 
 
 @pytest.mark.parametrize("code", sorted(EXPECTED))
@@ -142,9 +143,34 @@ def test_616_follows_header_billable():
     assert result.status is Status.RETRYABLE and result.billable is False
 
 
-def test_622_with_data_is_served():
-    result = execute(Recorder(fixture("infosimples", "code_622_with_data")))
-    assert result.status is Status.OK and result.data["cpf"] == CPF and result.billable is False
+def test_201_several_results_is_a_billable_success():
+    result = execute(Recorder(fixture("infosimples", "code_201")))
+    assert result.status is Status.OK and result.billable is True and result.provider_cost == Decimal("0.2")
+    assert result.data["cpf"] == "12345678901" and result.sources[0].meta["data_count"] == 2
+
+
+def test_622_is_not_retried_alerts_and_throttles_the_same_query():
+    """622 = the same query hammered: no data served, an alert, and the next identical query is held
+    back without calling Infosimples (a different document still goes through)."""
+    recorder = Recorder(fixture("infosimples", "code_622"))
+    plugin = infosimples.InfosimplesFonte(transport=httpx.MockTransport(recorder))
+    context = FakeContext(FakeRequest())
+
+    def run(cpf):
+        body = ExecuteRequest(tenant_id="t1", request_id="r1",
+                              input={"query": "cpf", "cpf": cpf, "birthdate": "1990-01-31"}, config={"token": TOKEN})
+        return run_execute(plugin, body, context)
+
+    first = run(CPF)
+    assert first.status is Status.FAILED and not first.billable and first.data is None
+    assert first.errors[0].code == "duplicate_query"
+    assert first.errors[0].detail["alert"] is True and first.errors[0].detail["retry"] is False
+    assert any("ALERT" in line and "622" in line for line in context.errors)
+    assert CPF not in " ".join(context.errors)
+    again = run(CPF)
+    assert again.errors[0].code == "duplicate_query_throttled" and len(recorder.requests) == 1
+    run("11144477735")
+    assert len(recorder.requests) == 2
 
 
 def test_header_billable_wins_over_the_table():
@@ -202,37 +228,60 @@ def test_logs_mask_the_document_and_never_show_the_token():
     assert CPF not in logs and TOKEN not in logs
 
 
-@pytest.mark.parametrize("name, query, params", [
-    ("receita-federal-cnpj_200", "cnpj", {"cnpj": "11222333000181"}),
-    ("receita-federal-cnpj-alfanumerico_200", "cnpj", {"cnpj": "12ABC34501DE35"}),
-    ("correios-cep_200", "cep", {"cep": "01310100"}),
-    ("senatran-veiculo_200", "veiculo", {"placa": "ABC1D23"}),
-    ("ieptb-protestos_200", "protestos", {"cpf": CPF}),
-    ("bcb-cheques-sem-fundo_200", "cheques", {"cpf": CPF}),
-    ("receita-federal-pgfn_200", "pgfn", {"cpf": CPF}),
-])
-def test_normalizers(name, query, params):
-    result = execute(Recorder(fixture("infosimples", name)), query, **params)
+def test_cnpj_reads_the_secondary_activity_list():
+    result = execute(Recorder(fixture("infosimples", "receita-federal-cnpj_200")), "cnpj", cnpj="13006439000173")
     assert result.status is Status.OK
     data = result.data
-    if query == "cnpj":
-        assert data["cnpj"] == params["cnpj"] and data["razao_social"]
-        assert data["cnae_principal"]["codigo"].isdigit()
-    if name == "receita-federal-cnpj_200":
-        assert data["capital_social"] == 50000.0 and data["endereco"]["cep"] == "01310100"
-        assert data["cnae_principal"]["codigo"] == "4751201"
-        assert data["cnae_principal"]["descricao"].startswith("Comércio varejista especializado")
-        assert data["socios"] == [{"nome": "JOAO EXEMPLO", "qualificacao": "49-Sócio-Administrador"}]
-    if query == "veiculo":
-        assert (data["marca"], data["modelo"], data["ano_modelo"]) == ("FIAT", "PALIO EX", 1998)
-        assert data["existe_restricao"] is True and data["roubo_furto"] is False and data["codigo_fipe"] == "001004-9"
-    if query == "protestos":
-        assert data == {"total": 2, "valor_total": 1750.5, "registros": [
-            {"cartorio": "1º Tabelião de Protesto de Letras e Títulos", "cidade": "SAO PAULO", "uf": "SP",
-             "valor": 1500.0, "data": "2024-02-10"},
-            {"cartorio": "1º Tabelião de Protesto de Letras e Títulos", "cidade": "SAO PAULO", "uf": "SP",
-             "valor": 250.5, "data": "2024-06-03"}]}
-    if query == "cheques":
-        assert data["total"] == 3 and data["registros"][0]["data_ultimo"] == "2024-11-20"
-    if query == "pgfn":
-        assert data["total"] == 1 and data["valor_total"] == 12345.67
+    assert data["cnpj"] == "13006439000173" and data["razao_social"].startswith("LUME ENGENHARIA")
+    assert data["cnae_principal"] == {"codigo": "7112000", "descricao": "Serviços de engenharia"}
+    assert [c["codigo"] for c in data["cnaes_secundarios"]] == ["4329199", "4330499", "4679603", "7732201"]
+    assert data["cnaes_secundarios"][1]["descricao"] == "Outras obras de acabamento da construção"
+    assert data["capital_social"] == 300000.0 and data["endereco"]["cep"] == "22790851"
+    assert data["porte"] is None  # "" in the answer: absent, not invented
+    assert data["socios"][0] == {"nome": "RODRIGO DE JESUS FERNANDES SAMPAIO", "qualificacao": "Sócio-Administrador"}
+
+
+def test_cnpj_falls_back_to_splitting_the_joined_string():
+    body = fixture("infosimples", "receita-federal-cnpj_200")
+    del body["data"][0]["atividade_economica_secundaria_lista"]
+    result = execute(Recorder(body), "cnpj", cnpj="13006439000173")
+    assert len(result.data["cnaes_secundarios"]) == 4
+
+
+def test_cenprot_sp_cartorios_keyed_by_uf():
+    result = execute(Recorder(fixture("infosimples", "cenprot-sp-protestos_200")), "protestos",
+                     config={"services": {"protestos": "cenprot-sp/protestos"}}, cnpj="11222333000181")
+    assert result.status is Status.OK and result.billable and result.provider_cost == Decimal("0.24")
+    assert result.data == {"total": 1, "valor_total": 15057.99, "registros": [
+        {"cartorio": "Exemplo de Nome", "cidade": "São Paulo", "uf": "SP", "valor": 5181.58, "data": None}]}
+
+
+def test_pgfn_asks_the_debtor_list_and_reads_its_debts():
+    recorder = Recorder(fixture("infosimples", "receita-federal-pgfn-devedores_200"))
+    result = execute(recorder, "pgfn", cnpj="11222333000181")
+    assert str(recorder.requests[0].url).endswith("/receita-federal/pgfn/devedores")
+    assert result.status is Status.OK and result.billable
+    assert result.data == {"total": 1, "valor_total": 29544029.81, "inscricoes": [
+        {"numero": "111111111111", "natureza": "FGTS", "situacao": None, "valor": 16745.1}]}
+
+
+def test_pgfn_not_on_the_list_is_not_found():
+    result = execute(Recorder(fixture("infosimples", "receita-federal-pgfn-devedores_nao_encontrado")), "pgfn",
+                     cnpj="11222333000181")
+    assert result.status is Status.NOT_FOUND and result.data is None
+
+
+@pytest.mark.parametrize("query, params", [
+    ("pgfn", {"cnpj": "11222333000181"}),      # e.g. the CND certificate configured as the pgfn service
+    ("veiculo", {"placa": "ABC1D23"}),         # no public example for senatran/veiculo
+    ("cheques", {"cpf": CPF}),                 # no public example for bcb/cheques-sem-fundo
+    ("cep", {"cep": "01310100"}),              # no public example for correios/cep
+    ("protestos", {"cpf": CPF}),
+])
+def test_an_unknown_shape_is_a_clear_non_billable_error(query, params):
+    body = fixture("infosimples", "receita-federal-cpf_200")
+    body["data"] = [{"tipo": "Negativa", "debitos_pgfn": False, "debitos_rfb": False}]
+    result = execute(Recorder(body), query, **params)
+    assert result.status is Status.FAILED and result.billable is False and result.data is None
+    assert result.errors[0].code == "unrecognised_response"
+    assert result.sources[0].meta["provider_billable"] is True and result.sources[0].meta["price"] == "0.2"

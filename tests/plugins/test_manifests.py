@@ -53,7 +53,9 @@ def test_plugin_folder_is_a_deployable_function(folder):
     assert entry["timeout"] <= 30  # called synchronously, and sync executions end at 30 s
     if manifest.type in ("fonte", "consulta"):
         assert entry["execute"] == []  # only CORE, with a key, calls them
-        assert entry["scopes"] == (["executions.write"] if manifest.type == "consulta" else [])
+        # consultas call fontes (executions) and count provider health (core provider_health rows)
+        assert entry["scopes"] == (["executions.write", "rows.read", "rows.write"] if manifest.type == "consulta"
+                                   else [])
 
 
 def _sandbox_manifest():

@@ -8,6 +8,11 @@ The JWKS (default ``https://hubapi.pagar.me/.well-known/jwks.json``, configurabl
 per URL for ``ttl`` seconds in the warm worker: keys are public data, not per-execution credentials,
 so caching them is safe. An unknown ``kid`` refreshes the set once (key rotation), at most every
 ``min_refresh`` seconds so forged kids cannot make us hammer the JWKS host.
+
+The JWKS URL is tenant configuration and a guest's webhook decides *when* it is fetched, so the fetch
+goes through the outbound guard (``bigtech.outbound``): https, Pagar.me's hosts only
+(``JWKS_HOSTS``), public addresses only, no redirects. A refused URL fetches nothing and the
+signature is simply not valid.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ..outbound import OutboundPolicy, OutboundRefused, guarded_client
+
 DEFAULT_JWKS_URL = "https://hubapi.pagar.me/.well-known/jwks.json"
+# Where Pagar.me publishes its keys (also the pagamento-pagarme manifest's outbound_hosts).
+JWKS_HOSTS = ("hubapi.pagar.me", "api.pagar.me")
+MAX_JWKS_BYTES = 64 * 1024
 SIGNATURE_HEADER = "x-webhook-asymmetric-signature"
 
 Fetch = Callable[[str], dict[str, Any]]
@@ -57,9 +67,13 @@ def b64url_encode(raw: bytes) -> str:
 
 
 def http_fetch(url: str, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
-    with httpx.Client(timeout=httpx.Timeout(5.0, connect=3.0), transport=transport) as http:
+    """GET the JWKS through the outbound guard (raises ``OutboundRefused`` before any connection)."""
+    policy = OutboundPolicy.from_env(JWKS_HOSTS)
+    with guarded_client(policy, timeout=httpx.Timeout(5.0, connect=3.0), transport=transport) as http:
         response = http.get(url)
         response.raise_for_status()
+        if len(response.content) > MAX_JWKS_BYTES:
+            raise ValueError("JWKS too large")
         return response.json()
 
 
@@ -124,7 +138,7 @@ def verify_rs256(header: str | None, raw_body: bytes, jwks_url: str, cache: Jwks
     try:
         signature = b64url_decode(parts["signature"])
         key = cache.key(jwks_url, parts["kid"])
-    except (ValueError, httpx.HTTPError):
+    except (ValueError, httpx.HTTPError, OutboundRefused):
         return False
     if key is None:
         return False

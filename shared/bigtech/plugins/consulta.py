@@ -21,6 +21,7 @@ from .categories import problems as category_problems
 from .contract import FonteRef, PluginContext, PluginError, PluginResult, Status
 from .fallback import DEFAULT_BUDGET_SECONDS, FonteRun, QueryOutcome
 from .fonte_client import AppwriteFonteClient, FonteClient
+from .health import AppwriteHealthStore, BreakerPolicy, Health, HealthStore
 from .inputs import ConsultaInput, validate_input
 from .manifest import Manifest
 
@@ -28,9 +29,27 @@ ClientFactory = Callable[[PluginContext], FonteClient]
 
 
 class ConsultaPlugin(Plugin):
-    def __init__(self, manifest: Manifest | None = None, fonte_client: FonteClient | ClientFactory | None = None):
+    def __init__(self, manifest: Manifest | None = None, fonte_client: FonteClient | ClientFactory | None = None,
+                 health_store: HealthStore | None = None):
         super().__init__(manifest)
         self._fonte_client = fonte_client
+        self._health_store = health_store
+
+    def health(self, ctx: PluginContext) -> Health | None:
+        """Provider health and the circuit breaker: the injected store (tests), else the core table
+        through this execution's key; ``None`` (no counting) when neither is available."""
+        store = self._health_store
+        if store is None and ctx.runtime is not None:
+            try:
+                store = AppwriteHealthStore.for_execution(ctx.runtime)
+            except Exception:  # no key / endpoint: run without health rather than fail the consulta
+                store = None
+        if store is None:
+            return None
+        from ..log import FunctionLogger
+
+        log = FunctionLogger(ctx.runtime) if ctx.runtime is not None else None
+        return Health(store, ctx.tenant_id, BreakerPolicy.from_config(ctx.config), log=log)
 
     def fonte_client(self, ctx: PluginContext) -> FonteClient:
         """The injected client (tests) or one over Appwrite executions with this execution's key."""
@@ -69,7 +88,8 @@ class ConsultaPlugin(Plugin):
         if not fontes:
             return PluginResult.error(Status.FAILED, "no_fontes", "No fonte is configured for this consulta.")
         budget = ctx.config.get("budget_seconds", DEFAULT_BUDGET_SECONDS)
-        run = FonteRun(self.fonte_client(ctx), ctx, fontes, budget_seconds=float(budget) if budget else None)
+        run = FonteRun(self.fonte_client(ctx), ctx, fontes, budget_seconds=float(budget) if budget else None,
+                       health=self.health(ctx))
         result = self.consult(consulta_input, run, ctx)
         if result.data is not None:
             found = category_problems(self.manifest.category or "", result.data)

@@ -10,6 +10,10 @@ silently: it was never asked, so it is not listed in ``sources``.
 
 The run also keeps a time budget: Appwrite's synchronous executions give up after 30 s, so once the
 budget is spent the remaining fontes are listed as ``retryable``/``budget_exhausted`` without a call.
+
+With a ``Health`` (``bigtech.plugins.health``) every call is counted per fonte and query, and a fonte
+whose circuit is open (too many recent failures) is listed as ``retryable``/``circuit_open`` without
+a call, so a dead provider does not eat the time budget of every consulta.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from .contract import FonteRef, PluginContext, PluginError, PluginResult, SourceAttempt, Status
 from .fonte_client import FonteClient
+from .health import Health
 
 UNSUPPORTED = "unsupported_query"
 DEFAULT_BUDGET_SECONDS = 25.0
@@ -80,6 +85,7 @@ class FonteRun:
         fontes: list[FonteRef],
         budget_seconds: float | None = DEFAULT_BUDGET_SECONDS,
         clock: Any = time.monotonic,
+        health: Health | None = None,
     ) -> None:
         self.client = client
         self.ctx = ctx
@@ -87,11 +93,21 @@ class FonteRun:
         self.clock = clock
         self.deadline = None if budget_seconds is None else clock() + budget_seconds
         self.attempts: list[SourceAttempt] = []
+        self.health = health
 
     def ask(self, query: str, params: dict[str, Any], fontes: list[FonteRef] | None = None) -> QueryOutcome:
         """Ask ``query`` of ``fontes`` (default: the run's, in order) until one answers."""
         outcome = QueryOutcome(query=query, result=None)
-        for fonte in self.fontes if fontes is None else fontes:
+        candidates = self.fontes if fontes is None else fontes
+        tripped = self.health.open_fontes([f.id for f in candidates], query) if self.health else set()
+        for fonte in candidates:
+            if fonte.id in tripped:
+                outcome.attempts.append(SourceAttempt(
+                    plugin=fonte.id, status=Status.RETRYABLE, query=query,
+                    error=PluginError(code="circuit_open",
+                                      message="Not tried: this fonte failed repeatedly in the last minutes."),
+                ))
+                continue
             if self.deadline is not None and self.clock() >= self.deadline:
                 attempt = SourceAttempt(
                     plugin=fonte.id, status=Status.RETRYABLE, query=query,
@@ -104,6 +120,8 @@ class FonteRun:
             elapsed_ms = int((self.clock() - started) * 1000)
             if is_unsupported(result):
                 continue
+            if self.health is not None:
+                self.health.record(fonte.id, query, result, elapsed_ms)
             attempt = SourceAttempt(
                 plugin=fonte.id,
                 status=result.status,

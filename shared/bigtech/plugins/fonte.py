@@ -21,7 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
+
 from .. import documents
+from ..outbound import OutboundRefused, guarded_client
 from .base import Plugin
 from .contract import PluginContext, PluginResult, Status
 from .fallback import UNSUPPORTED
@@ -114,7 +117,23 @@ def parse_query(data: dict[str, Any]) -> FonteQuery:
 
 
 class FontePlugin(Plugin):
-    """Subclasses implement ``answer(query, ctx)`` for the queries their manifest lists."""
+    """Subclasses implement ``answer(query, ctx)`` for the queries their manifest lists.
+
+    HTTP fontes fetch through ``http_client``: every request is checked by the outbound guard (the
+    manifest's ``outbound_hosts``, public addresses only, no redirects); a refusal raises
+    ``OutboundRefused``, which ``refused`` turns into a non-billable ``failed``/``outbound_refused``.
+    """
+
+    transport: httpx.BaseTransport | None = None  # tests inject httpx.MockTransport; None = the network
+
+    def http_client(self, timeout: float | httpx.Timeout) -> httpx.Client:
+        return guarded_client(self.manifest.outbound_policy(), timeout=timeout, transport=self.transport)
+
+    @staticmethod
+    def refused(error: OutboundRefused) -> PluginResult:
+        """Fail closed: nothing was sent, nothing is billed, the next fonte may be tried."""
+        return PluginResult.error(Status.FAILED, "outbound_refused", f"The fonte URL was refused: {error.message}",
+                                  detail={"reason": error.reason})
 
     def execute(self, ctx: PluginContext) -> PluginResult:
         name = ctx.input.get("query")

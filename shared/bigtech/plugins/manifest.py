@@ -16,6 +16,8 @@ from typing import Any, Literal
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..outbound import OutboundPolicy, OutboundRefused, check_url
+
 SCHEMA_PATH = Path(__file__).with_name("plugin.schema.json")
 
 PluginType = Literal["fonte", "consulta", "pagamento", "mercado", "funcional"]
@@ -66,6 +68,7 @@ class Manifest(BaseModel):
     default_fontes: list[str] = Field(default_factory=list)
     queries: list[str] = Field(default_factory=list)
     billing: str | None = None
+    outbound_hosts: list[str] = Field(default_factory=list)
 
     @property
     def secret_fields(self) -> list[str]:
@@ -80,6 +83,16 @@ class Manifest(BaseModel):
         properties = self.config.get("properties", {})
         return sorted(name for name, spec in properties.items()
                       if spec.get("secret") is True and spec.get("generated") is True)
+
+    @property
+    def outbound_fields(self) -> list[str]:
+        """Config fields marked ``"outbound": true``: URLs the plugin fetches (the outbound guard's job)."""
+        properties = self.config.get("properties", {})
+        return sorted(name for name, spec in properties.items() if spec.get("outbound") is True)
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """The outbound guard's policy for this plugin, read from the environment now."""
+        return OutboundPolicy.from_env(self.outbound_hosts)
 
     def public_config(self, config: dict[str, Any]) -> dict[str, Any]:
         """``config`` with secrets replaced by ``"***"`` (``None`` stays ``None``): safe to show or log."""
@@ -170,6 +183,23 @@ def check_config(manifest: Manifest, config: dict[str, Any]) -> list[dict[str, s
         else:
             details.append({"field": f"config.{field}" if field != "config" else field,
                             "message": f"fails '{error.validator}'"})
+    return details + outbound_problems(manifest, config)
+
+
+def outbound_problems(manifest: Manifest, config: dict[str, Any]) -> list[dict[str, str]]:
+    """URL fields the outbound guard refuses (``docs/security.md`` § Outbound requests)."""
+    if not manifest.outbound_fields:
+        return []
+    policy = manifest.outbound_policy()
+    details = []
+    for name in manifest.outbound_fields:
+        value = config.get(name)
+        if not isinstance(value, str):
+            continue  # absent (the default applies) or the wrong type (the schema says so)
+        try:
+            check_url(value, policy)
+        except OutboundRefused as refused:
+            details.append({"field": f"config.{name}", "message": f"{refused.reason}: {refused.message}"})
     return details
 
 
@@ -183,5 +213,6 @@ __all__ = [
     "check_config",
     "load_manifest",
     "manifest_schema",
+    "outbound_problems",
     "parse_manifest",
 ]

@@ -69,6 +69,24 @@ PLATFORM_USAGE = Table(
     (unique_index("tenant_id", "period", "category"),),
 )
 
+PROVIDER_HEALTH = Table(
+    "provider_health", "Provider health",
+    (
+        string("tenant_id", 64, required=True),
+        string("fonte", 64, required=True),
+        string("query", 32, required=True),
+        string("minute", 16, required=True),  # UTC, "YYYY-MM-DDTHH:MM"
+        integer("calls", default=0, min=0),
+        integer("successes", default=0, min=0),
+        integer("billable", default=0, min=0),
+        integer("errors", default=0, min=0),
+        integer("latency_ms_total", default=0, min=0),
+    ),
+    (unique_index("tenant_id", "fonte", "query", "minute"), key_index("tenant_id", "fonte", "minute")),
+    "Per-minute counters of every fonte call made by consultas (bigtech.plugins.health): provider health "
+    "metrics and the fallback's circuit breaker. Row id = hash of (tenant, fonte, query, minute).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 AUDIT_CHECKPOINTS = Table(
@@ -89,5 +107,6 @@ AUDIT_CHECKPOINTS = Table(
 )
 
 CORE_SCHEMA = DatabaseSchema(
-    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS)
+    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
+     PROVIDER_HEALTH)
 )

@@ -17,7 +17,7 @@ def cpf_data(number: str, found: dict[str, Any]) -> dict[str, Any]:
     return {
         "documento": {"tipo": "cpf", "numero": number},
         "nome": found.get("nome"),
-        "situacao_cadastral": found.get("situacao_cadastral") or "DESCONHECIDA",
+        "situacao_cadastral": found.get("situacao_cadastral"),  # None when the source did not say
         "data_situacao": found.get("data_situacao"),
         "pessoa_fisica": {
             "data_nascimento": found.get("data_nascimento"),
@@ -33,7 +33,7 @@ def cnpj_data(number: str, found: dict[str, Any]) -> dict[str, Any]:
     return {
         "documento": {"tipo": "cnpj", "numero": number},
         "nome": found.get("razao_social"),
-        "situacao_cadastral": found.get("situacao_cadastral") or "DESCONHECIDA",
+        "situacao_cadastral": found.get("situacao_cadastral"),  # None when the source did not say
         "data_situacao": found.get("data_situacao"),
         "pessoa_fisica": None,
         "pessoa_juridica": {

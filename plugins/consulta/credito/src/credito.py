@@ -50,33 +50,52 @@ def faixa(valor: int) -> str:
 
 def internal_score(protestos: dict[str, Any], cheques: dict[str, Any], pgfn: dict[str, Any]) -> dict[str, Any]:
     """1000 minus: 150 per protest (max 450), 100 per bad cheque (max 300), 150 for any PGFN debt plus
-    1 point per R$ 1,000 owed (max 100). Higher is better."""
+    1 point per R$ 1,000 owed (max 100). Higher is better. A count the source did not give counts as
+    one occurrence when it listed records (the block is not empty); an unknown PGFN total adds nothing."""
+    def count(block_: dict[str, Any], listed: str) -> int:
+        total = block_.get("total")
+        return int(total) if total is not None else (1 if block_.get(listed) else 0)
+
     valor = 1000
-    valor -= min(150 * int(protestos["total"]), 450)
-    valor -= min(100 * int(cheques["total"]), 300)
-    if pgfn["total"]:
-        valor -= 150 + min(int(float(pgfn["valor_total"]) // 1000), 100)
+    valor -= min(150 * count(protestos, "registros"), 450)
+    valor -= min(100 * count(cheques, "registros"), 300)
+    if count(pgfn, "inscricoes") or pgfn.get("valor_total"):
+        valor -= 150 + min(int(float(pgfn.get("valor_total") or 0) // 1000), 100)
     valor = max(0, min(1000, valor))
     return {"valor": valor, "faixa": faixa(valor), "fonte": "interno", "modelo": INTERNAL_MODEL}
 
 
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def block(name: str, found: dict[str, Any] | None) -> dict[str, Any]:
-    """A fonte's query data reduced to the schema's fields (``None`` = nada consta → empty block)."""
+    """A fonte's query data reduced to the schema's fields (``None`` = nada consta → empty block, a real
+    zero). Values the fonte did not give stay ``None``: never a made-up 0 or "no debts"."""
     if not found:
         return {key: (list(value) if isinstance(value, list) else value) for key, value in EMPTY[name].items()}
     if name == "protestos":
         registros = [{k: r.get(k) for k in ("cartorio", "cidade", "uf", "valor", "data")}
                      for r in found.get("registros") or []]
-        return {"total": int(found.get("total") or len(registros)),
-                "valor_total": float(found.get("valor_total") or 0), "registros": registros}
+        return {"total": _count(found.get("total")), "valor_total": _number(found.get("valor_total")),
+                "registros": registros}
     if name == "cheques":
-        registros = [{"banco": r.get("banco"), "agencia": r.get("agencia"), "quantidade": int(r.get("quantidade") or 1),
+        registros = [{"banco": r.get("banco"), "agencia": r.get("agencia"), "quantidade": _count(r.get("quantidade")),
                       "data_ultimo": r.get("data_ultimo")} for r in found.get("registros") or []]
-        return {"total": int(found.get("total") or sum(r["quantidade"] for r in registros)), "registros": registros}
+        return {"total": _count(found.get("total")), "registros": registros}
     inscricoes = [{k: i.get(k) for k in ("numero", "natureza", "situacao", "valor")}
                   for i in found.get("inscricoes") or []]
-    return {"total": int(found.get("total") or len(inscricoes)),
-            "valor_total": float(found.get("valor_total") or 0), "inscricoes": inscricoes}
+    return {"total": _count(found.get("total")), "valor_total": _number(found.get("valor_total")),
+            "inscricoes": inscricoes}
+
+
+def empty(block_: dict[str, Any], listed: str) -> bool:
+    """Nothing found: a zero (or unknown) count and no listed record."""
+    return not block_.get("total") and not block_.get(listed)
 
 
 class CreditoConsulta(ConsultaPlugin):
@@ -94,7 +113,8 @@ class CreditoConsulta(ConsultaPlugin):
 
         warnings: list[PluginError] = []
         score = self._score(run, ctx, params, blocks, warnings)
-        nada_consta = all(b["total"] == 0 for b in blocks.values())
+        nada_consta = (empty(blocks["protestos"], "registros") and empty(blocks["cheques"], "registros")
+                       and empty(blocks["pgfn"], "inscricoes") and not blocks["pgfn"].get("valor_total"))
         data = {
             "documento": {"tipo": consulta_input.document_type, "numero": consulta_input.document},
             "protestos": blocks["protestos"],

@@ -1,10 +1,14 @@
 """The BrasilAPI fonte: ``GET /cnpj/v1/{cnpj}``, ``/cep/v2/{cep}``, ``/fipe/preco/v1/{codigoFipe}``.
 
 BrasilAPI is free, so nothing here is billable. Its errors are ``{"name", "message", "type"}`` (CEP adds
-``errors[]``, one per upstream provider): 404 → ``not_found``, 400 → ``input_error``, 429/5xx, timeouts
-and connection errors → ``retryable``. The CNPJ path already accepts the alphanumeric CNPJ
-(``^[0-9A-Z]{12}[0-9]{2}$``). A FIPE answer is a list (one entry per model year): the entry for the
-requested ``ano_modelo`` is used, else the first; an empty list is ``not_found``.
+``errors[]``, one per upstream provider): CNPJ 404 → ``not_found``, 400 → ``input_error``, 429/5xx,
+timeouts and connection errors → ``retryable``. **CEP v2 404 is not a "not found"**: BrasilAPI answers
+404 when every upstream CEP service failed ("Todos os serviços de CEP retornaram erro."), outages
+included, so it is ``retryable``/``unavailable_or_not_found`` (free; the next fonte is asked). The
+CNPJ path already accepts the alphanumeric CNPJ (``^[0-9A-Z]{12}[0-9]{2}$``). A FIPE answer is a list
+(one entry per model year): the entry for the requested ``ano_modelo`` (``not_found`` when that year
+is not listed: another year's price would be an invented answer), else the first; an empty list is
+``not_found``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import httpx
 
 from bigtech import documents
 from bigtech.log import FunctionLogger
+from bigtech.outbound import OutboundRefused
 from bigtech.plugins import FontePlugin, FonteQuery, Manifest, PluginContext, PluginResult, SourceAttempt, Status
 from bigtech.plugins import normalize as n
 
@@ -44,7 +49,7 @@ def cnpj_data(item: dict[str, Any], query: FonteQuery) -> dict[str, Any]:
         "cnpj": documents.normalize_cnpj(str(item.get("cnpj") or "")) or query.cnpj,
         "razao_social": n.text(item.get("razao_social")),
         "nome_fantasia": n.text(item.get("nome_fantasia")),
-        "situacao_cadastral": situacao or "DESCONHECIDA",
+        "situacao_cadastral": situacao,
         "data_situacao": n.iso_date(item.get("data_situacao_cadastral")),
         "data_abertura": n.iso_date(item.get("data_inicio_atividade")),
         "natureza_juridica": n.text(item.get("natureza_juridica")),
@@ -87,7 +92,7 @@ def cep_data(item: dict[str, Any], query: FonteQuery) -> dict[str, Any]:
 def fipe_data(items: list[dict[str, Any]], query: FonteQuery) -> dict[str, Any] | None:
     entries = [i for i in items if isinstance(i, dict) and n.money(i.get("valor")) is not None]
     if query.ano_modelo is not None:
-        entries = [i for i in entries if n.integer(i.get("anoModelo")) == query.ano_modelo] or entries
+        entries = [i for i in entries if n.integer(i.get("anoModelo")) == query.ano_modelo]
     if not entries:
         return None
     item = entries[0]
@@ -116,8 +121,10 @@ class BrasilApiFonte(FontePlugin):
         service = path.rsplit("/", 1)[0]
         started = time.monotonic()
         try:
-            with httpx.Client(transport=self.transport, timeout=float(ctx.config.get("http_timeout") or 10)) as client:
+            with self.http_client(float(ctx.config.get("http_timeout") or 10)) as client:
                 response = client.get(url, headers={"accept": "application/json"})
+        except OutboundRefused as error:
+            return self.refused(error)
         except httpx.TimeoutException:
             return self._done(Status.RETRYABLE, service, started, log, query, code="timeout",
                               message="BrasilAPI did not answer in time.")
@@ -142,6 +149,10 @@ class BrasilApiFonte(FontePlugin):
                 return self._done(Status.OK, service, started, log, query, data=data, http_status=status)
         error = body if isinstance(body, dict) else {}
         detail = {"http_status": status, "type": n.text(error.get("type")), "name": n.text(error.get("name"))}
+        if status == 404 and query.name == "cep":
+            return self._done(Status.RETRYABLE, service, started, log, query, code="unavailable_or_not_found",
+                              message="BrasilAPI's CEP providers all failed: not found, or unavailable.",
+                              detail=detail, http_status=status)
         if status == 404:
             return self._done(Status.NOT_FOUND, service, started, log, query, http_status=status)
         if status == 400:

@@ -5,10 +5,13 @@ costs money. The table's billable column is only the default for a response with
 **the live ``header.billable`` is the truth**, and the customer is charged according to it, not
 according to ``code == 200``.
 
-Outcomes: ``ok``; ``not_found`` (612, a billable "nada consta"); ``input_error`` (606-608, billable:
-inputs are validated in code before calling to avoid them); ``source_error`` (611/619/620, billable
-but unusable → ``failed``, no fallback: it would pay twice); ``retryable`` (not billable: fall back);
-616 follows ``header.billable``; 622 (duplicate query) is served when the response carries data.
+Outcomes: ``ok`` (200 one result, 201 several results: both billable successes); ``not_found`` (612, a
+billable "nada consta"); ``input_error`` (606-608, billable: inputs are validated in code before
+calling to avoid them); ``source_error`` (611/619/620, billable but unusable → ``failed``, no fallback:
+it would pay twice); ``retryable`` (not billable: fall back); 616 follows ``header.billable``; 622
+means the same query is being repeated against Infosimples (an integration fault): it carries no
+data, is never retried, raises an alert and throttles the same query on our side (``failed``,
+``duplicate_query``, not billable).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ CODE_TABLE: dict[int, CodeRule] = {
     rule.code: rule
     for rule in (
         CodeRule(200, "success", "success", True, "ok"),
+        CodeRule(201, "multiple_results", "success, several results", True, "ok"),
         CodeRule(600, "unexpected_error", "unexpected error (Infosimples)", False, "retryable"),
         CodeRule(601, "invalid_token", "invalid token", False, "retryable", config_alert=True),
         CodeRule(602, "invalid_service", "invalid service path", False, "retryable", config_alert=True),
@@ -59,7 +63,8 @@ CODE_TABLE: dict[int, CodeRule] = {
         CodeRule(619, "parameter_changed_at_source", "parameter changed at the source", True, "source_error"),
         CodeRule(620, "permanent_source_error", "permanent error at the source", True, "source_error"),
         CodeRule(621, "receipt_error", "error generating the receipt", False, "retryable"),
-        CodeRule(622, "duplicate_query", "same query repeated (duplicate)", False, "duplicate"),
+        CodeRule(622, "duplicate_query", "the same query is being repeated (integration fault; no data)", False,
+                 "duplicate"),
     )
 }
 
@@ -113,7 +118,8 @@ def map_response(payload: dict[str, Any]) -> Mapped:
     elif rule.outcome == "per_billable":
         status, error_code = (Status.FAILED if billable else Status.RETRYABLE), rule.name
     elif rule.outcome == "duplicate":
-        status, error_code = (Status.OK, None) if has_data else (Status.RETRYABLE, rule.name)
+        # Never served from whatever the response carries and never retried: it is our fault.
+        status, error_code, billable = Status.FAILED, rule.name, False
     else:
         status, error_code = Status.RETRYABLE, rule.name
     return Mapped(

@@ -1,0 +1,196 @@
+"""Provider health: per-fonte, per-query counters bucketed by minute, and the circuit breaker built on them.
+
+Every fonte call a consulta makes is counted in the core table ``provider_health``, one row per
+(tenant, fonte, query, minute) with atomic counters: ``calls``, ``successes`` (``ok``/``not_found``),
+``billable``, ``errors`` (``retryable`` and non-billable ``failed``: the fonte did not answer) and
+``latency_ms_total`` (so ``latency_ms_total / calls`` is the mean). A metrics function can sum them by
+fonte and query over any window. Rows are written with the consulta execution's key (scopes
+``rows.read``/``rows.write``): the first call of a minute creates the row with its values, later
+ones increment (Appwrite's atomic ``increment_row_column``), so concurrent consultas never lose a count.
+
+The breaker (``FonteRun`` asks it before each call): a fonte whose ``errors`` for this query in the
+last ``window_minutes`` reach ``failures`` **and** outnumber its successes is skipped — listed in
+``sources`` as ``retryable``/``circuit_open``, no call, nothing billed — until the window slides past
+the failures. Keyed by tenant, because one tenant's broken token must not close a fonte for others.
+Health is best effort: a store that cannot be read or written never fails a consulta.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from .contract import PluginResult, Status
+
+TABLE_ID = "provider_health"
+CORE_DATABASE_ID = "core"
+COUNTERS = ("calls", "successes", "billable", "errors", "latency_ms_total")  # the table's counter columns
+
+# The table itself is declared with the core database (bigtech.schema.core.PROVIDER_HEALTH).
+
+
+def minute_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def counters_for(result: PluginResult, elapsed_ms: int) -> dict[str, int]:
+    """What one answer adds to the counters."""
+    answered = result.status in (Status.OK, Status.NOT_FOUND, Status.INPUT_ERROR) or result.billable
+    return {
+        "calls": 1,
+        "successes": int(result.status in (Status.OK, Status.NOT_FOUND)),
+        "billable": int(result.billable),
+        "errors": int(not answered),
+        "latency_ms_total": max(0, int(elapsed_ms)),
+    }
+
+
+@dataclass(frozen=True)
+class Window:
+    errors: int = 0
+    successes: int = 0
+    calls: int = 0
+
+
+class HealthStore(Protocol):
+    def record(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int]) -> None: ...
+
+    def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]: ...
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    failures: int = 5
+    window_minutes: int = 5
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BreakerPolicy:
+        return cls(failures=int(config.get("circuit_breaker_failures", cls.failures)),
+                   window_minutes=int(config.get("circuit_breaker_minutes", cls.window_minutes)))
+
+    @property
+    def enabled(self) -> bool:
+        return self.failures > 0 and self.window_minutes > 0
+
+    def open(self, window: Window) -> bool:
+        return self.enabled and window.errors >= self.failures and window.errors > window.successes
+
+
+class Health:
+    """What ``FonteRun`` talks to: records answers and says which fontes are open; never raises."""
+
+    def __init__(self, store: HealthStore, tenant_id: str, policy: BreakerPolicy = BreakerPolicy(),
+                 now: Any = lambda: datetime.now(UTC), log: Any = None) -> None:
+        self.store = store
+        self.tenant_id = tenant_id
+        self.policy = policy
+        self.now = now
+        self.log = log
+
+    def open_fontes(self, fonte_ids: list[str], query: str) -> set[str]:
+        if not self.policy.enabled or not fonte_ids:
+            return set()
+        since = minute_of(self.now() - timedelta(minutes=self.policy.window_minutes - 1))
+        try:
+            windows = self.store.window(self.tenant_id, sorted(set(fonte_ids)), query, since)
+        except Exception as error:  # health is advisory: a broken store closes nothing
+            self._warn(f"provider health unreadable ({type(error).__name__}); circuit breaker skipped")
+            return set()
+        return {fonte for fonte, window in windows.items() if self.policy.open(window)}
+
+    def record(self, fonte: str, query: str, result: PluginResult, elapsed_ms: int) -> None:
+        try:
+            self.store.record(self.tenant_id, fonte, query, minute_of(self.now()), counters_for(result, elapsed_ms))
+        except Exception as error:
+            self._warn(f"provider health not recorded for {fonte}/{query} ({type(error).__name__})")
+
+    def _warn(self, message: str) -> None:
+        if self.log is not None:
+            self.log.error(message)
+
+
+def row_id(tenant_id: str, fonte: str, query: str, minute: str) -> str:
+    return hashlib.sha256(f"{tenant_id}|{fonte}|{query}|{minute}".encode()).hexdigest()[:32]
+
+
+class AppwriteHealthStore:
+    """``provider_health`` in the core database through the SDK (build one per execution)."""
+
+    def __init__(self, tables: Any, database_id: str = CORE_DATABASE_ID) -> None:
+        self.tables = tables
+        self.database_id = database_id
+
+    @classmethod
+    def for_execution(cls, runtime_context: Any) -> AppwriteHealthStore:
+        from ..appwrite_access import tables
+
+        return cls(tables(runtime_context))
+
+    def record(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int]) -> None:
+        from appwrite.exception import AppwriteException
+
+        rid = row_id(tenant_id, fonte, query, minute)
+        try:
+            self.tables.create_row(self.database_id, TABLE_ID, rid, {
+                "tenant_id": tenant_id, "fonte": fonte, "query": query, "minute": minute, **counters})
+            return
+        except AppwriteException as error:
+            if error.code != 409:
+                raise
+        for column, value in counters.items():  # the minute's row exists: atomic increments
+            if value:
+                self.tables.increment_row_column(self.database_id, TABLE_ID, rid, column, value)
+
+    def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]:
+        from appwrite.query import Query
+
+        rows = self.tables.list_rows(self.database_id, TABLE_ID, [
+            Query.equal("tenant_id", [tenant_id]), Query.equal("fonte", list(fontes)),
+            Query.equal("query", [query]), Query.greater_than_equal("minute", since_minute), Query.limit(500),
+        ]).rows
+        return _sum((row.data if hasattr(row, "data") else row) for row in rows)
+
+
+class MemoryHealthStore:
+    """In-process store for unit tests (same semantics, a dict instead of a table)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str], dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int]) -> None:
+        with self._lock:
+            row = self.rows.setdefault((tenant_id, fonte, query, minute), dict.fromkeys(COUNTERS, 0))
+            for column, value in counters.items():
+                row[column] += value
+
+    def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]:
+        wanted = set(fontes)
+        return _sum({"fonte": f, **row} for (t, f, q, m), row in self.rows.items()
+                    if t == tenant_id and f in wanted and q == query and m >= since_minute)
+
+
+def _sum(rows: Iterable[dict[str, Any]]) -> dict[str, Window]:
+    totals: dict[str, Window] = {}
+    for row in rows:
+        current = totals.get(row["fonte"], Window())
+        totals[row["fonte"]] = Window(errors=current.errors + int(row.get("errors") or 0),
+                                      successes=current.successes + int(row.get("successes") or 0),
+                                      calls=current.calls + int(row.get("calls") or 0))
+    return totals
+
+
+__all__ = [
+    "AppwriteHealthStore",
+    "BreakerPolicy",
+    "Health",
+    "HealthStore",
+    "MemoryHealthStore",
+    "Window",
+    "counters_for",
+    "minute_of",
+]
