@@ -47,6 +47,8 @@ def json_depth(raw: bytes) -> int:
         if match.group() in (b"[", b"{"):
             depth += 1
             deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
         else:
             depth -= 1
     return deepest

@@ -39,17 +39,21 @@ def check_body_size(raw: bytes) -> None:
                               details={"limit_bytes": MAX_BODY_BYTES})
 
 
-def json_depth(raw: bytes) -> int:
+def json_depth(raw: bytes, stop_above: int | None = None) -> int:
     """The deepest nesting of arrays/objects in ``raw``, found without parsing it (strings skipped).
 
-    Cheap enough to run on every body (two regex passes over at most 256 KiB), and it never recurses,
-    so it answers before ``json.loads`` could hit the recursion limit.
+    Cheap enough to run on every body (two regex passes over at most 256 KiB, and it stops as soon as
+    the depth passes ``stop_above``), and it never recurses, so it answers before ``json.loads`` could
+    hit the recursion limit.
     """
     depth = deepest = 0
     for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
         if match.group()[0] in _OPEN:
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if stop_above is not None and deepest > stop_above:
+                    break
         else:
             depth -= 1
     return deepest
@@ -82,7 +86,7 @@ def parse_json(raw: bytes) -> Any:
     """Parse a JSON body under the limits; every failure is a 4xx (413 too large, else 400 invalid_json)."""
     check_body_size(raw)
     invalid = BadRequest("The body is not valid JSON.", code="invalid_json")
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    if json_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise BadRequest(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", code="invalid_json",
                          details={"max_depth": MAX_JSON_DEPTH})
     try:

@@ -4,8 +4,8 @@ never a 4xx for ours).
 - A pydantic ``ValidationError`` raised inside the SDK means Appwrite answered in a shape SDK 27's
   models cannot read (e.g. Appwrite 1.8, whose ``$sequence`` is an integer): 502
   ``upstream_incompatible``. Told apart from a request-validation error by where it was raised.
-- An ``AppwriteException`` whose status is 2xx (or that carries none but the response was read) means
-  the body did not parse: also ``upstream_incompatible``.
+- An ``AppwriteException`` wrapping such a ``ValidationError`` (``Service._parse_response``), or whose
+  status is 2xx (the body was not JSON), means the same: also ``upstream_incompatible``.
 - 404 / 409 / 429 from Appwrite keep their meaning (``appwrite_access.translate``).
 - Any other 4xx from Appwrite means the call a function built was refused: either hostile input
   reached it (an id or value Appwrite rejects) → 400 ``invalid_request``; or the function lacks a
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from ..errors import BadRequest, BigtechError, Conflict, NotFound, TooManyRequests, UpstreamError, UpstreamIncompatible
 
 SDK_PACKAGE = "appwrite"
+PARSE_FAILURE = "Unable to parse response"  # Service._parse_response's AppwriteException message
 
 
 def _frames(traceback: TracebackType | None):  # type: ignore[no-untyped-def]
@@ -52,6 +53,8 @@ def translate(error: BaseException) -> BigtechError | None:
         return None
     code = error.code if isinstance(error.code, int) else 0
     kind = str(error.type or "")
+    if isinstance(error.__cause__, ValidationError) or str(error.message or "").startswith(PARSE_FAILURE):
+        return UpstreamIncompatible()  # the SDK's own wrapper around a model it could not fill
     if 200 <= code < 300:
         return UpstreamIncompatible(details={"status": code})
     if code == 404:
