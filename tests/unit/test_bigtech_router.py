@@ -216,7 +216,8 @@ def hostile_router() -> Router:
 
     @router.route("GET", "/appwrite/{status}", action="appwrite.fail")
     def appwrite_fails(request: Request, status: str):
-        raise AppwriteException("refused", int(status), "general_argument_invalid")
+        kinds = {"400": "general_argument_invalid", "404": "row_not_found", "4040": "database_not_found"}
+        raise AppwriteException("refused", int(status[:3]), kinds.get(status, "general_unknown"))
 
     @router.route("GET", "/old-server", action="appwrite.old")
     def old_server(request: Request):
@@ -244,6 +245,7 @@ def hostile_router() -> Router:
     ("/" + "x/" * 600, 404, "route_not_found"),
     ("/appwrite/400", 400, "invalid_request"),
     ("/appwrite/404", 404, "not_found"),
+    ("/appwrite/4040", 502, "upstream_error"),
     ("/appwrite/409", 409, "conflict"),
     ("/appwrite/429", 429, "rate_limited"),
     ("/appwrite/401", 502, "upstream_error"),

@@ -6,7 +6,9 @@ never a 4xx for ours).
   ``upstream_incompatible``. Told apart from a request-validation error by where it was raised.
 - An ``AppwriteException`` wrapping such a ``ValidationError`` (``Service._parse_response``), or whose
   status is 2xx (the body was not JSON), means the same: also ``upstream_incompatible``.
-- 404 / 409 / 429 from Appwrite keep their meaning (``appwrite_access.translate``).
+- 404 (a missing row, user, team…) / 409 / 429 from Appwrite keep their meaning
+  (``appwrite_access.translate``); a 404 for a missing database, table or column is a deployment
+  problem → 502 ``upstream_error``.
 - Any other 4xx from Appwrite means the call a function built was refused: either hostile input
   reached it (an id or value Appwrite rejects) → 400 ``invalid_request``; or the function lacks a
   scope (401/403) → 502 ``upstream_error``. 5xx and network errors → 502 ``upstream_error``.
@@ -22,6 +24,12 @@ from ..errors import BadRequest, BigtechError, Conflict, NotFound, TooManyReques
 
 SDK_PACKAGE = "appwrite"
 PARSE_FAILURE = "Unable to parse response"  # Service._parse_response's AppwriteException message
+# 404s that mean "the thing the caller named does not exist"; any other 404 (database_not_found,
+# table_not_found, column_not_found…) means the deployment is incomplete: a 502, not the caller's 404.
+MISSING_RESOURCE_TYPES = frozenset({
+    "row_not_found", "document_not_found", "user_not_found", "team_not_found", "membership_not_found",
+    "execution_not_found", "general_route_not_found",
+})
 
 
 def _frames(traceback: TracebackType | None):  # type: ignore[no-untyped-def]
@@ -58,7 +66,9 @@ def translate(error: BaseException) -> BigtechError | None:
     if 200 <= code < 300:
         return UpstreamIncompatible(details={"status": code})
     if code == 404:
-        return NotFound()
+        if kind in MISSING_RESOURCE_TYPES or not kind:
+            return NotFound()
+        return UpstreamError(details={"status": code, "type": kind})  # a missing database/table: deployment
     if code == 409:
         return Conflict()
     if code == 429:
