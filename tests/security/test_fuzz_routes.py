@@ -203,7 +203,7 @@ segments = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklis
                    min_size=1, max_size=40)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(index=st.integers(min_value=0, max_value=len(TARGETS) - 1), body=json_values, segment=segments,
        query=st.dictionaries(st.text(max_size=10), st.text(max_size=30), max_size=5),

@@ -119,3 +119,21 @@ def test_counting_costs_one_call_per_request_after_the_first_of_the_window():
 def test_row_ids_fit_appwrite_for_any_user_id():
     assert len(ratelimit.row_id("u" * 36, 99_999_999)) <= 36
     assert ratelimit.row_id("a", 1) != ratelimit.row_id("b", 1)
+
+
+def test_on_the_stack_a_counted_call_costs_one_rate_limit_call(stack, admin):
+    _tenant_id, owner = create_tenant(stack, admin, tenant_id_for("rc"))
+    wait_for_a_fresh_window(10)
+    assert owner.call("consultas", "GET", "/").status == 200  # the window's first call creates the row
+    seen: list[str] = []
+
+    def observe(request, route, response):
+        seen.append(f"{request.method} {request.path}")
+
+    stack.dispatcher.observers.append(observe)
+    try:
+        assert owner.call("consultas", "GET", "/").status == 200
+    finally:
+        stack.dispatcher.observers.remove(observe)
+    counter_calls = [s for s in seen if "/tables/rate_limits/" in s]
+    assert len(counter_calls) == 1 and counter_calls[0].startswith("PATCH"), seen
