@@ -22,6 +22,65 @@ from .auth import Caller
 from .errors import AppwriteError
 
 API_PREFIX = "/v1"
+# Input limits of the stack's own API: hostile input gets Appwrite's 400/413/431, never a 500 or a
+# dropped connection. PHP's json_decode (Appwrite) stops at depth 512 and refuses unpaired surrogates.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024  # all header lines together (http.server already caps one line and the count)
+MAX_JSON_DEPTH = 512
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class BadInput(Exception):
+    """The request cannot be parsed; answered with ``status`` and an Appwrite error body."""
+
+    def __init__(self, status: int, type_: str, message: str) -> None:
+        super().__init__(message)
+        self.error = AppwriteError(status, type_, message)
+
+
+def json_depth(raw: bytes) -> int:
+    """Deepest array/object nesting, found without parsing (strings skipped), so never recursing."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+        else:
+            depth -= 1
+    return deepest
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def decode_json_body(body: bytes) -> Any:
+    """The parsed body, or ``BadInput`` (400) for malformed, too deep, non-UTF-8 or surrogate-holding JSON."""
+    invalid = BadInput(400, "general_argument_invalid", "Request body is not valid JSON.")
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadInput(400, "general_argument_invalid", f"Request body is nested deeper than {MAX_JSON_DEPTH}.")
+    try:
+        decoded = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise invalid from None
+    if has_lone_surrogate(decoded):
+        raise BadInput(400, "general_argument_invalid", "Request body holds an unpaired UTF-16 surrogate.")
+    return decoded
 
 
 @dataclass
@@ -150,7 +209,13 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _dispatch(self) -> None:
-        response = self.server.app.handle(self._read_request())
+        try:
+            request = self._read_request()
+        except BadInput as refused:
+            self.close_connection = True  # the body may be unread: do not reuse the connection
+            self._send(Response(refused.error.code, refused.error.body()))
+            return
+        response = self.server.app.handle(request)
         self._send(response)
 
     def do_OPTIONS(self) -> None:
@@ -184,16 +249,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_request(self) -> Request:
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if header_bytes > MAX_HEADER_BYTES:
+            raise BadInput(431, "general_argument_invalid", "Request headers are too large.")
+        raw_length = (self.headers.get("content-length") or "0").strip()
+        if not raw_length.isdigit():
+            raise BadInput(400, "general_argument_invalid", "Invalid content-length header.")
+        length = int(raw_length)
+        if length > MAX_REQUEST_BYTES:
+            raise BadInput(413, "storage_invalid_content_range", "Request body is too large.")
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        params: dict[str, Any] = parse_query_string(url.query)
+        try:
+            params: dict[str, Any] = parse_query_string(url.query)
+        except (ValueError, RecursionError):
+            raise BadInput(400, "general_argument_invalid", "Invalid query string.") from None
+        if has_lone_surrogate(params):
+            raise BadInput(400, "general_argument_invalid", "Query holds an unpaired UTF-16 surrogate.")
         if body and headers.get("content-type", "").startswith("application/json"):
-            try:
-                decoded = json.loads(body)
-            except ValueError:
-                decoded = None
-                params["__invalid_json__"] = True
+            decoded = decode_json_body(body)
             if isinstance(decoded, dict):
                 params.update(decoded)
         path = url.path

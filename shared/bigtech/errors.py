@@ -12,8 +12,11 @@ clear 4xx and never an unhandled 500::
      ├── NotFound                404 not_found        (route_not_found, ...)
      ├── MethodNotAllowed        405 method_not_allowed
      ├── Conflict                409 conflict         (duplicates, idempotency clashes)
+     ├── PayloadTooLarge         413 payload_too_large (a body over the documented limit)
      ├── Unprocessable           422 validation_failed (field errors: details=[{field, message}])
-     └── TooManyRequests         429 rate_limited
+     ├── TooManyRequests         429 rate_limited
+     ├── UpstreamError           502 upstream_error   (Appwrite failed a call the function made itself)
+     └── UpstreamIncompatible    502 upstream_incompatible (Appwrite answered something the SDK cannot parse)
 
 ``code`` is a stable, machine-readable string (clients switch on it); ``message`` is for humans and
 may change. Each subclass has a default code and message so ``raise NotFound()`` is enough, and a
@@ -96,6 +99,12 @@ class Conflict(BigtechError):
     default_message = "The request conflicts with the current state."
 
 
+class PayloadTooLarge(BigtechError):
+    status = 413
+    default_code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
 class Unprocessable(BigtechError):
     """Well-formed input that fails validation; ``details`` lists ``{"field", "message"}`` per problem."""
 
@@ -114,9 +123,29 @@ class TooManyRequests(BigtechError):
     default_code = "rate_limited"
     default_message = "Too many requests."
 
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None,
+                 headers: dict[str, str] | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
+        self.headers = dict(headers or {})  # e.g. the RateLimit-* headers of the refused request
         super().__init__(message, **kwargs)
+
+
+class UpstreamIncompatible(BigtechError):
+    """Appwrite answered, but not in a shape the SDK (and so Bigtech) understands: typically a server
+    older than the minimum supported version. Never a 4xx: the caller did nothing wrong."""
+
+    status = 502
+    default_code = "upstream_incompatible"
+    default_message = "The Appwrite server answered in a format this version of Bigtech cannot read."
+
+
+class UpstreamError(BigtechError):
+    """Appwrite refused or failed a call the function made on its own behalf (a 5xx, or a 4xx that is
+    not the caller's fault, such as a missing scope): the caller gets a 502, not a 500 or a 4xx."""
+
+    status = 502
+    default_code = "upstream_error"
+    default_message = "A platform service did not answer as expected."
 
 
 __all__ = [
@@ -126,8 +155,11 @@ __all__ = [
     "Forbidden",
     "MethodNotAllowed",
     "NotFound",
+    "PayloadTooLarge",
     "PaymentRequired",
     "TooManyRequests",
     "Unauthorized",
     "Unprocessable",
+    "UpstreamError",
+    "UpstreamIncompatible",
 ]

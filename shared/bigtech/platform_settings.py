@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from .schema.core import CORE_DATABASE_ID
 
@@ -22,14 +22,19 @@ PLUGIN_ID_PATTERN = r"^(fonte|consulta|pagamento|mercado|funcional)-[a-z0-9][a-z
 PluginId = Annotated[str, StringConstraints(pattern=PLUGIN_ID_PATTERN)]
 
 
+# Money and limits are strict integers: "100", true and 1.0 are refused with a 422 naming the field.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 120  # per member and tenant (bigtech.ratelimit); tenants may override
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    credit_value_cents: int = Field(100, ge=1, le=1_000_000, description="Price of one credit in BRL cents")
-    min_purchase_credits: int = Field(10, ge=1, le=100_000_000)
-    max_purchase_credits: int = Field(100_000, ge=1, le=100_000_000)
-    default_rate_limit_per_minute: int = Field(60, ge=1, le=100_000)
-    retention_days: int = Field(1825, ge=1, le=36_500, description="How long consultas and logs are kept")
+    credit_value_cents: StrictInt = Field(100, ge=1, le=1_000_000, description="Price of one credit in BRL cents")
+    min_purchase_credits: StrictInt = Field(10, ge=1, le=100_000_000)
+    max_purchase_credits: StrictInt = Field(100_000, ge=1, le=100_000_000)
+    default_rate_limit_per_minute: StrictInt = Field(DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1, le=100_000,
+                                                     description="Calls per member per minute (bigtech.ratelimit)")
+    retention_days: StrictInt = Field(1825, ge=1, le=36_500, description="How long consultas and logs are kept")
     default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
                                             description="Plugins enabled for every new tenant")
 
@@ -45,11 +50,11 @@ class PlatformSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    credit_value_cents: int | None = Field(None, ge=1, le=1_000_000)
-    min_purchase_credits: int | None = Field(None, ge=1, le=100_000_000)
-    max_purchase_credits: int | None = Field(None, ge=1, le=100_000_000)
-    default_rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
-    retention_days: int | None = Field(None, ge=1, le=36_500)
+    credit_value_cents: StrictInt | None = Field(None, ge=1, le=1_000_000)
+    min_purchase_credits: StrictInt | None = Field(None, ge=1, le=100_000_000)
+    max_purchase_credits: StrictInt | None = Field(None, ge=1, le=100_000_000)
+    default_rate_limit_per_minute: StrictInt | None = Field(None, ge=1, le=100_000)
+    retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
 
 

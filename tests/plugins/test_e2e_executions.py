@@ -7,13 +7,17 @@ from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.enums.execution_status import ExecutionStatus
 from appwrite.services.functions import Functions
 
+from bigtech.plugins import core_calls
+
 CPF = "52998224725"
 
 
 def execute(client, function_id, body=None, path="/execute", method=ExecutionMethod.POST):
+    """As CORE executes a plugin: with a CORE token for this exact request (issue 9: CORE-only routes)."""
+    raw = json.dumps(body) if body is not None else None
     execution = Functions(client).create_execution(
-        function_id, body=json.dumps(body) if body is not None else None, path=path, method=method,
-        headers={"content-type": "application/json"})
+        function_id, body=raw, path=path, method=method,
+        headers=core_calls.headers(function_id, method.value, path, raw))
     assert execution.status == ExecutionStatus.COMPLETED, execution.errors
     return execution.responsestatuscode, json.loads(execution.responsebody)
 

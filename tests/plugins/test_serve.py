@@ -1,9 +1,10 @@
 """``serve(plugin)``: the six routes, 200-with-status for execute, config checks, CORE-only access."""
 
+import json
 from pathlib import Path
 
-from bigtech.plugins import Plugin, PluginResult, Status, serve
-from tests.support.fake_context import call
+from bigtech.plugins import Plugin, PluginResult, Status, core_calls, serve
+from tests.support.fake_context import call as raw_call
 
 from .conftest import load_plugin_module
 
@@ -12,6 +13,13 @@ BODY = {"tenant_id": "t1", "request_id": "r1", "input": {"query": "cpf", "cpf": 
 
 def sandbox_main():
     return load_plugin_module("fonte", "sandbox", "main").main
+
+
+def call(main, method="GET", path="/", body=None, headers=None, **kwargs):
+    """Call a plugin as CORE does: with a CORE token minted for exactly this request."""
+    raw = b"" if body is None else json.dumps(body).encode("utf-8")
+    sent = {**core_calls.headers(main.plugin.id, method, path, raw), **(headers or {})}
+    return raw_call(main, method, path, body=raw, headers=sent, **kwargs)
 
 
 def test_get_manifest():
@@ -67,9 +75,28 @@ def test_events_answer_processed():
     assert call(main, "POST", "/events", body={"nope": 1}).status == 422
 
 
-def test_user_callers_are_refused():
-    answer = call(sandbox_main(), "GET", "/manifest", headers={"x-appwrite-user-id": "u1"})
-    assert answer.status == 403 and answer.json["error"]["code"] == "core_only"
+def test_callers_without_cores_token_are_refused_except_on_the_manifest():
+    main = sandbox_main()
+    assert raw_call(main, "GET", "/manifest", headers={"x-appwrite-user-id": "u1"}).status == 200
+    for path in ("/install", "/enable", "/disable", "/execute", "/events"):
+        for headers in ({}, {"x-appwrite-user-id": "u1"}, {"x-appwrite-key": "ephemeral_anything"}):
+            answer = raw_call(main, "POST", path, body=BODY, headers=headers)
+            assert answer.status == 401 and answer.json["error"]["code"] == "core_only", (path, headers)
+
+
+def test_a_core_token_binds_plugin_route_and_body():
+    main = sandbox_main()
+    raw = json.dumps(BODY).encode()
+    token = core_calls.mint("fonte-sandbox", "POST", "/execute", raw)
+    sent = {core_calls.HEADER: token}
+    assert raw_call(main, "POST", "/execute", body=raw, headers=sent).status == 200
+    other_body = json.dumps({**BODY, "tenant_id": "t2"}).encode()
+    assert raw_call(main, "POST", "/execute", body=other_body, headers=sent).status == 401
+    assert raw_call(main, "POST", "/enable", body=raw, headers=sent).status == 401
+    other_plugin = core_calls.mint("fonte-infosimples", "POST", "/execute", raw)
+    assert raw_call(main, "POST", "/execute", body=raw, headers={core_calls.HEADER: other_plugin}).status == 401
+    expired = core_calls.mint("fonte-sandbox", "POST", "/execute", raw, now=1_000_000)
+    assert raw_call(main, "POST", "/execute", body=raw, headers={core_calls.HEADER: expired}).status == 401
 
 
 class Crashing(Plugin):

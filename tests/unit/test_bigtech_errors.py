@@ -14,7 +14,10 @@ EXPECTED = {
     errors.MethodNotAllowed: (405, "method_not_allowed"),
     errors.Conflict: (409, "conflict"),
     errors.Unprocessable: (422, "validation_failed"),
+    errors.PayloadTooLarge: (413, "payload_too_large"),
     errors.TooManyRequests: (429, "rate_limited"),
+    errors.UpstreamError: (502, "upstream_error"),
+    errors.UpstreamIncompatible: (502, "upstream_incompatible"),
 }
 
 

@@ -72,3 +72,52 @@ def test_request_log_masks_documents():
     context = make_context()
     Request(context).log.log("looked up 12345678909")
     assert context.logs == ["looked up ***.456.789-**"]
+
+
+# -- input limits (issue 9, finding 7) -----------------------------------------------------------------
+
+def _json_error(body: bytes) -> tuple[int, str]:
+    with pytest.raises(Exception) as error:
+        Request(make_context(body=body)).json()
+    return error.value.status, error.value.code
+
+
+def test_json_deeper_than_the_limit_is_400_before_json_loads_recurses():
+    from bigtech.http.limits import MAX_JSON_DEPTH
+
+    ok = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert Request(make_context(body=ok)).json() is not None
+    too_deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
+    assert _json_error(too_deep) == (400, "invalid_json")
+    assert _json_error(b"[" * 100_000 + b"]" * 100_000) == (400, "invalid_json")
+    assert _json_error(b'{"a":' * 40_000 + b"1" + b"}" * 40_000) == (400, "invalid_json")
+
+
+def test_brackets_inside_strings_do_not_count_as_depth():
+    body = b'{"text": "' + b"[{" * 50_000 + b'\\"]"}'
+    assert Request(make_context(body=body)).json()["text"].startswith("[{")
+
+
+def test_a_body_over_256_kib_is_413():
+    from bigtech.http.limits import MAX_BODY_BYTES
+
+    assert _json_error(b'"' + b"a" * MAX_BODY_BYTES + b'"') == (413, "payload_too_large")
+
+
+def test_lone_surrogates_nan_and_huge_numbers_are_400_but_pairs_are_fine():
+    assert _json_error(b'{"name": "\\ud800"}') == (400, "invalid_json")
+    assert _json_error(b'{"\\udfff": 1}') == (400, "invalid_json")
+    assert _json_error(b'{"n": NaN}') == (400, "invalid_json")
+    assert _json_error(b'{"n": -Infinity}') == (400, "invalid_json")
+    assert _json_error(b'{"n": ' + b"9" * 5000 + b"}") == (400, "invalid_json")
+    assert Request(make_context(body=b'{"e": "\\ud83d\\ude00"}')).json() == {"e": "\U0001F600"}
+    assert Request(make_context(body=b'{"e": "\\\\ud800"}')).json() == {"e": "\\ud800"}  # escaped: plain text
+
+
+def test_query_strings_too_long_or_with_too_many_fields_are_400():
+    with pytest.raises(BadRequest) as error:
+        Request(make_context(query_string="q=" + "a" * 9000))
+    assert error.value.code == "invalid_query"
+    with pytest.raises(BadRequest):
+        Request(make_context(query_string="&".join(f"k{i}=v" for i in range(101))))
+    assert Request(make_context(query_string="&".join(f"k{i}=v" for i in range(100)))).query["k99"] == "v"

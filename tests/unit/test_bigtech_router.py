@@ -196,3 +196,74 @@ def test_before_hooks_see_the_route_action_and_can_refuse():
     assert call(guarded, "GET", "/orders/o1").status == 200
     assert call(guarded, "DELETE", "/orders/o1").status == 403
     assert seen == [("orders.read", "orders.read"), ("orders.delete", "orders.delete")]
+
+
+# -- hostile input and upstream failures never become a 500 (issue 9 finding 7, issue 10) --------------
+
+def hostile_router() -> Router:
+    from appwrite.exception import AppwriteException
+    from appwrite.models import Row
+
+    router = Router()
+
+    @router.route("GET", "/items/{item_id}", action="items.read")
+    def read(request: Request, item_id: str):
+        return {"id": item_id}
+
+    @router.route("POST", "/items", action="items.create")
+    def create(request: Request):
+        return created(request.model(Item))
+
+    @router.route("GET", "/appwrite/{status}", action="appwrite.fail")
+    def appwrite_fails(request: Request, status: str):
+        kinds = {"400": "general_argument_invalid", "404": "row_not_found", "4040": "database_not_found"}
+        raise AppwriteException("refused", int(status[:3]), kinds.get(status, "general_unknown"))
+
+    @router.route("GET", "/old-server", action="appwrite.old")
+    def old_server(request: Request):
+        # what SDK 27 does with an Appwrite 1.8 row ($sequence is an integer there)
+        return Row.with_data({"$id": "r1", "$sequence": 1, "$tableId": "t", "$databaseId": "d",
+                              "$createdAt": "x", "$updatedAt": "x", "$permissions": []})
+
+    @router.route("GET", "/wrapped", action="appwrite.wrapped")
+    def wrapped(request: Request):
+        raise AppwriteException("Unable to parse response into Row: 1 validation error")
+
+    @router.route("GET", "/recursion", action="items.recurse")
+    def recurse(request: Request):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    return router
+
+
+@pytest.mark.parametrize(("path", "status", "code"), [
+    ("/items/..", 404, "not_found"),
+    ("/items/%2F..%2Fsecrets", 404, "not_found"),
+    ("/items/" + "a" * 65, 404, "not_found"),
+    ("/items/\u00e9t\u00e9", 404, "not_found"),
+    ("/items/ok-id_1.2", 200, None),
+    ("/" + "x/" * 600, 404, "route_not_found"),
+    ("/appwrite/400", 400, "invalid_request"),
+    ("/appwrite/404", 404, "not_found"),
+    ("/appwrite/4040", 502, "upstream_error"),
+    ("/appwrite/409", 409, "conflict"),
+    ("/appwrite/429", 429, "rate_limited"),
+    ("/appwrite/401", 502, "upstream_error"),
+    ("/appwrite/503", 502, "upstream_error"),
+    ("/old-server", 502, "upstream_incompatible"),
+    ("/wrapped", 502, "upstream_incompatible"),
+    ("/recursion", 400, "invalid_json"),
+])
+def test_hostile_paths_and_upstream_failures_map_to_clear_statuses(path, status, code):
+    answer = call(serve(hostile_router()), "GET", path)
+    assert answer.status == status, answer.json
+    if code:
+        assert answer.json["error"]["code"] == code
+
+
+def test_request_validation_stays_422_but_deep_or_huge_bodies_are_400_and_413():
+    main = serve(hostile_router())
+    assert call(main, "POST", "/items", body={"sku": 1}).status == 422
+    assert call(main, "POST", "/items", body=b"[" * 100_000).json["error"]["code"] == "invalid_json"
+    huge = call(main, "POST", "/items", body=b"{" + b" " * (300 * 1024) + b"}")
+    assert huge.status == 413 and huge.json["error"]["code"] == "payload_too_large"

@@ -12,7 +12,7 @@ from typing import Any
 from appwrite.id import ID
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.teams import Teams
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from bigtech import accounts, appwrite_access, idempotency
 from bigtech.audit import AuditTrail
@@ -31,7 +31,7 @@ class GrantBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     user_id: str = Field(pattern=ID_PATTERN)
-    credits: int = Field(ge=1, le=MAX_GRANT)
+    credits: StrictInt = Field(ge=1, le=MAX_GRANT)  # "100", true, 1.0 → 422
     reason: str = Field(min_length=3, max_length=512)
 
 

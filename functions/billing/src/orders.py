@@ -42,7 +42,7 @@ from bigtech.identity import Identity, current
 from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
 from bigtech.payments import Instructions
 from bigtech.plugin_loader import state as plugin_state
-from bigtech.plugins import ExecuteRequest, PluginResult, Status
+from bigtech.plugins import ExecuteRequest, PluginResult, Status, core_calls
 
 from .access import is_manager
 from .packages import get_purchasable
@@ -126,9 +126,10 @@ def payment_plugin(tables: TablesDB, database_id: str) -> plugin_state.TenantPlu
 def create_charge(functions: Functions, plugin_id: str, body: ExecuteRequest) -> PluginResult:
     """Run the plugin's ``POST /execute``; a transport failure is a failed result, not an exception."""
     try:
-        execution = functions.create_execution(plugin_id, body=body.model_dump_json(), xasync=False,
+        raw = body.model_dump_json()
+        execution = functions.create_execution(plugin_id, body=raw, xasync=False,
                                                path="/execute", method=ExecutionMethod.POST,
-                                               headers={"content-type": "application/json"})
+                                               headers=core_calls.headers(plugin_id, "POST", "/execute", raw))
     except AppwriteException as error:
         return PluginResult.error(Status.RETRYABLE, "plugin_unavailable",
                                   f"{plugin_id} could not be executed ({error.code}).")

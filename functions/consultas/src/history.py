@@ -2,7 +2,8 @@
 
 Owners, admins, viewers and platform admins see the tenant's consultas (``user_id`` narrows to one
 member); analysts see only their own. Another tenant's consulta does not exist here (404): each
-tenant's consultas live in its own database.
+tenant's consultas live in its own database. Every row goes through ``render.for_reader``: viewers
+get the result with documents masked (data minimisation, ``render``'s module doc).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def list_consultas(request: Request) -> Any:
     queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
     rows = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=False).rows)
-    return paginate(rows, query, lambda row: render.to_public(row, with_result=False), lambda row: row.id)
+    return paginate(rows, query,
+                    lambda row: render.for_reader(row, identity.role, identity.user_id, with_result=False),
+                    lambda row: row.id)
 
 
 class ConsultaPath(BaseModel):
@@ -64,4 +67,4 @@ def read(request: Request, consulta_id: str) -> Any:
         raise
     if own_only(identity) and row.data.get("user_id") != identity.user_id:
         raise NotFound("Consulta not found.", code="consulta_not_found")
-    return render.to_public(row)
+    return render.for_reader(row, identity.role, identity.user_id)

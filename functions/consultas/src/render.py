@@ -1,10 +1,27 @@
-"""A consulta as the API shows it, and as it is stored (``consultas`` row)."""
+"""A consulta as the API shows it, and as it is stored (``consultas`` row).
+
+Data minimisation (LGPD art. 6 III; docs/security.md, "Data minimisation"): the stored ``result`` holds
+the full documents the sources returned. Who sees them in full is decided here, once, for every read
+path (``POST /`` answer, ``GET /{id}``, and any export built on ``to_public``):
+
+- the member who ran the consulta, and the tenant's owners and admins (and platform admins acting in
+  the tenant) → the result as stored;
+- everyone else who may read it (viewers; analysts only ever read their own) → every CPF/CNPJ in the
+  result masked (``***.456.789-**``, ``**.222.333/0001-**``), wherever it appears, and vehicle
+  identifiers (plate, RENAVAM, chassis) masked like the stored ``input``.
+
+Masking is by shape as well as by field name, so a source that returns a partner's CPF inside free
+text is masked too; over-masking an 11-digit number is the accepted price of never under-masking.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from bigtech.documents import mask
+from bigtech.log import mask_text
+from bigtech.permissions import ADMIN, OWNER, PLATFORM_ADMIN
 from bigtech.plugins import PluginResult, Status
 
 SOURCES_LIMIT = 4000  # the ``sources`` column holds 4096 characters
@@ -59,7 +76,43 @@ def _loads(text: Any, default: Any) -> Any:
         return default
 
 
-def to_public(row: Any, *, with_result: bool = True) -> dict[str, Any]:
+FULL_DOCUMENT_ROLES = frozenset({OWNER, ADMIN, PLATFORM_ADMIN})
+# result fields holding vehicle identifiers → the documents.mask kind that masks them
+VEHICLE_KEYS = {"placa": "placa", "placa_mercosul": "placa", "renavam": "renavam", "chassi": "chassi"}
+
+
+def sees_full_documents(role: str | None, user_id: str | None, ran_by: str | None) -> bool:
+    """Whether a caller with ``role`` sees full documents in a consulta run by ``ran_by``."""
+    return role in FULL_DOCUMENT_ROLES or (bool(user_id) and user_id == ran_by)
+
+
+def masked(value: Any) -> Any:
+    """``value`` (a stored result) with every document masked; iterative: depth is not the caller's."""
+    root: list[Any] = [value]
+    pending: list[tuple[Any, Any]] = [(root, 0)]
+    while pending:
+        container, key = pending.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = mask_text(item)
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            for name, child in copy.items():
+                kind = VEHICLE_KEYS.get(str(name).lower())
+                if kind is not None and isinstance(child, str):
+                    copy[name] = mask(kind, child) if kind != "chassi" else (child[:3] + "*" * max(len(child) - 3, 0))
+                else:
+                    pending.append((copy, name))
+        elif isinstance(item, list):
+            copy_list = list(item)
+            container[key] = copy_list
+            pending.extend((copy_list, index) for index in range(len(copy_list)))
+    return root[0]
+
+
+def to_public(row: Any, *, with_result: bool = True, full_documents: bool = True) -> dict[str, Any]:
+    """The API view of a consulta row; ``full_documents=False`` masks the result (see module doc)."""
     data = row.data
     public = {
         "id": row.id,
@@ -78,5 +131,15 @@ def to_public(row: Any, *, with_result: bool = True) -> dict[str, Any]:
         "audit_id": data.get("audit_id"),
     }
     if with_result:
-        public["result"] = _loads(data.get("result"), None)
+        result = _loads(data.get("result"), None)
+        public["result"] = result if full_documents else masked(result)
+        public["documents"] = "full" if full_documents else "masked"
+    if not full_documents:
+        public["error"] = masked(public["error"])
     return public
+
+
+def for_reader(row: Any, role: str | None, user_id: str | None, *, with_result: bool = True) -> dict[str, Any]:
+    """``to_public`` as ``role``/``user_id`` may see it: the one entry point for read paths."""
+    full = sees_full_documents(role, user_id, row.data.get("user_id"))
+    return to_public(row, with_result=with_result, full_documents=full)

@@ -13,7 +13,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.functions import Functions
 
 from bigtech.plugin_loader.routing import Route
-from bigtech.plugins import ConsultaInput, ExecuteRequest, PluginResult, Status
+from bigtech.plugins import ConsultaInput, ExecuteRequest, PluginResult, Status, core_calls
 from bigtech.plugins.fonte_client import parse_result
 
 
@@ -23,7 +23,7 @@ def run(functions: Functions, route: Route, tenant_id: str, request_id: str, loo
     try:
         execution = functions.create_execution(route.plugin_id, body=body, xasync=False, path="/execute",
                                                method=ExecutionMethod.POST,
-                                               headers={"content-type": "application/json"})
+                                               headers=core_calls.headers(route.plugin_id, "POST", "/execute", body))
     except AppwriteException as error:
         if error.code == 408:
             return PluginResult.error(Status.RETRYABLE, "timeout", "The consulta did not finish in time.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from bigtech.pagination import PageQuery
 from bigtech.tenancy import TENANT_ID_PATTERN, TENANT_ID_RULE
@@ -18,10 +18,13 @@ class TenantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
-    retention_days: int | None = Field(None, ge=1, le=36_500)
+    # strict integers: "100", true and 1.0 are refused (422 naming the field)
+    rate_limit_per_minute: StrictInt | None = Field(None, ge=1, le=100_000,
+                                                    description="Calls per member per minute (bigtech.ratelimit)")
+    retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
     # credits per consulta category (bigtech.credits.pricing: credito 180, cadastral 100, veicular 300)
-    prices: dict[Literal["credito", "cadastral", "veicular"], Annotated[int, Field(ge=0, le=1_000_000)]] | None = None
+    prices: dict[Literal["credito", "cadastral", "veicular"],
+                 Annotated[StrictInt, Field(ge=0, le=1_000_000)]] | None = None
 
 
 class CreateTenant(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..plugins import core_calls
 from .envelope import EventEnvelope
 from .errors import DeliveryFailed
 from .subscribers import Deliver
@@ -21,14 +22,15 @@ def execution_deliverer(functions: Any, function_id: str, *, path: str = EVENT_R
     from appwrite.enums.execution_method import ExecutionMethod
 
     def deliver(envelope: EventEnvelope) -> bool:
+        body = envelope.to_json()
         execution = functions.create_execution(
             function_id,
-            body=envelope.to_json(),
+            body=body,
             xasync=False,
             path=path,
             method=ExecutionMethod.POST,
             headers={
-                "content-type": "application/json",
+                **core_calls.headers(function_id, "POST", path, body),
                 "x-bigtech-event-id": envelope.id,
                 "x-bigtech-event-type": envelope.type,
                 "x-bigtech-tenant-id": envelope.tenant_id,

@@ -2,12 +2,12 @@
 
 The Open Runtimes ``query`` is a naive split (no URL-decoding, last repeated key wins), so the query
 is parsed again from ``query_string`` with ``urllib``. Bodies are decoded lazily and bad input
-becomes a Bigtech 400/422, never a 500.
+becomes a Bigtech 400/413/422, never a 500: the limits (size, depth, surrogates, query length) are
+in ``limits.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, Unprocessable
 from ..log import FunctionLogger
+from . import limits
 
 if TYPE_CHECKING:
     from .routing import Route
@@ -58,8 +59,15 @@ class Request:
         self.headers: dict[str, str] = {str(k).lower(): str(v) for k, v in raw_headers.items()}
         self.path_params: dict[str, str] = dict(path_params or {})
         self.route: Route | None = None  # set by ``serve`` once routed; ``route.action`` drives permissions
-        self._query_lists: dict[str, list[str]] = parse_qs(query_string, keep_blank_values=True)
+        limits.check_query(query_string)
+        try:
+            self._query_lists: dict[str, list[str]] = parse_qs(
+                query_string, keep_blank_values=True, max_num_fields=limits.MAX_QUERY_FIELDS)
+        except ValueError:
+            raise BadRequest(f"More than {limits.MAX_QUERY_FIELDS} query parameters.", code="invalid_query") from None
         self._json: Any = _MISSING
+        # Headers every answer to this request carries (e.g. ``RateLimit-*``), errors included.
+        self.response_headers: dict[str, str] = {}
 
     # -- headers and identity -------------------------------------------------------------------
 
@@ -116,22 +124,18 @@ class Request:
         return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
     def text(self) -> str:
+        limits.check_body_size(self.body)
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The body is not valid UTF-8.", code="invalid_body") from None
 
     def json(self) -> Any:
-        """The parsed JSON body; ``None`` for an empty body; malformed → 400 ``invalid_json``."""
+        """The parsed JSON body; ``None`` for an empty body; malformed, too deep or holding a lone
+        surrogate → 400 ``invalid_json``; over the size limit → 413 (``limits.parse_json``)."""
         if self._json is _MISSING:
             raw = self.body
-            if not raw.strip():
-                self._json = None
-            else:
-                try:
-                    self._json = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError):
-                    raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
+            self._json = None if not raw.strip() else limits.parse_json(raw)
         return self._json
 
     def model(self, model: type[ModelT]) -> ModelT:

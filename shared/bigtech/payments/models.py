@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class PaymentMethod(StrEnum):
@@ -51,8 +51,8 @@ class ChargeOrder(BaseModel):
     tenant_id: str = Field(min_length=1, max_length=64)
     package_id: str = Field(min_length=1, max_length=36)
     description: str = Field(min_length=1, max_length=256)
-    credits: int = Field(ge=1)
-    amount_cents: int = Field(ge=1)
+    credits: StrictInt = Field(ge=1)
+    amount_cents: StrictInt = Field(ge=1)
 
 
 class ChargeRequest(BaseModel):

@@ -8,9 +8,9 @@ POST   /simulate-payment        payment.simulate  dev tools / the member (sandbo
 ====== ======================== ================= ===============================================
 
 Because the gateway must reach ``/webhook`` without credentials, a payment function is executable by
-anyone. The plugin routes (``/execute``, ``/enable``…) still refuse signed-in users, as on every plugin;
-they read no tenant data (CORE sends the config in the body), so a guest calling them gains nothing.
-The webhook route trusts nothing but the gateway's token or signature.
+anyone. The plugin routes (``/execute``, ``/enable``, ``/disable``, ``/install``, ``/events``) still
+answer 401 ``core_only`` to every caller without CORE's token (``bigtech.plugins.core_calls``), guests
+included. The webhook route trusts nothing but the gateway's token or signature.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..appwrite_access import tables as tables_for
-from ..errors import Forbidden
 from ..http import Request, Router
 from ..http import serve as serve_router
-from ..http.routing import Route
 from ..plugins import build_router
+from ..plugins.service import Gate, core_only
 from . import webhooks
 from .base import PaymentPlugin
 
@@ -32,9 +31,10 @@ SIMULATE_ACTION = "payment.simulate"
 PUBLIC_ACTIONS = frozenset({WEBHOOK_ACTION, SIMULATE_ACTION})
 
 
-def _core_only_except_public(request: Request, route: Route) -> None:
-    if route.action not in PUBLIC_ACTIONS and request.user_id:
-        raise Forbidden("Plugins are called by CORE only.", code="core_only")
+def _core_only_except_public(plugin: PaymentPlugin) -> Gate:
+    """``/manifest``, ``/webhook/…`` and ``/simulate-payment`` are public (each checks its own caller);
+    every other route needs CORE's token."""
+    return core_only(plugin.id, public=PUBLIC_ACTIONS)
 
 
 def build_payment_router(plugin: PaymentPlugin) -> Router:
@@ -55,7 +55,7 @@ def build_payment_router(plugin: PaymentPlugin) -> Router:
 
 def serve_payment(plugin: PaymentPlugin) -> Callable[[Any], Any]:
     """``main = serve_payment(MyGateway())``; ``main.plugin`` and ``main.router`` are exposed to tests."""
-    main = serve_router(build_payment_router(plugin), before=[_core_only_except_public])
+    main = serve_router(build_payment_router(plugin), before=[_core_only_except_public(plugin)])
     main.plugin = plugin  # type: ignore[attr-defined]
     return main
 

@@ -16,6 +16,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.functions import Functions
 
 from ..errors import BigtechError, Unprocessable
+from ..plugins import core_calls
 from ..plugins.contract import LifecycleRequest
 
 ACTIONS = ("install", "enable", "disable")
@@ -37,7 +38,7 @@ def call(functions: Functions, plugin_id: str, action: str, tenant_id: str | Non
     try:
         execution = functions.create_execution(plugin_id, body=body, xasync=False, path=f"/{action}",
                                                method=ExecutionMethod.POST,
-                                               headers={"content-type": "application/json"})
+                                               headers=core_calls.headers(plugin_id, "POST", f"/{action}", body))
     except AppwriteException as error:
         raise PluginUnavailable(f"{plugin_id} could not be executed ({error.code} {error.type}).",
                                 details={"plugin_id": plugin_id, "action": action}) from None

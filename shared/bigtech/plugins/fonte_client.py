@@ -23,6 +23,7 @@ from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.exception import AppwriteException
 from pydantic import ValidationError
 
+from . import core_calls
 from .contract import ExecuteRequest, FonteRef, PluginContext, PluginResult, Status
 
 
@@ -70,7 +71,7 @@ class AppwriteFonteClient:
                 xasync=False,
                 path="/execute",
                 method=ExecutionMethod.POST,
-                headers={"content-type": "application/json"},
+                headers=core_calls.headers(fonte.id, "POST", "/execute", body),
             )
         except AppwriteException as error:
             if error.code == 408:

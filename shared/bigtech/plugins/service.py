@@ -13,29 +13,53 @@ POST   /execute     plugin.execute          a ``PluginResult``, HTTP 200 whateve
 POST   /events      plugin.events           ``{"processed": true|false}``
 ====== ============ ======================= ==============================================
 
-Only CORE calls plugins (``execute: []`` in ``appwrite.json``: only API/dynamic keys may run them), so
-an execution carrying a user id is refused. ``/execute`` never answers 500 for a plugin bug: the
-crash is logged (masked) and answered as ``failed``/``plugin_error`` so the consulta falls back.
+Only CORE calls the lifecycle, ``/execute`` and ``/events`` routes: every call must carry a token only
+CORE can mint (``core_calls``: an HMAC over the exact request under a key derived from
+``BIGTECH_SECRETS_KEY``), else 401 ``core_only`` — whatever the function's execute roles (a payment
+plugin is executable by ``any`` for its webhooks, and every execution gets a dynamic key, so neither
+the roles nor ``x-appwrite-key`` prove the caller). ``GET /manifest`` is public: it holds no secret.
+``/execute`` never answers 500 for a plugin bug: the crash is logged (masked) and answered as
+``failed``/``plugin_error`` so the consulta falls back.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
-from ..errors import Forbidden, Unprocessable
+from ..errors import Unauthorized, Unprocessable
 from ..http import Request, Router
 from ..http import serve as serve_router
 from ..http.routing import Route
 from ..log import FunctionLogger
+from . import core_calls
 from .base import Plugin
 from .contract import ExecuteRequest, LifecycleRequest, PluginContext, PluginResult, Status
 
+MANIFEST_ACTION = "plugin.manifest"
+PUBLIC_PLUGIN_ACTIONS = frozenset({MANIFEST_ACTION})
 
-def _core_only(request: Request, route: Route) -> None:
-    if request.user_id:
-        raise Forbidden("Plugins are called by CORE only.", code="core_only")
+Gate = Callable[[Request, Route], None]
+
+
+def called_by_core(request: Request, plugin_id: str) -> bool:
+    """Whether the request carries a valid CORE token for exactly this plugin, method, path and body."""
+    return core_calls.verify(request.header(core_calls.HEADER), plugin_id, request.method, request.path,
+                             request.body)
+
+
+def core_only(plugin_id: str, public: Collection[str] = ()) -> Gate:
+    """The ``before`` hook of a plugin function: public actions pass, everything else needs CORE's token."""
+    open_actions = PUBLIC_PLUGIN_ACTIONS | frozenset(public)
+
+    def gate(request: Request, route: Route) -> None:
+        if route.action in open_actions:
+            return
+        if not called_by_core(request, plugin_id):
+            raise Unauthorized("This plugin route is called by CORE only.", code="core_only")
+
+    return gate
 
 
 def _checked_config(plugin: Plugin, config: dict[str, Any]) -> dict[str, Any]:
@@ -115,9 +139,9 @@ def build_router(plugin: Plugin) -> Router:
 
 def serve(plugin: Plugin) -> Callable[[Any], Any]:
     """``main = serve(MyPlugin())``; ``main.plugin`` and ``main.router`` are exposed to tests."""
-    main = serve_router(build_router(plugin), before=[_core_only])
+    main = serve_router(build_router(plugin), before=[core_only(plugin.id)])
     main.plugin = plugin  # type: ignore[attr-defined]
     return main
 
 
-__all__ = ["build_router", "run_execute", "serve"]
+__all__ = ["PUBLIC_PLUGIN_ACTIONS", "build_router", "called_by_core", "core_only", "run_execute", "serve"]
