@@ -15,9 +15,17 @@ platform admin inside a tenant           3: memberships, ``Users.get`` (labels),
 platform route (tenants, settings)       1: ``Users.get`` (labels)
 ======================================  =========================================================
 
-``Users.get`` is only needed to know the labels, so it is skipped whenever a membership already
-grants the action; the tenant row is skipped for reads because a confirmed membership already proves
-the tenant exists and suspension only blocks writes. Nothing is cached beyond the execution.
+``Users.get`` is only needed to know the labels (and, for a member of several tenants who names none,
+the ``default_tenant`` pref), so it is skipped whenever a membership already grants the action; the
+tenant row is skipped for reads because a confirmed membership already proves the tenant exists and
+suspension only blocks writes. Nothing is cached beyond the execution.
+
+Only **confirmed** memberships count: a pending invitation grants nothing (it is listed on ``/me``).
+
+**Default tenant** (a call without ``x-tenant-id`` by a member of several tenants): the user's pref
+``default_tenant`` (``account.updatePrefs({default_tenant: id})``) when they are still a member of that
+tenant, else the tenant they joined first (oldest accepted membership). A single membership is used as
+is; ``x-tenant-id`` always wins.
 """
 
 from __future__ import annotations
@@ -31,13 +39,17 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
 from . import permissions
+from .accounts import is_service_membership, strongest_role
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
-from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL, TENANT_ROLES
+from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL
 from .schema.tenant import tenant_database_id
 from .tenancy import Tenant, find_tenant, valid_tenant_id
 
 TENANT_HEADER = "x-tenant-id"
 USER_HEADER = "x-appwrite-user-id"
+
+
+DEFAULT_TENANT_PREF = "default_tenant"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ class Membership:
     tenant_name: str
     role: str
     membership_id: str = ""
+    joined: str = ""  # when it was accepted (ISO 8601); orders the default tenant
+    confirmed: bool = True  # False: a pending invitation, which grants nothing
+    invited: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class UserInfo:
     email: str
     labels: tuple[str, ...] = ()
     status: bool = True
+    default_tenant: str | None = None  # the user's pref, checked against their memberships before use
 
     @property
     def platform_admin(self) -> bool:
@@ -72,14 +88,6 @@ class Directory(Protocol):
     def user(self, user_id: str) -> UserInfo | None: ...
 
     def tenant(self, tenant_id: str) -> Tenant | None: ...
-
-
-def strongest_role(roles: list[Any]) -> str | None:
-    """A membership may carry several roles; the strongest known one counts (unknown ones are ignored)."""
-    for role in TENANT_ROLES:
-        if role in roles:
-            return role
-    return None
 
 
 class AppwriteDirectory:
@@ -101,8 +109,9 @@ class AppwriteDirectory:
         found = []
         for membership in listed:
             role = strongest_role(list(membership.roles))
-            if membership.confirm and role is not None:
-                found.append(Membership(membership.teamid, membership.teamname, role, membership.id))
+            if role is not None and not is_service_membership(membership):
+                found.append(Membership(membership.teamid, membership.teamname, role, membership.id,
+                                        membership.joined or "", bool(membership.confirm), membership.invited or ""))
         return found
 
     def user(self, user_id: str) -> UserInfo | None:
@@ -113,7 +122,10 @@ class AppwriteDirectory:
             if error.code == 404:
                 return None
             raise
-        return UserInfo(user.id, user.name, user.email, tuple(user.labels or ()), bool(user.status))
+        prefs = getattr(getattr(user, "prefs", None), "data", None) or {}
+        default = prefs.get(DEFAULT_TENANT_PREF) if isinstance(prefs, dict) else None
+        return UserInfo(user.id, user.name, user.email, tuple(user.labels or ()), bool(user.status),
+                        default if isinstance(default, str) and default else None)
 
     def tenant(self, tenant_id: str) -> Tenant | None:
         self.calls += 1
@@ -132,6 +144,7 @@ class Identity:
     tenant_id: str | None = None
     role: str | None = None
     memberships: list[Membership] = field(default_factory=list)
+    invitations: list[Membership] = field(default_factory=list)  # pending: listed, never used
     ip: str | None = None
     _user: Any = _UNSET
     _tenant: Any = _UNSET
@@ -196,7 +209,9 @@ def resolve(headers: Mapping[str, str], action: str, directory: Directory) -> Id
         permissions.check(action, identity.role)
         return identity
 
-    identity.memberships = directory.memberships(user_id)
+    listed = directory.memberships(user_id)
+    identity.memberships = [m for m in listed if m.confirmed]
+    identity.invitations = [m for m in listed if not m.confirmed]
     _pick_tenant(identity, requested, scope)
     if identity.tenant_id is None:  # ``self`` scope without a tenant (e.g. GET /me of a new user)
         permissions.check(action, identity.role)
@@ -234,15 +249,23 @@ def _pick_tenant(identity: Identity, requested: str | None, scope: str) -> None:
         identity.tenant_id, identity.role = membership.tenant_id, membership.role
         return
     if len(by_tenant) > 1:
-        raise BadRequest(
-            "You belong to several tenants: choose one with the x-tenant-id header.",
-            code="tenant_required", details={"tenants": sorted(by_tenant)},
-        )
+        membership = default_membership(identity)
+        identity.tenant_id, identity.role = membership.tenant_id, membership.role
+        return
     if scope == "self":
         return
     if identity.user().platform_admin:
         raise BadRequest("Choose a tenant with the x-tenant-id header.", code="tenant_required")
     raise Forbidden("You are not a member of any tenant.", code="no_tenant")
+
+
+def default_membership(identity: Identity) -> Membership:
+    """The tenant a member of several tenants works in when they name none (rule in the module doc)."""
+    by_tenant = {m.tenant_id: m for m in identity.memberships}
+    preferred = identity.user().default_tenant
+    if preferred in by_tenant:
+        return by_tenant[preferred]
+    return min(identity.memberships, key=lambda m: (m.joined or "\uffff", m.tenant_id))
 
 
 def authenticate(request: Any, route: Any) -> None:
