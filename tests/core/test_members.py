@@ -4,6 +4,7 @@ cannot make owners; every change is audited with its event."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -119,6 +120,19 @@ def test_a_new_user_accepts_in_the_browser_and_sets_a_password(stack, tenant):
     assert Users(make_client(stack)).get(mail["userId"]).emailverification is True
     member = actor_for(stack, mail["userId"], email)
     assert member.call("auth", "GET", "/me").body["tenant"]["id"] == tenant_id
+
+
+def test_an_accepted_invitation_is_audited_once_as_member_added(stack, tenant):
+    """Appwrite's ``teams.*.memberships.*.update.status`` event runs the members function, which records
+    the join (read back with its key, never twice) in the tenant's audit trail and outbox."""
+    tenant_id, owner = tenant
+    joiner = add_member(owner, "analyst")
+    deadline = time.monotonic() + 20
+    while "member.added" not in outbox_types(stack, tenant_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert outbox_types(stack, tenant_id).count("member.added") == 1
+    joins = owner.call("audit", "GET", "/?action=members.join").body["items"]
+    assert [(j["actor"], j["details"]["role"]) for j in joins] == [(joiner.user_id, "analyst")]
 
 
 def test_the_answer_is_the_same_for_existing_and_unknown_addresses(stack, tenant):

@@ -5,10 +5,12 @@ accept) and ``members.py`` (accepted members). The tenant is the caller's (or th
 ``x-tenant-id``): ``bigtech.identity.authenticate`` resolves it and checks the permission matrix first.
 """
 
+from typing import Any
+
 from bigtech.http import Router, serve
 from bigtech.identity import authenticate
 
-from . import invitations, members
+from . import invitations, joined, members
 
 router = Router()
 router.add("POST", "/", invitations.invite, action="members.add")
@@ -18,4 +20,14 @@ router.add("GET", "/", members.list_members, action="members.list")
 router.add("PATCH", "/{user_id}", members.change_role, action="members.update")
 router.add("DELETE", "/{user_id}", members.remove, action="members.remove")
 
-main = serve(router, before=[authenticate])
+_http = serve(router, before=[authenticate])
+
+
+def main(context: Any) -> Any:
+    """HTTP routes above; Appwrite's ``teams.*.memberships.*.update.status`` event: an invitee accepted."""
+    if (context.req.headers or {}).get("x-appwrite-trigger") == "event":
+        return joined.on_accepted(context)
+    return _http(context)
+
+
+main.router = router  # type: ignore[attr-defined]
