@@ -62,7 +62,7 @@ def test_adding_invites_and_grants_nothing_until_the_invitee_accepts(stack, tena
     assert email.lower() not in member_emails(owner)
     pending = owner.call("members", "GET", "/invitations").body["items"]
     assert [i["id"] for i in pending] == [invitation["id"]]
-    trail = owner.call("audit", "GET", "/?action=members.invite").body["items"]
+    trail = owner.call("audit", "GET", "/?action=members.add").body["items"]
     assert trail[0]["id"] == result.body["audit_id"] and trail[0]["details"] == {"email": email.lower(),
                                                                                  "role": "analyst"}
     assert "member.invited" in outbox_types(stack, tenant_id)

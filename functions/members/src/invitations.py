@@ -11,6 +11,7 @@ stays ``confirm: false`` — granting nothing — until the invitee accepts with
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from appwrite.client import Client
@@ -26,7 +27,7 @@ from bigtech.audited import Event
 from bigtech.errors import Conflict, NotFound
 from bigtech.http import Request, created
 from bigtech.identity import Identity, current
-from bigtech.pagination import PageQuery, listing, page_queries, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, listing, page_queries, paginate
 from bigtech.settings import load_settings
 
 from .models import AddMember
@@ -63,7 +64,7 @@ def invite(request: Request) -> Any:
         teams.update_membership(tenant_id, invitation.membership_id, [body.role])
     public = {**invitation.to_invitation(), "email": body.email, "role": body.role}
     entry = record(
-        request, identity, "members.invite", ("invitation", invitation.membership_id),
+        request, identity, "members.add", ("invitation", invitation.membership_id),
         {"email": body.email, "role": body.role},
         Event("member.invited", tenant_id, {"invitation_id": invitation.membership_id, "role": body.role}),
         undo=lambda: None,  # an invitation without its audit entry is harmless: it grants nothing until accepted
@@ -86,7 +87,8 @@ def revoke(request: Request, invitation_id: str) -> Any:
     identity = current(request)
     teams = appwrite_access.teams(request)
     tenant_id = identity.tenant_id or ""
-    invitation = accounts.find_membership(teams, tenant_id, invitation_id) if invitation_id else None
+    valid = bool(re.match(ID_PATTERN, invitation_id or ""))
+    invitation = accounts.find_membership(teams, tenant_id, invitation_id) if valid else None
     if invitation is None or invitation.confirmed:
         raise NotFound("No such pending invitation in this tenant.", code="invitation_not_found")
     may_assign(identity, invitation.role or "owner")  # who may not invite as owner may not revoke it either
