@@ -232,3 +232,70 @@ def test_users_teams_and_sessions_survive_a_restart(tmp_path):
         assert Teams(make_client(second)).get(team.id).total == 1
         assert Account(with_session(second, secret)).get().id == user.id
         assert Account(make_client(second, jwt=token)).get().id == user.id
+
+
+# --- API-key scopes as Appwrite 1.9 accepts them ---------------------------------------------------
+
+
+def keyed(stack, *scopes: str) -> Client:
+    key = stack.credentials.mint_ephemeral_key("fn-scopes", list(scopes), 60, "exec-" + uuid.uuid4().hex[:8])
+    return make_client(stack, key=key)
+
+
+def test_scopes_under_both_spellings_and_table_scopes_cover_columns(stack, client):
+    from appwrite.services.functions import Functions
+    from appwrite.services.tables_db import TablesDB
+
+    database = "scopes_" + uuid.uuid4().hex[:8]
+    TablesDB(client).create(database, "Scopes")
+    TablesDB(keyed(stack, "collections.write")).create_table(database, "legacy", "Legacy")  # deprecated name
+    TablesDB(keyed(stack, "tables.write")).create_boolean_column(database, "legacy", "a", False)  # 1.9
+    TablesDB(keyed(stack, "attributes.write")).create_boolean_column(database, "legacy", "b", False)
+    assert TablesDB(keyed(stack, "tables.read")).get_column(database, "legacy", "a").key == "a"
+    error = error_of(TablesDB(keyed(stack, "rows.write")).create_boolean_column, database, "legacy", "c", False)
+    assert (error.code, error.type) == (401, "general_unauthorized_scope")
+    assert "columns.write" in error.message and "tables.write" in error.message
+    TablesDB(keyed(stack, "documents.write")).create_row(database, "legacy", "r1", {"a": True})
+    assert TablesDB(keyed(stack, "documents.read")).get_row(database, "legacy", "r1").id == "r1"
+    for scope in ("executions.read", "execution.read"):  # the deprecated alias still works in 1.9
+        assert Functions(keyed(stack, scope)).list_executions("auth").total >= 0
+    error = error_of(Functions(keyed(stack, "functions.read")).list_executions, "auth")
+    assert error.type == "general_unauthorized_scope"
+
+
+# --- CORS: only the registered web platforms ---------------------------------------------------------
+
+
+def preflight(stack, origin: str) -> requests.Response:
+    return requests.options(f"{stack.endpoint}/account", headers={
+        "origin": origin, "access-control-request-method": "GET", "x-appwrite-project": stack.settings.project_id})
+
+
+def test_cors_answers_registered_platforms_only(stack, member):
+    for origin in ("http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:8000"):
+        answer = preflight(stack, origin)
+        assert answer.status_code == 204 and answer.headers["access-control-allow-origin"] == origin
+        assert answer.headers["access-control-allow-credentials"] == "true"
+        assert answer.headers["vary"] == "Origin" and answer.headers["access-control-max-age"] == "86400"
+    foreign = preflight(stack, "https://evil.example")
+    assert "access-control-allow-origin" not in foreign.headers and foreign.headers["vary"] == "Origin"
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD).secret
+    headers = {"x-appwrite-project": stack.settings.project_id, "x-appwrite-session": session}
+    refused = requests.get(f"{stack.endpoint}/account", headers={**headers, "origin": "https://evil.example"})
+    assert (refused.status_code, refused.json()["type"]) == (403, "general_unknown_origin")
+    allowed = requests.get(f"{stack.endpoint}/account", headers={**headers, "origin": "http://localhost:3000"})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    by_key = requests.get(f"{stack.endpoint}/users", headers={
+        "x-appwrite-project": stack.settings.project_id, "x-appwrite-key": stack.settings.api_key,
+        "origin": "https://evil.example"})
+    assert by_key.status_code == 200  # a server with a key is no browser: no origin check
+
+
+def test_cors_follows_the_configured_platform_list(tmp_path):
+    settings = StackSettings.for_tests(free_port(), data_dir=tmp_path, web_platforms=("app.example.com", "*.acme.io"))
+    with LocalAppwrite(settings) as configured:
+        assert preflight(configured, "https://app.example.com").headers["access-control-allow-origin"] \
+            == "https://app.example.com"
+        assert preflight(configured, "https://eu.acme.io").headers["access-control-allow-origin"] == "https://eu.acme.io"
+        for origin in ("http://localhost:3000", "https://acme.io", "https://app.example.com.evil.io"):
+            assert "access-control-allow-origin" not in preflight(configured, origin).headers, origin
