@@ -25,8 +25,8 @@ ALLOWED_HEADERS = ", ".join((
     "X-SDK-Name", "X-SDK-Language", "X-SDK-Platform", "X-SDK-GraphQL", "X-SDK-Profile", "Range",
     "Cache-Control", "Expires", "Pragma", "X-Fallback-Cookies", "X-Requested-With", "X-Forwarded-For",
     "X-Forwarded-User-Agent",
-))
-EXPOSED_HEADERS = "X-Appwrite-Session, X-Fallback-Cookies"
+)).lower()  # header names are case-insensitive; lower case as the rest of the stack sends them
+EXPOSED_HEADERS = "x-appwrite-session, x-fallback-cookies"
 
 
 def unknown_origin() -> AppwriteError:
