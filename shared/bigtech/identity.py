@@ -9,7 +9,7 @@ The resolution is lazy, to spend as few Appwrite calls as possible:
 ======================================  =========================================================
 caller and action                       Appwrite calls
 ======================================  =========================================================
-member, reading in their tenant          1: ``Users.list_memberships``
+member, reading in their tenant          1: ``Users.list_memberships`` (accepted ones only)
 member, changing something               2: + core ``tenants`` row (suspended?)
 platform admin inside a tenant           3: memberships, ``Users.get`` (labels), ``tenants`` row
 platform route (tenants, settings)       1: ``Users.get`` (labels)
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from appwrite.exception import AppwriteException
+from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
@@ -50,6 +51,7 @@ USER_HEADER = "x-appwrite-user-id"
 
 
 DEFAULT_TENANT_PREF = "default_tenant"
+MAX_MEMBERSHIPS = 100  # tenants one user may belong to that identity sees (Appwrite's page limit)
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,19 @@ class AppwriteDirectory:
         self.calls = 0
 
     def memberships(self, user_id: str) -> list[Membership]:
+        """Accepted memberships only (queried so): pending invitations, however many a stranger sends,
+        can never push a user's real tenants out of the page."""
+        return self._list(user_id, confirmed=True)
+
+    def invitations(self, user_id: str) -> list[Membership]:
+        """Pending invitations (``GET /me`` shows them; they grant nothing)."""
+        return self._list(user_id, confirmed=False)
+
+    def _list(self, user_id: str, confirmed: bool) -> list[Membership]:
         self.calls += 1
+        queries = [Query.equal("confirm", [confirmed]), Query.limit(MAX_MEMBERSHIPS)]
         try:
-            listed = self._users.list_memberships(user_id, total=False).memberships
+            listed = self._users.list_memberships(user_id, queries, total=False).memberships
         except AppwriteException as error:
             if error.code == 404:
                 return []
@@ -109,9 +121,9 @@ class AppwriteDirectory:
         found = []
         for membership in listed:
             role = strongest_role(list(membership.roles))
-            if role is not None and not is_service_membership(membership):
+            if role is not None and bool(membership.confirm) == confirmed and not is_service_membership(membership):
                 found.append(Membership(membership.teamid, membership.teamname, role, membership.id,
-                                        membership.joined or "", bool(membership.confirm), membership.invited or ""))
+                                        membership.joined or "", confirmed, membership.invited or ""))
         return found
 
     def user(self, user_id: str) -> UserInfo | None:
@@ -186,6 +198,11 @@ class Identity:
     @property
     def actor(self) -> str:
         return self.user_id
+
+    def pending_invitations(self) -> list[Membership]:
+        """The caller's pending invitations: one extra call, made only by routes that show them."""
+        fetch = getattr(self.directory, "invitations", None)
+        return fetch(self.user_id) if fetch is not None else self.invitations
 
     def permissions(self) -> list[str]:
         return permissions.permissions_for(self.role, platform_admin=self.platform_admin)

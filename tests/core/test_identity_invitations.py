@@ -6,6 +6,7 @@ address has an account."""
 from __future__ import annotations
 
 import pytest
+from appwrite.id import ID
 from appwrite.query import Query
 from appwrite.services.teams import Teams
 from appwrite.services.users import Users
@@ -87,3 +88,21 @@ def test_consent_is_the_victims_alone(stack, world, attacker_tenant):
     assert victim.call("auth", "GET", "/me", tenant=tenant_id).body["role"] == "analyst"
     assert me_without_header(victim)["tenant"]["id"] == world.b
     owner.call("members", "DELETE", f"/{victim.user_id}")  # leave the world as it was
+
+
+def test_a_flood_of_invitations_cannot_hide_a_users_tenants(stack, world):
+    """Appwrite lists 25 memberships by default: 30 pending invitations received *before* joining a tenant
+    must not push that tenant out of what identity sees."""
+    key = make_client(stack)
+    victim_email = f"flooded-{unique_suffix()}@example.com"
+    spammer = Users(key).create(ID.unique(), email=f"spam-{unique_suffix()}@example.com")
+    as_spammer = Teams(make_client(stack, jwt=Users(key).create_jwt(spammer.id).jwt))
+    for n in range(30):
+        team = Teams(key).create(ID.unique(), f"Spam {n}")
+        Teams(key).create_membership(team.id, ["owner"], user_id=spammer.id)
+        as_spammer.create_membership(team.id, ["owner"], email=victim_email, url="http://localhost/accept")
+    tenant_id, owner = create_tenant(stack, world.admin)
+    victim = add_member(owner, "analyst", email=victim_email)
+    me = me_without_header(victim)
+    assert (me["tenant"]["id"], me["role"]) == (tenant_id, "analyst")
+    assert len(me["invitations"]) == 30  # listed, and granting nothing

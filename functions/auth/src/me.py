@@ -27,7 +27,7 @@ def me(request: Request) -> Any:
         "default_tenant": _default_tenant(identity),
         # Pending invitations: accepted with the e-mail's link (teams.updateMembershipStatus), not here.
         "invitations": [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name, "role": m.role,
-                         "invited_at": m.invited or None} for m in identity.invitations],
+                         "invited_at": m.invited or None} for m in identity.pending_invitations()],
         "wallet": None if wallet is None else {"balance": wallet["balance"], "held": wallet["held"]},
     }
 
