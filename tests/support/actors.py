@@ -153,7 +153,24 @@ def accept_invitation(stack: Any, email: str) -> str:
     mail = read_invitation(stack, email)
     guest = Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id)
     Teams(guest).update_membership_status(mail["teamId"], mail["membershipId"], mail["userId"], mail["secret"])
+    wait_for_join(stack, mail["teamId"], mail["membershipId"])
     return mail["userId"]
+
+
+def wait_for_join(stack: Any, tenant_id: str, membership_id: str, timeout: float = 15.0) -> None:
+    """The acceptance event runs ``members`` asynchronously, which audits the join; wait until that entry is
+    sealed, so a test's "nothing changed" snapshot taken next is not disturbed by it."""
+    from appwrite.query import Query
+
+    tables = TablesDB(make_client(stack))
+    queries = [Query.equal("action", ["members.join"]), Query.equal("resource_id", [membership_id]), Query.limit(1)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = tables.list_rows(f"tenant_{tenant_id}", "audit", queries).rows
+        if rows and rows[0].data.get("seq"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the join of {membership_id} in {tenant_id} was not audited")
 
 
 def add_member(owner: Actor, role: str, *, email: str | None = None) -> Actor:

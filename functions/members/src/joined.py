@@ -3,7 +3,7 @@
 Acceptance happens between the invitee's browser and Appwrite (``teams.updateMembershipStatus``), so
 Bigtech learns of it from the event ``teams.*.memberships.*.update.status``, to which this function is
 subscribed. The event's payload is only a hint: the membership is read back with the function's key
-and recorded only when it is confirmed, belongs to a tenant team and is not the inviter's; a join
+and recorded only when it is confirmed, its team is a tenant and it is not the inviter's; a join
 already recorded (same membership id) is not recorded twice. Appwrite sets ``x-appwrite-trigger``
 itself, so no HTTP caller can reach this path.
 """
@@ -20,8 +20,7 @@ from appwrite.services.teams import Teams
 from bigtech import accounts, appwrite_access
 from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, Event, commit_change
-from bigtech.schema.tenant import tenant_database_id
-from bigtech.tenancy import valid_tenant_id
+from bigtech.tenancy import find_tenant, valid_tenant_id
 
 ACTION = "members.join"
 
@@ -43,7 +42,10 @@ def on_accepted(context: Any) -> Any:
     if not member.confirmed or accounts.is_service_membership(membership):
         return context.res.json({"recorded": False, "reason": "not an accepted member"})
     tables = TablesDB(client)
-    database_id = tenant_database_id(tenant_id)
+    tenant = find_tenant(tables, tenant_id)
+    if tenant is None:  # a team that is no tenant (Appwrite teams are not all Bigtech's)
+        return context.res.json({"recorded": False, "reason": "not a tenant"})
+    database_id = tenant.database_id
     if _already_recorded(tables, database_id, membership_id):
         return context.res.json({"recorded": False, "reason": "already recorded"})
     entry, _ = commit_change(
