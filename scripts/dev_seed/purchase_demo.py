@@ -2,7 +2,7 @@
 
 What ``scripts/dev`` shows end to end without the internet: the ``demo`` tenant (created through the
 ``tenants`` function, so it gets the default plugins: fonte/consulta sandboxes and ``pagamento-sandbox``),
-an analyst ``analyst@demo.bigtech.local``, an order for a package paid by the sandbox gateway's
+an analyst ``analyst@demo.bigtech.local`` (invited by the owner, invitation accepted), an order for a package paid by the sandbox gateway's
 ``POST /simulate-payment`` (a webhook signed with the tenant's own secret, run through the ``/webhook``
 verification in the same execution; only where ``BIGTECH_ENV`` is development/test), the ``payment.confirmed``
 event delivered to billing (what the relay does; billing dedupes, so a relay doing it too is harmless),
@@ -22,6 +22,7 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
+from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
 from bigtech.outbox import envelope_from_row
@@ -83,16 +84,24 @@ def ensure_tenant(client: Client, settings: SeedSettings, admin: Functions) -> s
     return str(_expect(status, answer, 201)["owner"]["user_id"])
 
 
-def ensure_analyst(client: Client, owner: Functions) -> str:
+def ensure_analyst(client: Client, settings: SeedSettings, owner: Functions) -> str:
+    """The demo analyst, an active member: invited by the owner, then accepted as the invitee would, with
+    the secret the local stack's mailbox holds (``GET /v1/local/invitations/last``; there is no e-mail)."""
     existing = _user_by_email(client, ANALYST_EMAIL)
-    if existing is None:
-        status, answer = _run(owner, "members", "POST", "/", {"email": ANALYST_EMAIL, "name": "Demo Analyst",
-                                                              "role": "analyst"}, {"x-tenant-id": TENANT_ID})
-        existing = str(_expect(status, answer, 201, 409)["member"]["user_id"]) if status == 201 else \
-            _user_by_email(client, ANALYST_EMAIL)
-    if existing is None:
-        raise SeedError("demo seed: the analyst could not be created")
-    return existing
+    if existing is not None and _is_member(client, existing):
+        return existing
+    status, answer = _run(owner, "members", "POST", "/", {"email": ANALYST_EMAIL, "name": "Demo Analyst",
+                                                          "role": "analyst"}, {"x-tenant-id": TENANT_ID})
+    _expect(status, answer, 201)
+    mail = client.call("get", "/local/invitations/last", {}, {"email": ANALYST_EMAIL})
+    guest = Client().set_endpoint(settings.endpoint).set_project(settings.project_id)
+    Teams(guest).update_membership_status(mail["teamId"], mail["membershipId"], mail["userId"], mail["secret"])
+    return str(mail["userId"])
+
+
+def _is_member(client: Client, user_id: str) -> bool:
+    listed = Teams(client).list_memberships(TENANT_ID, [Query.equal("userId", [user_id]), Query.limit(1)])
+    return any(m.confirm for m in listed.memberships)
 
 
 def deliver_payment_events(client: Client, order_id: str) -> None:
@@ -123,7 +132,7 @@ def demo(client: Client, settings: SeedSettings) -> list[str]:
     users = Users(client)
     users.update_password(owner_id, DEMO_PASSWORD)
     owner = _as_user(settings, client, owner_id)
-    analyst_id = ensure_analyst(client, owner)
+    analyst_id = ensure_analyst(client, settings, owner)
     users.update_password(analyst_id, DEMO_PASSWORD)
     analyst = _as_user(settings, client, analyst_id)
     tenant = {"x-tenant-id": TENANT_ID}

@@ -62,6 +62,22 @@ def session_secret(headers: dict[str, str], project_id: str) -> str | None:
     return None
 
 
+def session_response(request: Request, project_id: str, session: dict, secret: str, body: dict | None = None,
+                     status: int = 201) -> Response:
+    """A new session's answer: the cookie and the Web SDK's fallback header always carry the secret; the
+    body's ``secret`` only for an API-key caller (Appwrite's ``sensitive`` rule: a server-side app signs
+    the user in with its key, then sets the cookie or sends ``x-appwrite-session`` itself)."""
+    cookie = f"a_session_{project_id}"
+    headers = {
+        "x-fallback-cookies": json.dumps({cookie: secret}),
+        "set-cookie": f"{cookie}={secret}; max-age={store.SESSION_SECONDS}; path=/; httponly; samesite=lax",
+    }
+    shown = secret if request.caller is not None and request.caller.is_key else ""
+    if body is None:
+        body = store.session_public(session, current_id=session["$id"], secret=shown)
+    return Response(status, body, headers)
+
+
 def register(stack: LocalAppwrite, router: Router) -> None:
     storage = stack.storage
     project_id = stack.settings.project_id
@@ -122,13 +138,7 @@ def register(stack: LocalAppwrite, router: Router) -> None:
                 fresh["accessedAt"] = now_iso()
                 store.save_user(conn, fresh, touch=False)
         stack.events.publish([f"users.{user['$id']}.sessions.{session['$id']}.create"], store.session_public(session))
-        body = store.session_public(session, current_id=session["$id"], secret=secret)
-        cookie = f"a_session_{project_id}"
-        headers = {
-            "x-fallback-cookies": json.dumps({cookie: secret}),
-            "set-cookie": f"{cookie}={secret}; max-age={store.SESSION_SECONDS}; path=/; httponly; samesite=lax",
-        }
-        return Response(201, body, headers)
+        return session_response(request, project_id, session, secret)
 
     def session_id_of(request: Request, session_id: str) -> str:
         if session_id == "current":
@@ -185,7 +195,9 @@ def register(stack: LocalAppwrite, router: Router) -> None:
     def update_password(request: Request) -> dict:
         user = current_user(request)
         new = store.hash_password(store.valid_password(request.require("password")))
-        if user.get("password") and not store.verify_password(user, request.param("oldPassword") or ""):
+        # As Appwrite: the old password is required once one was ever set (``passwordUpdate``); a user
+        # created by an invitation has none yet and sets it after accepting.
+        if user.get("passwordUpdate") and not store.verify_password(user, request.param("oldPassword") or ""):
             raise invalid_credentials()
 
         def apply(doc: dict) -> None:

@@ -10,6 +10,7 @@ import threading
 
 from . import account, functions, health, tablesdb, teams, users
 from .auth import Caller, Credentials, authorize
+from .cors import Cors
 from .errors import AppwriteError
 from .events import EventHub
 from .http import Dispatcher, HTTPServer, Request, Route, Router, serve_in_thread
@@ -30,7 +31,7 @@ class LocalAppwrite:
         self.router = Router()
         self.stopping = threading.Event()
         self._server: HTTPServer | None = None
-        self.dispatcher = Dispatcher(self.router, self.authenticate)
+        self.dispatcher = Dispatcher(self.router, self.authenticate, Cors(settings.web_platforms))
         self._background: list[threading.Thread] = []
         for service in SERVICES:
             service.register(self, self.router)

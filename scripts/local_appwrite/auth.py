@@ -16,6 +16,7 @@ a restart of the stack exactly as long as they would on a real server.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -26,15 +27,39 @@ import jwt
 
 from .errors import AppwriteError
 
+# A route declares its scope by its 1.9 name; 1.9 labels many routes with a list of scopes, any one
+# of which lets a key in (``app/controllers/shared/api.php``: ``array_intersect``). These are those
+# lists, for the routes the stack serves: the deprecated Databases names (collections, attributes,
+# documents) and ``execution.*`` still work, and the table scopes also cover columns and indexes.
+ACCEPTED_SCOPES: dict[str, frozenset[str]] = {
+    "tables.read": frozenset({"tables.read", "collections.read"}),
+    "tables.write": frozenset({"tables.write", "collections.write"}),
+    "columns.read": frozenset({"tables.read", "collections.read", "columns.read", "attributes.read"}),
+    "columns.write": frozenset({"tables.write", "collections.write", "columns.write", "attributes.write"}),
+    "indexes.read": frozenset({"tables.read", "collections.read", "indexes.read"}),
+    "indexes.write": frozenset({"tables.write", "collections.write", "indexes.write"}),
+    "rows.read": frozenset({"rows.read", "documents.read"}),
+    "rows.write": frozenset({"rows.write", "documents.write"}),
+    "executions.read": frozenset({"executions.read", "execution.read"}),
+    "executions.write": frozenset({"executions.write", "execution.write"}),
+}
 ALL_SCOPES = frozenset(
     {
         "databases.read", "databases.write", "tables.read", "tables.write", "columns.read",
         "columns.write", "indexes.read", "indexes.write", "rows.read", "rows.write",
-        "users.read", "users.write", "teams.read", "teams.write", "functions.read",
-        "functions.write", "execution.read", "execution.write", "executions.read",
-        "executions.write", "health.read",
+        "collections.read", "collections.write", "attributes.read", "attributes.write",
+        "documents.read", "documents.write", "users.read", "users.write", "sessions.read", "sessions.write",
+        "teams.read", "teams.write", "functions.read", "functions.write", "execution.read", "execution.write",
+        "executions.read", "executions.write", "health.read",
     }
 )
+
+
+def accepted_scopes(scope: str) -> frozenset[str]:
+    """Every scope that satisfies a route declared with ``scope`` (itself and its 1.9 aliases)."""
+    return ACCEPTED_SCOPES.get(scope, frozenset({scope}))
+
+
 EPHEMERAL_PREFIX = "ephemeral_"
 USER_JWT_SECONDS = 15 * 60
 
@@ -127,15 +152,15 @@ def authorize(caller: Caller, scope: str | None, users_allowed: bool) -> None:
         return
     if caller.kind == "user" and users_allowed:
         return
-    if caller.is_key and scope is not None and scope in caller.scopes:
+    if caller.is_key and scope is not None and caller.scopes & accepted_scopes(scope):
         return
     if caller.is_key and scope is None:
         return
-    wanted = scope or "account"
+    wanted = sorted(accepted_scopes(scope)) if scope else ["account"]
     raise AppwriteError(
         401,
         "general_unauthorized_scope",
-        f"{caller.role_name} (role: {caller.role_name}) missing scopes ([\"{wanted}\"])",
+        f"{caller.role_name} (role: {caller.role_name}) missing scopes ({json.dumps(wanted)})",
     )
 
 

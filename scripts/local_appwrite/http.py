@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .auth import Caller
+from .cors import Cors, unknown_origin
 from .errors import AppwriteError
 
 API_PREFIX = "/v1"
@@ -219,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def do_OPTIONS(self) -> None:
-        """CORS preflight: browsers call the executions API straight from a frontend."""
+        """CORS preflight: answered for every path; only a registered platform's origin is echoed."""
         self._send(Response(204, b"", {"content-type": "text/plain"}))
 
     def _send(self, response: Response) -> None:
@@ -234,18 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _cors_headers(self) -> dict[str, str]:
-        origin = self.headers.get("origin")
-        if not origin:
-            return {}
-        return {
-            "access-control-allow-origin": origin,
-            "access-control-allow-credentials": "true",
-            "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-            "access-control-allow-headers": self.headers.get("access-control-request-headers")
-            or "content-type, x-appwrite-project, x-appwrite-jwt, x-appwrite-session, x-fallback-cookies, "
-            "x-sdk-name, x-sdk-platform, x-sdk-language, x-sdk-version, x-appwrite-response-format",
-            "access-control-expose-headers": "x-appwrite-session, x-fallback-cookies",
-        }
+        return self.server.app.cors.headers(self.headers.get("origin"))
 
     def _read_request(self) -> Request:
         url = urlsplit(self.path)
@@ -290,9 +280,11 @@ class HTTPServer(ThreadingHTTPServer):
 class Dispatcher:
     """Routes a parsed request, authenticates it, and renders errors the Appwrite way."""
 
-    def __init__(self, router: Router, authenticate: Callable[[Request, Route], Caller]) -> None:
+    def __init__(self, router: Router, authenticate: Callable[[Request, Route], Caller],
+                 cors: Cors | None = None) -> None:
         self.router = router
         self.authenticate = authenticate
+        self.cors = cors or Cors()
         # Called with (request, route or None, response) after every request: the contract test
         # records responses this way without the services knowing.
         self.observers: list[Callable[[Request, Route | None, Response], None]] = []
@@ -315,6 +307,7 @@ class Dispatcher:
             if request.params.pop("__invalid_json__", False):
                 raise AppwriteError(400, "general_argument_invalid", "Request body is not valid JSON.")
             route, path_params = self.router.match(request.method, request.path[len(API_PREFIX):] or "/")
+            self._check_origin(request)
             request.caller = self.authenticate(request, route)
             result = route.handler(request, **path_params)
             if isinstance(result, Response):
@@ -326,6 +319,12 @@ class Dispatcher:
             traceback.print_exc()
             error = AppwriteError(500, "general_unknown", "Server Error")
             return Response(500, error.body())
+
+    def _check_origin(self, request: Request) -> None:
+        """Appwrite's CSRF check: a browser request from an unregistered origin is refused (keys are exempt)."""
+        origin = request.headers.get("origin")
+        if origin and not request.headers.get("x-appwrite-key") and not self.cors.allows_origin(origin):
+            raise unknown_origin()
 
 
 def serve_in_thread(server: HTTPServer) -> threading.Thread:

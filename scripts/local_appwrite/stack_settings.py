@@ -37,6 +37,8 @@ class StackSettings:
     admin_email: str = "admin@bigtech.local"
     admin_password: str = "admin-password"
     run_schedules: bool = True
+    # Hostnames of the project's registered web platforms (CORS, invitation redirect URLs).
+    web_platforms: tuple[str, ...] = ("localhost",)
     sync_timeout_seconds: float = 30.0  # a synchronous execution answers 408 after this (Appwrite: 30 s)
     verbose: bool = False
     # Project variables for every function, beneath the process's own BIGTECH_* environment (which wins).
@@ -64,6 +66,8 @@ class StackSettings:
             "admin_email": env.get("BIGTECH_ADMIN_EMAIL", cls.admin_email),
             "admin_password": env.get("BIGTECH_ADMIN_PASSWORD", cls.admin_password),
             "functions_mode": env.get("BIGTECH_FUNCTIONS_MODE", cls.functions_mode),
+            "web_platforms": tuple(h.strip() for h in env.get("BIGTECH_LOCAL_WEB_PLATFORMS", "localhost").split(",")
+                                   if h.strip()),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

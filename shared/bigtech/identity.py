@@ -9,15 +9,23 @@ The resolution is lazy, to spend as few Appwrite calls as possible:
 ======================================  =========================================================
 caller and action                       Appwrite calls
 ======================================  =========================================================
-member, reading in their tenant          1: ``Users.list_memberships``
+member, reading in their tenant          1: ``Users.list_memberships`` (accepted ones only)
 member, changing something               2: + core ``tenants`` row (suspended?)
 platform admin inside a tenant           3: memberships, ``Users.get`` (labels), ``tenants`` row
 platform route (tenants, settings)       1: ``Users.get`` (labels)
 ======================================  =========================================================
 
-``Users.get`` is only needed to know the labels, so it is skipped whenever a membership already
-grants the action; the tenant row is skipped for reads because a confirmed membership already proves
-the tenant exists and suspension only blocks writes. Nothing is cached beyond the execution.
+``Users.get`` is only needed to know the labels (and, for a member of several tenants who names none,
+the ``default_tenant`` pref), so it is skipped whenever a membership already grants the action; the
+tenant row is skipped for reads because a confirmed membership already proves the tenant exists and
+suspension only blocks writes. Nothing is cached beyond the execution.
+
+Only **confirmed** memberships count: a pending invitation grants nothing (it is listed on ``/me``).
+
+**Default tenant** (a call without ``x-tenant-id`` by a member of several tenants): the user's pref
+``default_tenant`` (``account.updatePrefs({default_tenant: id})``) when they are still a member of that
+tenant, else the tenant they joined first (oldest accepted membership). A single membership is used as
+is; ``x-tenant-id`` always wins.
 """
 
 from __future__ import annotations
@@ -27,17 +35,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from appwrite.exception import AppwriteException
+from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
 from . import permissions
+from .accounts import is_service_membership, strongest_role
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
-from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL, TENANT_ROLES
+from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL
 from .schema.tenant import tenant_database_id
 from .tenancy import Tenant, find_tenant, valid_tenant_id
 
 TENANT_HEADER = "x-tenant-id"
 USER_HEADER = "x-appwrite-user-id"
+
+
+DEFAULT_TENANT_PREF = "default_tenant"
+MAX_MEMBERSHIPS = 100  # tenants one user may belong to that identity sees (Appwrite's page limit)
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,9 @@ class Membership:
     tenant_name: str
     role: str
     membership_id: str = ""
+    joined: str = ""  # when it was accepted (ISO 8601); orders the default tenant
+    confirmed: bool = True  # False: a pending invitation, which grants nothing
+    invited: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class UserInfo:
     email: str
     labels: tuple[str, ...] = ()
     status: bool = True
+    default_tenant: str | None = None  # the user's pref, checked against their memberships before use
 
     @property
     def platform_admin(self) -> bool:
@@ -74,14 +92,6 @@ class Directory(Protocol):
     def tenant(self, tenant_id: str) -> Tenant | None: ...
 
 
-def strongest_role(roles: list[Any]) -> str | None:
-    """A membership may carry several roles; the strongest known one counts (unknown ones are ignored)."""
-    for role in TENANT_ROLES:
-        if role in roles:
-            return role
-    return None
-
-
 class AppwriteDirectory:
     """``Directory`` over the Appwrite SDK, counting its calls (the budget is tested)."""
 
@@ -91,9 +101,19 @@ class AppwriteDirectory:
         self.calls = 0
 
     def memberships(self, user_id: str) -> list[Membership]:
+        """Accepted memberships only (queried so): pending invitations, however many a stranger sends,
+        can never push a user's real tenants out of the page."""
+        return self._list(user_id, confirmed=True)
+
+    def invitations(self, user_id: str) -> list[Membership]:
+        """Pending invitations (``GET /me`` shows them; they grant nothing)."""
+        return self._list(user_id, confirmed=False)
+
+    def _list(self, user_id: str, confirmed: bool) -> list[Membership]:
         self.calls += 1
+        queries = [Query.equal("confirm", [confirmed]), Query.limit(MAX_MEMBERSHIPS)]
         try:
-            listed = self._users.list_memberships(user_id, total=False).memberships
+            listed = self._users.list_memberships(user_id, queries, total=False).memberships
         except AppwriteException as error:
             if error.code == 404:
                 return []
@@ -101,8 +121,9 @@ class AppwriteDirectory:
         found = []
         for membership in listed:
             role = strongest_role(list(membership.roles))
-            if membership.confirm and role is not None:
-                found.append(Membership(membership.teamid, membership.teamname, role, membership.id))
+            if role is not None and bool(membership.confirm) == confirmed and not is_service_membership(membership):
+                found.append(Membership(membership.teamid, membership.teamname, role, membership.id,
+                                        membership.joined or "", confirmed, membership.invited or ""))
         return found
 
     def user(self, user_id: str) -> UserInfo | None:
@@ -113,7 +134,10 @@ class AppwriteDirectory:
             if error.code == 404:
                 return None
             raise
-        return UserInfo(user.id, user.name, user.email, tuple(user.labels or ()), bool(user.status))
+        prefs = getattr(getattr(user, "prefs", None), "data", None) or {}
+        default = prefs.get(DEFAULT_TENANT_PREF) if isinstance(prefs, dict) else None
+        return UserInfo(user.id, user.name, user.email, tuple(user.labels or ()), bool(user.status),
+                        default if isinstance(default, str) and default else None)
 
     def tenant(self, tenant_id: str) -> Tenant | None:
         self.calls += 1
@@ -132,6 +156,7 @@ class Identity:
     tenant_id: str | None = None
     role: str | None = None
     memberships: list[Membership] = field(default_factory=list)
+    invitations: list[Membership] = field(default_factory=list)  # pending: listed, never used
     ip: str | None = None
     _user: Any = _UNSET
     _tenant: Any = _UNSET
@@ -174,6 +199,11 @@ class Identity:
     def actor(self) -> str:
         return self.user_id
 
+    def pending_invitations(self) -> list[Membership]:
+        """The caller's pending invitations: one extra call, made only by routes that show them."""
+        fetch = getattr(self.directory, "invitations", None)
+        return fetch(self.user_id) if fetch is not None else self.invitations
+
     def permissions(self) -> list[str]:
         return permissions.permissions_for(self.role, platform_admin=self.platform_admin)
 
@@ -196,7 +226,9 @@ def resolve(headers: Mapping[str, str], action: str, directory: Directory) -> Id
         permissions.check(action, identity.role)
         return identity
 
-    identity.memberships = directory.memberships(user_id)
+    listed = directory.memberships(user_id)
+    identity.memberships = [m for m in listed if m.confirmed]
+    identity.invitations = [m for m in listed if not m.confirmed]
     _pick_tenant(identity, requested, scope)
     if identity.tenant_id is None:  # ``self`` scope without a tenant (e.g. GET /me of a new user)
         permissions.check(action, identity.role)
@@ -234,15 +266,23 @@ def _pick_tenant(identity: Identity, requested: str | None, scope: str) -> None:
         identity.tenant_id, identity.role = membership.tenant_id, membership.role
         return
     if len(by_tenant) > 1:
-        raise BadRequest(
-            "You belong to several tenants: choose one with the x-tenant-id header.",
-            code="tenant_required", details={"tenants": sorted(by_tenant)},
-        )
+        membership = default_membership(identity)
+        identity.tenant_id, identity.role = membership.tenant_id, membership.role
+        return
     if scope == "self":
         return
     if identity.user().platform_admin:
         raise BadRequest("Choose a tenant with the x-tenant-id header.", code="tenant_required")
     raise Forbidden("You are not a member of any tenant.", code="no_tenant")
+
+
+def default_membership(identity: Identity) -> Membership:
+    """The tenant a member of several tenants works in when they name none (rule in the module doc)."""
+    by_tenant = {m.tenant_id: m for m in identity.memberships}
+    preferred = identity.user().default_tenant
+    if preferred in by_tenant:
+        return by_tenant[preferred]
+    return min(identity.memberships, key=lambda m: (m.joined or "\uffff", m.tenant_id))
 
 
 def authenticate(request: Any, route: Any) -> None:

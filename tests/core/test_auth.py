@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from appwrite.exception import AppwriteException
+from appwrite.services.account import Account
 
 from bigtech import permissions
+from tests.conftest import make_client
 from tests.support.actors import actor_for, add_member, call, create_tenant
 
 
@@ -26,17 +28,27 @@ def test_platform_admin_in_a_tenant_and_without_one(world):
     assert inside["tenant"]["id"] == world.b and inside["role"] == "platform_admin"
 
 
-def test_a_user_of_several_tenants_picks_one(stack, world):
+def test_a_user_of_several_tenants_works_without_choosing(stack, world):
+    """No ``x-tenant-id``: the ``default_tenant`` pref while still a member, else the tenant joined first."""
     other, other_owner = create_tenant(stack, world.admin)
     both = add_member(other_owner, "viewer", email=world.a_roles["analyst"].email)
     assert both.user_id == world.a_roles["analyst"].user_id
     undecided = both.call("auth", "GET", "/me")
-    assert (undecided.status, undecided.error_code) == (400, "tenant_required")
-    assert set(undecided.body["error"]["details"]["tenants"]) == {world.a, other}
-    picked = both.call("auth", "GET", "/me", tenant=other).body
-    assert (picked["tenant"]["id"], picked["role"]) == (other, "viewer")
-    assert both.call("auth", "GET", "/me", tenant=world.a).body["role"] == "analyst"
-    other_owner.call("members", "DELETE", f"/{both.user_id}")  # leave world's analyst as it was
+    assert undecided.status == 200, undecided
+    assert (undecided.body["tenant"]["id"], undecided.body["role"]) == (world.a, "analyst")  # joined first
+    assert undecided.body["default_tenant"] == world.a
+    assert {t["id"] for t in undecided.body["tenants"]} == {world.a, other}
+    account = Account(make_client(stack, jwt=both.jwt))
+    account.update_prefs({"default_tenant": other})  # the user's own choice (Web SDK: account.updatePrefs)
+    try:
+        chosen = both.call("auth", "GET", "/me").body
+        assert (chosen["tenant"]["id"], chosen["role"], chosen["default_tenant"]) == (other, "viewer", other)
+        assert both.call("consultas", "GET", "/").status == 200  # works as a viewer of ``other``
+        assert both.call("auth", "GET", "/me", tenant=world.a).body["role"] == "analyst"  # the header still wins
+        other_owner.call("members", "DELETE", f"/{both.user_id}")  # no longer a member: the pref is ignored
+        assert both.call("auth", "GET", "/me").body["tenant"]["id"] == world.a
+    finally:
+        account.update_prefs({})  # leave world's analyst as it was
 
 
 def test_a_user_without_tenant(world):

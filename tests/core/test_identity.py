@@ -40,7 +40,9 @@ def directory():
         members={
             "alice": [Membership("acme", "Acme", "owner")],
             "victor": [Membership("acme", "Acme", "viewer")],
-            "multi": [Membership("acme", "Acme", "admin"), Membership("beta", "Beta", "viewer")],
+            "multi": [Membership("acme", "Acme", "admin", "m1", "2026-02-01T00:00:00.000+00:00"),
+                      Membership("beta", "Beta", "viewer", "m2", "2026-01-01T00:00:00.000+00:00")],
+            "invited": [Membership("acme", "Acme", "owner", "m3", "", confirmed=False)],
             "root": [],
         },
         users={
@@ -48,6 +50,8 @@ def directory():
             "root": UserInfo("root", "Root", "r@x.io", ("admin",)),
             "nobody": UserInfo("nobody", "No", "n@x.io"),
             "victor": UserInfo("victor", "V", "v@x.io"),
+            "multi": UserInfo("multi", "M", "m@x.io"),
+            "invited": UserInfo("invited", "I", "i@x.io"),
         },
         tenants={"acme": tenant("acme"), "beta": tenant("beta"), "frozen": tenant("frozen", "suspended")},
     )
@@ -85,12 +89,30 @@ def test_a_weaker_role_is_refused(directory):
     assert caught.value.code == "forbidden"
 
 
-def test_several_tenants_need_a_choice(directory):
-    with pytest.raises(BadRequest) as caught:
-        resolve(headers("multi"), "members.list", directory)
-    assert caught.value.code == "tenant_required" and caught.value.details == {"tenants": ["acme", "beta"]}
-    identity = resolve(headers("multi", "beta"), "me.read", directory)
-    assert (identity.tenant_id, identity.role) == ("beta", "viewer")
+def test_several_tenants_default_to_the_oldest_accepted_membership(directory):
+    identity = resolve(headers("multi"), "me.read", directory)
+    assert (identity.tenant_id, identity.role) == ("beta", "viewer")  # joined in January, before acme
+    assert directory.calls == ["memberships", "user"]  # the user's prefs are read only in this case
+    identity = resolve(headers("multi", "acme"), "me.read", directory)
+    assert (identity.tenant_id, identity.role) == ("acme", "admin")
+
+
+def test_the_default_tenant_pref_wins_while_still_a_member(directory):
+    directory.users["multi"] = UserInfo("multi", "M", "m@x.io", default_tenant="acme")
+    assert resolve(headers("multi"), "members.list", directory).tenant_id == "acme"  # as its admin
+    directory.users["multi"] = UserInfo("multi", "M", "m@x.io", default_tenant="gone")  # no longer a member
+    assert resolve(headers("multi"), "me.read", directory).tenant_id == "beta"
+
+
+def test_a_pending_invitation_grants_nothing(directory):
+    with pytest.raises(Forbidden) as caught:
+        resolve(headers("invited"), "members.list", directory)
+    assert caught.value.code == "no_tenant"
+    with pytest.raises(Forbidden) as caught:
+        resolve(headers("invited", "acme"), "members.list", directory)
+    assert caught.value.code == "not_a_member"
+    identity = resolve(headers("invited"), "me.read", directory)
+    assert identity.tenant_id is None and [m.tenant_id for m in identity.invitations] == ["acme"]
 
 
 def test_a_foreign_tenant_is_forbidden(directory):

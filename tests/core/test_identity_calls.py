@@ -37,7 +37,8 @@ def identity_calls(paths: list[str]) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("who", "function_id", "method", "path", "expected"), [
-    ("viewer", "auth", "GET", "/me", {"memberships": 1, "user": 1, "tenant": 1}),  # /me itself needs user+tenant
+    # /me itself needs user + tenant, and lists pending invitations (a second memberships call)
+    ("viewer", "auth", "GET", "/me", {"memberships": 2, "user": 1, "tenant": 1}),
     ("owner", "members", "GET", "/", {"memberships": 1, "user": 0, "tenant": 0}),
     ("owner", "audit", "GET", "/verify", {"memberships": 1, "user": 0, "tenant": 0}),
     ("admin", "members", "PATCH", "/{viewer}", {"memberships": 1, "user": 0, "tenant": 1}),

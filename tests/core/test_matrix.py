@@ -37,6 +37,12 @@ def fresh_member(world) -> str:
     return add_member(world.a_roles["owner"], "viewer").user_id
 
 
+def fresh_invitation(world) -> str:
+    answer = world.a_roles["owner"].call("members", "POST", "/", {"email": f"i-{unique_suffix()}@example.com",
+                                                                  "role": "viewer"})
+    return answer.body["invitation"]["id"]
+
+
 SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("auth", "GET", "/me"): Sample(lambda w, c: "/me"),
     ("tenants", "POST", "/"): Sample(lambda w, c: "/", lambda w, c: {
@@ -52,6 +58,8 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("members", "POST", "/"): Sample(lambda w, c: "/", lambda w, c: {
         "email": f"new-{unique_suffix()}@example.com", "role": "viewer"}),
     ("members", "GET", "/"): Sample(lambda w, c: "/"),
+    ("members", "GET", "/invitations"): Sample(lambda w, c: "/invitations"),
+    ("members", "DELETE", "/invitations/{invitation_id}"): Sample(lambda w, c: f"/invitations/{fresh_invitation(w)}"),
     ("members", "PATCH", "/{user_id}"): Sample(lambda w, c: f"/{fresh_member(w)}", lambda w, c: {"role": "analyst"}),
     ("members", "DELETE", "/{user_id}"): Sample(lambda w, c: f"/{fresh_member(w)}"),
     ("audit", "GET", "/"): Sample(lambda w, c: "/?limit=5"),

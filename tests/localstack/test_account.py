@@ -33,6 +33,11 @@ def guest(stack) -> Client:
     return Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id)
 
 
+def server(stack) -> Client:
+    """A server-side app (e.g. a Next.js route): it signs users in with its API key, which returns the secret."""
+    return make_client(stack)
+
+
 def with_session(stack, secret: str) -> Client:
     return guest(stack).set_session(secret)
 
@@ -51,12 +56,23 @@ def member(client):
 
 
 def test_email_password_session_signs_in(stack, member):
-    session = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    """The documented server-side flow: with an API key the session's secret is returned, and the server
+    hands it back as ``x-appwrite-session`` (``Client.set_session``) or sets it as the user's cookie."""
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     assert session.userid == member.id and session.provider == "email"
     assert session.current is True and session.secret and session.expire > session.createdat
     me = Account(with_session(stack, session.secret)).get()
     assert (me.id, me.email, me.name) == (member.id, member.email, "Login User")
     assert me.password is None and me.accessedat
+
+
+def test_a_client_side_session_does_not_hand_back_its_secret(stack, member):
+    """Without a key (a browser, a mobile app) Appwrite blanks ``secret``: only the cookie carries it."""
+    session = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    assert session.userid == member.id and session.secret == ""
+    listed = Account(with_session(stack, Account(server(stack)).create_email_password_session(
+        member.email, PASSWORD).secret)).list_sessions()
+    assert all(s.secret == "" for s in listed.sessions)
 
 
 def test_session_secret_via_web_sdk_carriers(stack, member):
@@ -69,7 +85,7 @@ def test_session_secret_via_web_sdk_carriers(stack, member):
     cookie_name = f"a_session_{stack.settings.project_id}"
     fallback = json.loads(response.headers["x-fallback-cookies"])
     secret = fallback[cookie_name]
-    assert secret == response.json()["secret"]
+    assert secret and response.json()["secret"] == ""  # the body keeps it for API-key callers only
     assert response.cookies.get(cookie_name) == secret
     by_fallback = requests.get(
         stack.endpoint + "/account",
@@ -94,7 +110,7 @@ def test_wrong_credentials_are_401(stack, member):
 
 
 def test_blocked_user_cannot_sign_in_or_use_a_session(stack, client, member):
-    session = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     Users(client).update_status(member.id, False)
     error = error_of(Account(guest(stack)).create_email_password_session, member.email, PASSWORD)
     assert (error.code, error.type) == (401, "user_blocked")
@@ -105,8 +121,8 @@ def test_blocked_user_cannot_sign_in_or_use_a_session(stack, client, member):
 
 
 def test_list_get_and_delete_sessions(stack, member):
-    first = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
-    second = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    first = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
+    second = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     account = Account(with_session(stack, second.secret))
     listed = account.list_sessions()
     assert listed.total == 2 and [(s.id, s.current) for s in listed.sessions] == [(first.id, False), (second.id, True)]
@@ -120,7 +136,7 @@ def test_list_get_and_delete_sessions(stack, member):
 
 
 def test_delete_sessions_optionally_keeps_the_current_one(stack, member):
-    sessions = [Account(guest(stack)).create_email_password_session(member.email, PASSWORD) for _ in range(3)]
+    sessions = [Account(server(stack)).create_email_password_session(member.email, PASSWORD) for _ in range(3)]
     account = Account(with_session(stack, sessions[0].secret))
     account.delete_sessions(current=False)
     assert [s.id for s in account.list_sessions().sessions] == [sessions[0].id]
@@ -130,8 +146,8 @@ def test_delete_sessions_optionally_keeps_the_current_one(stack, member):
 
 def test_session_of_someone_else_is_not_found(stack, client, member):
     other = Users(client).create(ID.unique(), email=email(), password=PASSWORD)
-    theirs = Account(guest(stack)).create_email_password_session(other.email, PASSWORD)
-    mine = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    theirs = Account(server(stack)).create_email_password_session(other.email, PASSWORD)
+    mine = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     error = error_of(Account(with_session(stack, mine.secret)).get_session, theirs.id)
     assert (error.code, error.type) == (404, "user_session_not_found")
     error = error_of(Account(with_session(stack, mine.secret)).delete_session, theirs.id)
@@ -156,7 +172,7 @@ def test_account_needs_a_user(stack):
 
 
 def test_account_jwt_from_a_session(stack, member):
-    session = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     token = json_call(with_session(stack, session.secret), "post", "/account/jwts")["jwt"]
     assert Account(make_client(stack, jwt=token)).get().id == member.id
     again = json_call(make_client(stack, jwt=token), "post", "/account/jwts", {"duration": 60})["jwt"]
@@ -185,7 +201,7 @@ def test_sign_up_then_sign_in(stack, client):
 
 
 def test_update_own_name_password_and_prefs(stack, member):
-    session = Account(guest(stack)).create_email_password_session(member.email, PASSWORD)
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD)
     account = Account(with_session(stack, session.secret))
     assert account.update_name("Renamed").name == "Renamed"
     error = error_of(account.update_password, "new password 123", old_password="wrong one")
@@ -208,7 +224,7 @@ def test_users_teams_and_sessions_survive_a_restart(tmp_path):
         user = Users(make_client(first)).create(ID.unique(), email=email(), password=PASSWORD)
         team = Teams(make_client(first)).create(ID.unique(), "Persistent")
         Teams(make_client(first)).create_membership(team.id, ["owner"], user_id=user.id)
-        secret = Account(guest(first)).create_email_password_session(user.email, PASSWORD).secret
+        secret = Account(server(first)).create_email_password_session(user.email, PASSWORD).secret
         token = Users(make_client(first)).create_jwt(user.id).jwt
     restarted = StackSettings.for_tests(free_port(), data_dir=tmp_path)
     with LocalAppwrite(restarted) as second:
@@ -216,3 +232,70 @@ def test_users_teams_and_sessions_survive_a_restart(tmp_path):
         assert Teams(make_client(second)).get(team.id).total == 1
         assert Account(with_session(second, secret)).get().id == user.id
         assert Account(make_client(second, jwt=token)).get().id == user.id
+
+
+# --- API-key scopes as Appwrite 1.9 accepts them ---------------------------------------------------
+
+
+def keyed(stack, *scopes: str) -> Client:
+    key = stack.credentials.mint_ephemeral_key("fn-scopes", list(scopes), 60, "exec-" + uuid.uuid4().hex[:8])
+    return make_client(stack, key=key)
+
+
+def test_scopes_under_both_spellings_and_table_scopes_cover_columns(stack, client):
+    from appwrite.services.functions import Functions
+    from appwrite.services.tables_db import TablesDB
+
+    database = "scopes_" + uuid.uuid4().hex[:8]
+    TablesDB(client).create(database, "Scopes")
+    TablesDB(keyed(stack, "collections.write")).create_table(database, "legacy", "Legacy")  # deprecated name
+    TablesDB(keyed(stack, "tables.write")).create_boolean_column(database, "legacy", "a", False)  # 1.9
+    TablesDB(keyed(stack, "attributes.write")).create_boolean_column(database, "legacy", "b", False)
+    assert TablesDB(keyed(stack, "tables.read")).get_column(database, "legacy", "a").key == "a"
+    error = error_of(TablesDB(keyed(stack, "rows.write")).create_boolean_column, database, "legacy", "c", False)
+    assert (error.code, error.type) == (401, "general_unauthorized_scope")
+    assert "columns.write" in error.message and "tables.write" in error.message
+    TablesDB(keyed(stack, "documents.write")).create_row(database, "legacy", "r1", {"a": True})
+    assert TablesDB(keyed(stack, "documents.read")).get_row(database, "legacy", "r1").id == "r1"
+    for scope in ("executions.read", "execution.read"):  # the deprecated alias still works in 1.9
+        assert Functions(keyed(stack, scope)).list_executions("auth").total >= 0
+    error = error_of(Functions(keyed(stack, "functions.read")).list_executions, "auth")
+    assert error.type == "general_unauthorized_scope"
+
+
+# --- CORS: only the registered web platforms ---------------------------------------------------------
+
+
+def preflight(stack, origin: str) -> requests.Response:
+    return requests.options(f"{stack.endpoint}/account", headers={
+        "origin": origin, "access-control-request-method": "GET", "x-appwrite-project": stack.settings.project_id})
+
+
+def test_cors_answers_registered_platforms_only(stack, member):
+    for origin in ("http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:8000"):
+        answer = preflight(stack, origin)
+        assert answer.status_code == 204 and answer.headers["access-control-allow-origin"] == origin
+        assert answer.headers["access-control-allow-credentials"] == "true"
+        assert answer.headers["vary"] == "Origin" and answer.headers["access-control-max-age"] == "86400"
+    foreign = preflight(stack, "https://evil.example")
+    assert "access-control-allow-origin" not in foreign.headers and foreign.headers["vary"] == "Origin"
+    session = Account(server(stack)).create_email_password_session(member.email, PASSWORD).secret
+    headers = {"x-appwrite-project": stack.settings.project_id, "x-appwrite-session": session}
+    refused = requests.get(f"{stack.endpoint}/account", headers={**headers, "origin": "https://evil.example"})
+    assert (refused.status_code, refused.json()["type"]) == (403, "general_unknown_origin")
+    allowed = requests.get(f"{stack.endpoint}/account", headers={**headers, "origin": "http://localhost:3000"})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    by_key = requests.get(f"{stack.endpoint}/users", headers={
+        "x-appwrite-project": stack.settings.project_id, "x-appwrite-key": stack.settings.api_key,
+        "origin": "https://evil.example"})
+    assert by_key.status_code == 200  # a server with a key is no browser: no origin check
+
+
+def test_cors_follows_the_configured_platform_list(tmp_path):
+    settings = StackSettings.for_tests(free_port(), data_dir=tmp_path, web_platforms=("app.example.com", "*.acme.io"))
+    with LocalAppwrite(settings) as configured:
+        assert preflight(configured, "https://app.example.com").headers["access-control-allow-origin"] \
+            == "https://app.example.com"
+        assert preflight(configured, "https://eu.acme.io").headers["access-control-allow-origin"] == "https://eu.acme.io"
+        for origin in ("http://localhost:3000", "https://acme.io", "https://app.example.com.evil.io"):
+            assert "access-control-allow-origin" not in preflight(configured, origin).headers, origin

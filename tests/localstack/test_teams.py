@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
+from appwrite.client import Client
 from appwrite.exception import AppwriteException
 from appwrite.id import ID
 from appwrite.query import Query
+from appwrite.services.account import Account
 from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
@@ -226,3 +230,101 @@ def test_team_and_membership_events(stack, client, user):
     while time.time() < deadline and not wanted <= set(seen):
         time.sleep(0.02)
     assert wanted <= set(seen)
+
+
+# --- what a signed-in user may do on their own (JWT or session) -------------------------------------
+
+
+def as_user(stack, user_id: str):
+    return make_client(stack, jwt=Users(make_client(stack)).create_jwt(user_id).jwt)
+
+
+def guest(stack):
+    return Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id)
+
+
+def last_invitation(stack, address: str) -> dict:
+    return make_client(stack).call("get", "/local/invitations/last", {}, {"email": address})
+
+
+@pytest.fixture
+def owned(stack, client, user):
+    """A team whose owner is ``user`` (made by the key) and a user JWT client for them."""
+    team = Teams(client).create(ID.unique(), "Owned " + tag())
+    Teams(client).create_membership(team.id, ["owner"], user_id=user.id)
+    return team, Teams(as_user(stack, user.id))
+
+
+def test_a_user_lists_only_the_teams_they_joined(stack, client, user, owned):
+    team, mine = owned
+    other = Teams(client).create(ID.unique(), "Other " + tag())
+    assert [t.id for t in mine.list().teams] == [team.id]
+    assert mine.get(team.id).id == team.id
+    assert [m.userid for m in mine.list_memberships(team.id).memberships] == [user.id]
+    for call in (mine.get, mine.list_memberships, mine.get_prefs):
+        assert error_of(call, other.id).type == "team_not_found"  # not a member: as if it did not exist
+    assert error_of(mine.create, ID.unique(), "Mine").code == 401  # creating teams stays with the key locally
+
+
+def test_an_owner_invites_and_the_membership_waits_for_consent(stack, client, owned):
+    team, mine = owned
+    address = email("invitee")
+    error = error_of(mine.create_membership, team.id, ["viewer"], email=address)
+    assert (error.code, error.message) == (400, "URL is required")
+    error = error_of(mine.create_membership, team.id, ["viewer"], email=address, url="https://evil.example/x")
+    assert (error.code, error.type) == (400, "general_argument_invalid")  # not a registered web platform
+    invited = mine.create_membership(team.id, ["viewer"], email=address, url="http://localhost:3000/accept?x=1")
+    assert invited.confirm is False and invited.joined == "" and Teams(client).get(team.id).total == 1
+    assert "team:" + team.id not in str(Users(client).list_memberships(invited.userid).memberships[0].roles)
+    mail = last_invitation(stack, address)
+    assert mail["url"].startswith("http://localhost:3000/accept?x=1&membershipId=" + invited.id)
+    assert (mail["userId"], mail["teamId"], mail["teamName"]) == (invited.userid, team.id, team.name)
+    invitee = Users(client).get(invited.userid)
+    assert invitee.passwordupdate == "" and invitee.emailverification is False
+
+    refused = error_of(Teams(guest(stack)).update_membership_status, team.id, invited.id, invited.userid, "x" * 64)
+    assert (refused.code, refused.type) == (401, "team_invalid_secret")
+    accept = Teams(guest(stack)).update_membership_status
+    refused = error_of(accept, team.id, invited.id, "someone-else", mail["secret"])
+    assert (refused.code, refused.type) == (401, "team_invite_mismatch")
+    accepted = Teams(guest(stack)).update_membership_status(team.id, invited.id, invited.userid, mail["secret"])
+    assert accepted.confirm is True and accepted.joined
+    assert Users(client).get(invited.userid).emailverification is True
+    assert Teams(client).get(team.id).total == 2
+    again = error_of(Teams(guest(stack)).update_membership_status, team.id, invited.id, invited.userid, mail["secret"])
+    assert (again.code, again.type) == (409, "membership_already_confirmed")
+
+
+def test_accepting_signs_the_invitee_in_with_a_cookie(stack, owned):
+    team, mine = owned
+    address = email("cookie")
+    mine.create_membership(team.id, ["viewer"], email=address, url="http://localhost/accept")
+    mail = last_invitation(stack, address)
+    response = requests.patch(
+        f"{stack.endpoint}/teams/{team.id}/memberships/{mail['membershipId']}/status",
+        json={"userId": mail["userId"], "secret": mail["secret"]},
+        headers={"x-appwrite-project": stack.settings.project_id},
+    )
+    assert response.status_code == 200 and "secret" not in response.json()
+    cookie = f"a_session_{stack.settings.project_id}"
+    session = json.loads(response.headers["x-fallback-cookies"])[cookie]
+    assert response.cookies.get(cookie) == session
+    me = Account(guest(stack).set_session(session))
+    assert me.get().id == mail["userId"]
+    me.update_password("first-password-1")  # an invited user has none yet: no old password needed
+    assert error_of(me.update_password, "second-password-2").type == "user_invalid_credentials"
+
+
+def test_only_owners_invite_change_roles_or_remove_others(stack, client, owned):
+    team, _ = owned
+    viewer = Users(client).create(ID.unique(), email=email("viewer"))
+    membership = Teams(client).create_membership(team.id, ["viewer"], user_id=viewer.id)
+    theirs = Teams(as_user(stack, viewer.id))
+    error = error_of(theirs.create_membership, team.id, ["owner"], email=email(), url="http://localhost/a")
+    assert (error.code, error.type) == (401, "user_unauthorized")
+    error = error_of(theirs.update_membership, team.id, membership.id, ["owner"])
+    assert (error.code, error.type) == (401, "user_unauthorized")
+    owner_membership = Teams(client).list_memberships(team.id, [Query.contains("roles", ["owner"])]).memberships[0]
+    assert error_of(theirs.delete_membership, team.id, owner_membership.id).type == "user_unauthorized"
+    theirs.delete_membership(team.id, membership.id)  # leaving is always allowed
+    assert [t.id for t in theirs.list().teams] == []

@@ -16,6 +16,7 @@ from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.id import ID
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
+from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
 from bigtech.schema import provision_core
@@ -141,8 +142,40 @@ def create_tenant(stack: Any, admin: Actor, tenant_id: str | None = None, *, nam
     return tenant_id, actor_for(stack, owner_id, owner_email)
 
 
+def read_invitation(stack: Any, email: str) -> dict[str, Any]:
+    """The last invitation e-mail sent to ``email`` (the local stack's mailbox, ``/v1/local/invitations/last``)."""
+    return make_client(stack).call("get", "/local/invitations/last", {}, {"email": email})
+
+
+def accept_invitation(stack: Any, email: str) -> str:
+    """What the invitee's browser does with the e-mail's link: ``teams.updateMembershipStatus`` without any
+    credential (the secret is the proof). Returns the invitee's user id."""
+    mail = read_invitation(stack, email)
+    guest = Client().set_endpoint(stack.endpoint).set_project(stack.settings.project_id)
+    Teams(guest).update_membership_status(mail["teamId"], mail["membershipId"], mail["userId"], mail["secret"])
+    wait_for_join(stack, mail["teamId"], mail["membershipId"])
+    return mail["userId"]
+
+
+def wait_for_join(stack: Any, tenant_id: str, membership_id: str, timeout: float = 15.0) -> None:
+    """The acceptance event runs ``members`` asynchronously, which audits the join; wait until that entry is
+    sealed, so a test's "nothing changed" snapshot taken next is not disturbed by it."""
+    from appwrite.query import Query
+
+    tables = TablesDB(make_client(stack))
+    queries = [Query.equal("action", ["members.join"]), Query.equal("resource_id", [membership_id]), Query.limit(1)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = tables.list_rows(f"tenant_{tenant_id}", "audit", queries).rows
+        if rows and rows[0].data.get("seq"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the join of {membership_id} in {tenant_id} was not audited")
+
+
 def add_member(owner: Actor, role: str, *, email: str | None = None) -> Actor:
+    """Invite ``email`` into the owner's tenant and accept the invitation as the invitee would."""
     email = email or f"{role}-{unique_suffix()}@example.com"
     result = owner.call("members", "POST", "/", {"email": email, "name": role.title(), "role": role})
     assert result.status == 201, result
-    return actor_for(owner.stack, result.body["member"]["user_id"], email)
+    return actor_for(owner.stack, accept_invitation(owner.stack, email), email)

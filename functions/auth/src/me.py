@@ -7,7 +7,7 @@ from typing import Any
 from bigtech import appwrite_access
 from bigtech.credits import read_wallet
 from bigtech.http import Request
-from bigtech.identity import current
+from bigtech.identity import Identity, current, default_membership
 
 
 def me(request: Request) -> Any:
@@ -24,5 +24,16 @@ def me(request: Request) -> Any:
         "role": identity.role,
         "permissions": identity.permissions(),
         "tenants": [{"id": m.tenant_id, "name": m.tenant_name, "role": m.role} for m in identity.memberships],
+        "default_tenant": _default_tenant(identity),
+        # Pending invitations: accepted with the e-mail's link (teams.updateMembershipStatus), not here.
+        "invitations": [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name, "role": m.role,
+                         "invited_at": m.invited or None} for m in identity.pending_invitations()],
         "wallet": None if wallet is None else {"balance": wallet["balance"], "held": wallet["held"]},
     }
+
+
+def _default_tenant(identity: Identity) -> str | None:
+    """The tenant used when a call names none (the rule in ``bigtech.identity``)."""
+    if not identity.memberships:
+        return None
+    return default_membership(identity).tenant_id

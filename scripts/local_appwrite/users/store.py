@@ -289,7 +289,7 @@ def session_not_found() -> AppwriteError:
     return AppwriteError(404, "user_session_not_found", "The current user session could not be found.")
 
 
-def _secret_hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -312,14 +312,14 @@ def create_session(
     }
     conn.execute(
         "INSERT INTO aw_sessions (id, user_id, secret_hash, expire, doc) VALUES (?, ?, ?, ?, ?)",
-        (doc["$id"], user_id, _secret_hash(secret), expire, dumps(doc)),
+        (doc["$id"], user_id, secret_hash(secret), expire, dumps(doc)),
     )
     return doc, secret
 
 
 def session_by_secret(conn: sqlite3.Connection, secret: str) -> dict | None:
     row = conn.execute(
-        "SELECT doc FROM aw_sessions WHERE secret_hash = ? AND expire > ?", (_secret_hash(secret), now_iso())
+        "SELECT doc FROM aw_sessions WHERE secret_hash = ? AND expire > ?", (secret_hash(secret), now_iso())
     ).fetchone()
     return loads(row["doc"]) if row else None
 
@@ -377,7 +377,7 @@ def membership_public(conn: sqlite3.Connection, doc: dict) -> dict:
     user = load_user(conn, doc["userId"]) or {}
     team = load_team(conn, doc["teamId"]) or {}
     return {
-        **doc,
+        **{k: v for k, v in doc.items() if not k.startswith("_")},  # ``_secret``: the invitation's hash
         "userName": user.get("name", ""),
         "userEmail": user.get("email", ""),
         "userPhone": user.get("phone", ""),
