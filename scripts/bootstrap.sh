@@ -65,4 +65,7 @@ if [ ! -f .env ] && [ -f .env.example ]; then
     echo "==> created .env from .env.example"
 fi
 
+# The Appwrite CLI (for invoke deploy) into .tools/, when npm is available; never fatal.
+"$REPO_ROOT/scripts/install_appwrite_cli.sh" || true
+
 export PYTHONPATH="$REPO_ROOT/shared:$REPO_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
