@@ -32,7 +32,7 @@ ALL_SCOPES = frozenset(
         "columns.write", "indexes.read", "indexes.write", "rows.read", "rows.write",
         "users.read", "users.write", "teams.read", "teams.write", "functions.read",
         "functions.write", "execution.read", "execution.write", "executions.read",
-        "executions.write", "health.read",
+        "executions.write", "health.read", "rules.read",
     }
 )
 EPHEMERAL_PREFIX = "ephemeral_"
