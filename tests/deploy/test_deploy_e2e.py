@@ -9,6 +9,9 @@ Skipped only when the CLI cannot be installed (no npm, or no npm registry).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 from appwrite_ops.bootstrap import bootstrap, project_functions
 from appwrite_ops.cli import find_cli, push_functions, verify
-from appwrite_ops.target import OpsError, Target
+from appwrite_ops.target import REPO_ROOT, OpsError, Target
 from build_functions import build
 
 from bigtech.schema.migrations import LATEST, applied, migrate
@@ -155,13 +158,17 @@ def test_migrate_brings_every_tenant_to_the_latest_version_and_is_idempotent(dep
     assert all(not r.applied and not r.reprovisioned for r in again)
 
 
-def test_rollback_reactivates_a_previous_deployment(deployed, target, cli, tmp_path):
-    """What docs/deploy.md tells an operator: push again, then re-activate the previous deployment."""
-    out = tmp_path / "build"
-    build(out, only=["health"], log=lambda _line: None)
-    newer = push_functions(target, out, only=["health"], cli=cli, say=lambda _line: None)["health"]
-    assert newer != deployed["health"]
+def test_invoke_deploy_then_rollback_reactivates_the_previous_deployment(deployed, target, cli, tmp_path):
+    """What docs/deploy.md tells an operator: `invoke deploy` (to whatever APPWRITE_* say), then roll
+    back by re-activating the previous deployment."""
+    env = {**os.environ, "APPWRITE_ENDPOINT": target.endpoint, "APPWRITE_PROJECT_ID": target.project_id,
+           "APPWRITE_API_KEY": target.api_key, "BIGTECH_APPWRITE_CLI": str(cli)}
+    done = subprocess.run([sys.executable, "-m", "invoke", "deploy", "--only", "health", "--out", str(tmp_path)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
     client = target.client()
+    newer = client.call("get", "/functions/health")["deploymentId"]
+    assert newer != deployed["health"] and f"health                   active deployment {newer}" in done.stdout
     client.call("patch", "/functions/health/deployment", {"content-type": "application/json"},
                 {"deploymentId": deployed["health"]})
     assert client.call("get", "/functions/health")["deploymentId"] == deployed["health"]
