@@ -148,13 +148,16 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], byt
 def parse_range(header: str | None, chunk_length: int) -> tuple[int, int, int]:
     """``(start, end, total)`` from ``content-range``; a request without one is the whole file."""
     if not header:
-        return 0, chunk_length - 1, chunk_length
-    found = _RANGE.match(header.strip())
-    if not found:
-        raise bad_request("Invalid content-range header.")
-    start, end, total = (int(group) for group in found.groups())
-    if end < start or end >= total or end - start + 1 != chunk_length:
-        raise bad_request("Invalid content-range header: it does not match the chunk sent.")
+        start, end, total = 0, chunk_length - 1, chunk_length
+    else:
+        found = _RANGE.match(header.strip())
+        if not found:
+            raise bad_request("Invalid content-range header.")
+        start, end, total = (int(group) for group in found.groups())
+        if end < start or end >= total or end - start + 1 != chunk_length or start % CHUNK_SIZE:
+            raise bad_request("Invalid content-range header: it does not match the chunk sent.")
+    if chunk_length == 0:
+        raise bad_request("Invalid `code` param: the file is empty.")
     if total > MAX_UPLOAD:
         raise AppwriteError(400, "storage_invalid_file_size", f"File size not allowed (max {MAX_UPLOAD} bytes).")
     return start, end, total

@@ -9,6 +9,7 @@ local stack has no domains, so it answers an empty list.
 from __future__ import annotations
 
 import json
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from ..common import as_bool, page, resolve_id, unique_id
@@ -102,6 +103,7 @@ def register_management_routes(router: Router, service: FunctionsService, manage
         fn_or_404(functionId)
         registry.delete(functionId)
         manage.store.delete_function(functionId)
+        shutil.rmtree(registry.deployments_root / functionId, ignore_errors=True)
         return _no_content()
 
     # -- deployments --------------------------------------------------------------------------
@@ -122,6 +124,8 @@ def register_management_routes(router: Router, service: FunctionsService, manage
                 raise deployment_missing()
             if doc["status"] != "processing":
                 raise bad_request("This deployment's upload is already complete.")
+            if int(doc["sourceSize"]) != total:
+                raise bad_request("Invalid content-range header: the total size differs from the first chunk's.")
         else:
             if start != 0:
                 raise bad_request("The first chunk must start at byte 0 (send x-appwrite-id for the next ones).")
@@ -163,6 +167,7 @@ def register_management_routes(router: Router, service: FunctionsService, manage
         if registry.active_deployment(functionId) == deploymentId:
             registry.set_deployment(functionId, "")
         manage.store.delete(functionId, deploymentId)
+        shutil.rmtree(registry.deployments_root / functionId / deploymentId, ignore_errors=True)
         return _no_content()
 
     def activate_deployment(request: Request, functionId: str) -> dict:  # noqa: N803
