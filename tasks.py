@@ -63,7 +63,7 @@ def build(c: Context, only: list[str] | None = None, out: str = "") -> None:
 
 
 def _ops():  # type: ignore[no-untyped-def]
-    """scripts/ on the path for the operations package (appwrite_ops), with this checkout's .env loaded."""
+    """The target (APPWRITE_*, environment then .env) and the operations package (scripts/appwrite_ops)."""
     for folder in (REPO_ROOT / "shared", REPO_ROOT / "scripts"):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
@@ -100,14 +100,14 @@ def deploy(c: Context, out: str = "", only: list[str] | None = None) -> None:
         print(f"{function_id:<24} active deployment {deployment_id}")
 
 
-@task
-def bootstrap(c: Context) -> None:
+@task(help={"overwrite_secrets": "replace existing secret variables with the environment's values"})
+def bootstrap(c: Context, overwrite_secrets: bool = False) -> None:
     """Prepare the APPWRITE_* project via the API: functions, BIGTECH_* variables, core database, settings, admin."""
     target, ops_error = _ops()
     from appwrite_ops.bootstrap import bootstrap as run_bootstrap
 
     try:
-        run_bootstrap(target)
+        run_bootstrap(target, overwrite_secrets=overwrite_secrets)
     except ops_error as error:
         raise Exit(str(error), code=1) from None
 

@@ -6,9 +6,9 @@ or overwrites data. Steps, in order:
 1. **functions** of ``appwrite.json`` that the project lacks are created *without code* (creating a
    function with ``appwrite push`` needs a console login; with an API key it does not), so
    ``appwrite push functions`` then only updates them and uploads deployments;
-2. **variables**: every ``BIGTECH_*`` setting of the environment (minus operator-only ones) is set on
-   every function as a function variable (secret when it looks like one); an existing variable is
-   updated only when its value differs;
+2. **variables**: every ``BIGTECH_*`` setting of the process environment (never ``.env``; minus
+   operator-only ones) is set on every function as a function variable (secret when it looks like
+   one); a plain variable is updated when its value differs, an existing secret is kept;
 3. **core database** and its tables (``bigtech.schema.provision_core``, the dev seed's step) and the
    migrations ledger;
 4. **platform settings**: the ``platform`` row with the defaults, only when missing;
@@ -77,8 +77,12 @@ def ensure_functions(client: Client, entries: list[dict[str, Any]], say: Say) ->
     return created
 
 
-def ensure_variables(client: Client, function_ids: list[str], values: dict[str, str], say: Say) -> int:
-    changed = 0
+def ensure_variables(client: Client, function_ids: list[str], values: dict[str, str], say: Say,
+                     overwrite_secrets: bool = False) -> int:
+    """Create missing variables; update plain ones whose value differs. A secret's value cannot be read
+    back, so an existing secret is kept unless ``overwrite_secrets`` (replacing e.g. BIGTECH_SECRETS_KEY
+    by mistake would make every stored plugin secret unreadable)."""
+    changed, kept = 0, set()
     for function_id in function_ids:
         existing = {v["key"]: v for v in call(client, "get", f"/functions/{function_id}/variables",
                                                {"queries": [Query.limit(100)]}).get("variables", [])}
@@ -88,8 +92,10 @@ def ensure_variables(client: Client, function_ids: list[str], values: dict[str, 
             if current is None:
                 call(client, "post", f"/functions/{function_id}/variables",
                      {"variableId": ID.unique(), "key": key, "value": value, "secret": secret})
+            elif current.get("secret") and not overwrite_secrets:
+                kept.add(key)
+                continue
             elif current.get("secret") or current.get("value") != value:
-                # a secret's value cannot be read back: rewrite it (same value is harmless)
                 call(client, "put", f"/functions/{function_id}/variables/{current['$id']}",
                      {"key": key, "value": value, "secret": secret})
             else:
@@ -97,6 +103,8 @@ def ensure_variables(client: Client, function_ids: list[str], values: dict[str, 
             changed += 1
     if changed:
         say(f"variables: {changed} set on {len(function_ids)} function(s) ({', '.join(values)})")
+    if kept:
+        say(f"variables: existing secrets kept ({', '.join(sorted(kept))}); --overwrite-secrets replaces them")
     return changed
 
 
@@ -134,12 +142,13 @@ def ensure_admin(client: Client, email: str, password: str, say: Say) -> None:
     say(f"platform admin: {email} has the {ADMIN_LABEL!r} label")
 
 
-def bootstrap(target: Target, environ: Mapping[str, str] | None = None, say: Say = print) -> None:
+def bootstrap(target: Target, environ: Mapping[str, str] | None = None, say: Say = print,
+              overwrite_secrets: bool = False) -> None:
     env = os.environ if environ is None else environ
     client = target.client()
     entries = project_functions()
     ensure_functions(client, entries, say)
-    ensure_variables(client, [e["$id"] for e in entries], function_variables(env), say)
+    ensure_variables(client, [e["$id"] for e in entries], function_variables(env), say, overwrite_secrets)
     say(seed_core_database(client, None)[0])  # type: ignore[arg-type]  # the step ignores its settings
     ensure_ledger(TablesDB(client))
     ensure_platform_settings(client, say)

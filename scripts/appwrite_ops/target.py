@@ -1,5 +1,5 @@
 """The Appwrite project an operation acts on, from the environment (then ``.env``); nothing defaults
-to a server, so a command can never silently act on the wrong one."""
+to a server, so a command never acts on one nobody named."""
 
 from __future__ import annotations
 
@@ -24,16 +24,21 @@ class Target:
 
     @classmethod
     def from_env(cls, env_file: Path | None = REPO_ROOT / ".env") -> Target:
+        """From ``APPWRITE_*`` in the environment, else in ``.env``. Only these three are read from the
+        file, and ``os.environ`` is left alone: a developer's ``.env`` (dev keys) must never reach the
+        ``BIGTECH_*`` variables that ``bootstrap`` sends to a server."""
+        names = ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY")
+        file_values: dict[str, str | None] = {}
         if env_file is not None and env_file.is_file():
-            from dotenv import load_dotenv
+            from dotenv import dotenv_values
 
-            load_dotenv(env_file, override=False)
-        missing = [name for name in ("APPWRITE_ENDPOINT", "APPWRITE_PROJECT_ID", "APPWRITE_API_KEY")
-                   if not os.environ.get(name)]
+            file_values = dotenv_values(env_file)
+        values = {name: os.environ.get(name) or file_values.get(name) or "" for name in names}
+        missing = [name for name in names if not values[name]]
         if missing:
             raise OpsError(f"Set {', '.join(missing)} (the target Appwrite server, project and API key).")
-        return cls(os.environ["APPWRITE_ENDPOINT"].rstrip("/"), os.environ["APPWRITE_PROJECT_ID"],
-                   os.environ["APPWRITE_API_KEY"])
+        return cls(values["APPWRITE_ENDPOINT"].rstrip("/"), values["APPWRITE_PROJECT_ID"],
+                   values["APPWRITE_API_KEY"])
 
     def client(self) -> Client:
         return Client().set_endpoint(self.endpoint).set_project(self.project_id).set_key(self.api_key)
