@@ -76,7 +76,9 @@ def deployed(bare_stack: LocalAppwrite, target: Target, cli: Path, tmp_path_fact
         monkeypatch_module.setenv(key, value)
     lines: list[str] = []
     bootstrap(target, say=lines.append)
-    bootstrap(target, say=lines.append)  # idempotent: a rerun changes nothing and does not fail
+    rerun: list[str] = []
+    bootstrap(target, say=rerun.append)  # idempotent: a rerun creates and changes nothing
+    assert not [line for line in rerun if "created" in line or "set on" in line or "written" in line], rerun
     out = tmp_path_factory.mktemp("build")
     build(out, log=lambda _line: None)
     return push_functions(target, out, say=lines.append, cli=cli)
@@ -146,6 +148,8 @@ def test_demo_flow_runs_from_the_deployed_archives(deployed, bare_stack, target)
     assert execution.deploymentid == deployed["consultas"]
     status, wallet, _ = _run(owner, "billing", "GET", "/wallet", headers=tenant)
     assert status == 200 and wallet["wallet"]["balance"] < 100
+    running = client.call("get", "/local/functions/workers")["deployed"]  # worker processes of deployments
+    assert {"tenants", "billing", "pagamento-sandbox", "consultas"} <= set(running)
 
 
 def test_migrate_brings_every_tenant_to_the_latest_version_and_is_idempotent(deployed, target):

@@ -112,7 +112,8 @@ def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsServ
 
     def workers(request: Request) -> dict:
         runner = service.runner
-        return {"mode": service.mode, "workers": runner.info() if isinstance(runner, WorkerPool) else {}}
+        return {"mode": service.mode, "workers": runner.info() if isinstance(runner, WorkerPool) else {},
+                "deployed": service.deployed.info()}  # functions running an active deployment
 
     router.add("GET", "/functions", list_functions, scope="functions.read")
     router.add("GET", "/functions/{functionId}", get_function, scope="functions.read")
