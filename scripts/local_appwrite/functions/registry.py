@@ -67,15 +67,21 @@ class FunctionRegistry:
     def functions(self) -> dict[str, FunctionSpec]:
         declared = self.project.functions()
         stored = self._all_stored()
-        if not stored and not self._has_variables():
+        variables = self._all_variable_values()
+        if not stored and not variables:
             return declared
         merged: dict[str, FunctionSpec] = {}
         for function_id in [*declared, *(i for i in stored if i not in declared)]:
-            merged[function_id] = self._spec(function_id, declared.get(function_id), stored.get(function_id))
+            merged[function_id] = self._spec(function_id, declared.get(function_id), stored.get(function_id),
+                                             variables.get(function_id, {}))
         return merged
 
     def get(self, function_id: str) -> FunctionSpec | None:
-        return self.functions().get(function_id)
+        declared = self.project.functions().get(function_id)
+        stored = self.stored(function_id)
+        if declared is None and stored is None:
+            return None
+        return self._spec(function_id, declared, stored, self.variable_values(function_id))
 
     def declared_in_file(self, function_id: str) -> bool:
         return function_id in self.project.functions()
@@ -87,8 +93,8 @@ class FunctionRegistry:
     def deployment_folder(self, function_id: str, deployment_id: str) -> Path:
         return self.deployments_root / function_id / deployment_id / "code"
 
-    def _spec(self, function_id: str, declared: FunctionSpec | None, stored: dict[str, Any] | None) -> FunctionSpec:
-        variables = self.variable_values(function_id)
+    def _spec(self, function_id: str, declared: FunctionSpec | None, stored: dict[str, Any] | None,
+              variables: dict[str, str]) -> FunctionSpec:
         if stored is None:
             assert declared is not None
             return replace(declared, vars={**declared.vars, **variables}) if variables else declared
@@ -177,9 +183,14 @@ class FunctionRegistry:
                          (doc["$id"], dumps(doc), dumps(doc)))
 
     # -- variables ----------------------------------------------------------------------------
-    def _has_variables(self) -> bool:
+    def _all_variable_values(self) -> dict[str, dict[str, str]]:
         with self.storage.read() as conn:
-            return conn.execute("SELECT 1 FROM aw_function_variables LIMIT 1").fetchone() is not None
+            rows = conn.execute("SELECT function_id, doc FROM aw_function_variables ORDER BY rowid").fetchall()
+        values: dict[str, dict[str, str]] = {}
+        for row in rows:
+            doc = loads(row["doc"])
+            values.setdefault(row["function_id"], {})[doc["key"]] = doc["value"]
+        return values
 
     def variables(self, function_id: str) -> list[dict[str, Any]]:
         with self.storage.read() as conn:
