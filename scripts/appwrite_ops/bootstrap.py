@@ -30,11 +30,11 @@ from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 from dev_seed.admin import ADMIN_LABEL, ensure_platform_admin
-from dev_seed.core_database import seed as seed_core_database
 
 from bigtech import platform_settings
 from bigtech.schema.core import CORE_DATABASE_ID
 from bigtech.schema.migrations import ensure_ledger
+from bigtech.schema.provision import provision_core
 
 from .target import REPO_ROOT, OpsError, Target, call
 
@@ -149,7 +149,8 @@ def bootstrap(target: Target, environ: Mapping[str, str] | None = None, say: Say
     entries = project_functions()
     ensure_functions(client, entries, say)
     ensure_variables(client, [e["$id"] for e in entries], function_variables(env), say, overwrite_secrets)
-    say(seed_core_database(client, None)[0])  # type: ignore[arg-type]  # the step ignores its settings
+    report = provision_core(TablesDB(client))  # the same provisioning the dev seed runs
+    say(f"core database: {'created' if report.database_created else 'updated' if report.changed else 'up to date'}")
     ensure_ledger(TablesDB(client))
     ensure_platform_settings(client, say)
     ensure_admin(client, env.get("BIGTECH_ADMIN_EMAIL", ""), env.get("BIGTECH_ADMIN_PASSWORD", ""), say)
