@@ -1,4 +1,5 @@
-"""Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bench, schedule, audit-verify.
+"""Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bootstrap, migrate, bench, schedule,
+audit-verify.
 
 The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
 ``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -63,20 +63,69 @@ def build(c: Context, only: list[str] | None = None, out: str = "") -> None:
     c.run(shlex.join(command))
 
 
-@task(help={"out": f"build folder to push from (default {DEFAULT_BUILD_OUT})"})
-def deploy(c: Context, out: str = "") -> None:
-    """Build every function, then push them with the Appwrite CLI (appwrite push functions --all --force)."""
-    if shutil.which("appwrite") is None:
-        raise Exit(
-            "The Appwrite CLI is not installed. Install it with `npm install -g appwrite-cli@12`, then run\n"
-            "`appwrite login` (creating functions needs a console session) or\n"
-            "`appwrite client -e <endpoint> -p <project id> -k <api key>`, and run `invoke deploy` again.",
-            code=1,
-        )
-    build(c, out=out)
+def _ops():  # type: ignore[no-untyped-def]
+    """The target (APPWRITE_*, environment then .env) and the operations package (scripts/appwrite_ops)."""
+    for folder in (REPO_ROOT / "shared", REPO_ROOT / "scripts"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    from appwrite_ops.target import OpsError, Target
+
+    try:
+        return Target.from_env(), OpsError
+    except OpsError as error:
+        raise Exit(str(error), code=2) from None
+
+
+@task(
+    iterable=["only"],
+    help={"out": f"build folder to push from (default {DEFAULT_BUILD_OUT})",
+          "only": "deploy only this function id (repeatable)"},
+)
+def deploy(c: Context, out: str = "", only: list[str] | None = None) -> None:
+    """Build, then push the functions with the Appwrite CLI 12 (.tools/) to APPWRITE_ENDPOINT/PROJECT_ID/API_KEY."""
+    target, ops_error = _ops()
+    from appwrite_ops.cli import find_cli, push_functions
+
+    try:
+        cli = find_cli()
+    except ops_error as error:
+        raise Exit(str(error), code=1) from None
+    build(c, only=only, out=out)
     folder = Path(out) if out else DEFAULT_BUILD_OUT
-    with c.cd(str(folder)):  # the build writes an appwrite.json whose function paths point here
-        c.run("appwrite push functions --all --force", pty=_pty())
+    print(f"deploying to {target.endpoint} (project {target.project_id})")
+    try:
+        active = push_functions(target, folder, only=only or None, cli=cli)
+    except ops_error as error:
+        raise Exit(str(error), code=1) from None
+    for function_id, deployment_id in active.items():
+        print(f"{function_id:<24} active deployment {deployment_id}")
+
+
+@task(help={"overwrite_secrets": "replace existing secret variables with the environment's values"})
+def bootstrap(c: Context, overwrite_secrets: bool = False) -> None:
+    """Prepare the APPWRITE_* project via the API: functions, BIGTECH_* variables, core database, settings, admin."""
+    target, ops_error = _ops()
+    from appwrite_ops.bootstrap import bootstrap as run_bootstrap
+
+    try:
+        run_bootstrap(target, overwrite_secrets=overwrite_secrets)
+    except ops_error as error:
+        raise Exit(str(error), code=1) from None
+
+
+@task(iterable=["tenant"], help={"tenant": "migrate only this tenant id (repeatable)",
+                                 "dry_run": "only say what would be applied"})
+def migrate(c: Context, tenant: list[str] | None = None, dry_run: bool = False) -> None:
+    """Apply the tenant schema migrations (versioned, per tenant, resumable) on the APPWRITE_* project."""
+    target, _ops_error = _ops()
+    from appwrite.services.tables_db import TablesDB
+
+    from bigtech.schema.migrations import migrate as run_migrate
+
+    results = run_migrate(TablesDB(target.client()), only=tenant or None, dry_run=dry_run)
+    failed = [r.tenant_id for r in results if r.error]
+    if failed:
+        raise Exit(f"{len(failed)} tenant(s) failed: {', '.join(failed)}; rerun invoke migrate to resume", code=1)
 
 
 @task(help={"only": "run only the benchmarks whose name contains this text"})
@@ -138,9 +187,8 @@ def bus_replay(c: Context, subscriber: list[str] | None = None, limit: int = 0) 
 
 @task
 def schema(c: Context) -> None:
-    """Rewrite appwrite.json's core database entries (tablesDB/tables) from bigtech.schema.core."""
-    c.run(f"{shlex.quote(PYTHON)} -m bigtech.schema.appwrite_json {shlex.quote(str(REPO_ROOT / 'appwrite.json'))}",
-          env=_env(), pty=_pty())
+    """Print the core database in the CLI's appwrite.json format (for reading only: never push tables)."""
+    c.run(f"{shlex.quote(PYTHON)} -m bigtech.schema.appwrite_json", env=_env(), pty=_pty())
 
 
 @task(iterable=["public_key"],

@@ -101,4 +101,7 @@ if current and hashlib.sha256(current.group(1).encode()).hexdigest() == FORMERLY
 PYEOF
 fi
 
+# The Appwrite CLI (for invoke deploy) into .tools/, when npm is available; never fatal.
+"$REPO_ROOT/scripts/install_appwrite_cli.sh" || true
+
 export PYTHONPATH="$REPO_ROOT/shared:$REPO_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"

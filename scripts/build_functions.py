@@ -12,8 +12,9 @@ it (symlinks dangle or break, see docs). For every function in ``appwrite.json``
   entrypoint as ``function.src.main`` from the folder's *parent*, so without it ``import bigtech``
   would fail on a real Appwrite even though it works when the folder itself is on the path;
 
-and ``<out>/appwrite.json``: the project file with each built function's ``path`` pointing into
-``<out>``, which is what ``invoke deploy`` runs ``appwrite push functions`` against.
+and ``<out>/appwrite.json``: the project file's functions, each ``path`` pointing into ``<out>``, and
+nothing that names a server or a database (see ``UNSAFE_DEPLOY_KEYS``): ``invoke deploy`` runs
+``appwrite push functions`` against it, towards whatever ``appwrite client`` was told.
 
 Usage: ``python scripts/build_functions.py [--only ID ...] [--out DIR]`` (default ``build/functions``).
 """
@@ -167,9 +168,16 @@ def build(
     return built
 
 
+# Keys the deploy file must not carry. The CLI prefers the file's ``endpoint``/``projectId`` over
+# ``appwrite client``, so they would send every push to whatever the file says; and a ``tablesDB`` section
+# lets ``appwrite push tables`` delete every database it does not list (every tenant's). The project's
+# databases are prepared by ``invoke bootstrap`` and migrated by ``invoke migrate`` instead.
+UNSAFE_DEPLOY_KEYS = ("endpoint", "projectId", "projectName", "tablesDB", "tables", "databases", "collections")
+
+
 def _write_manifest(project: dict[str, Any], out: Path) -> None:
-    """``<out>/appwrite.json`` for the CLI: the project, with built functions' paths pointing into ``out``."""
-    manifest = dict(project)
+    """``<out>/appwrite.json`` for the CLI: the functions only, with paths pointing into ``out``."""
+    manifest = {key: value for key, value in project.items() if key not in UNSAFE_DEPLOY_KEYS}
     manifest["functions"] = [
         {**entry, "path": entry["$id"]} for entry in project.get("functions", []) if (out / entry["$id"]).is_dir()
     ]

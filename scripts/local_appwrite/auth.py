@@ -50,7 +50,7 @@ ALL_SCOPES = frozenset(
         "collections.read", "collections.write", "attributes.read", "attributes.write",
         "documents.read", "documents.write", "users.read", "users.write", "sessions.read", "sessions.write",
         "teams.read", "teams.write", "functions.read", "functions.write", "execution.read", "execution.write",
-        "executions.read", "executions.write", "health.read",
+        "executions.read", "executions.write", "health.read", "rules.read",
     }
 )
 

@@ -8,7 +8,7 @@ exactly as they would against a real server.
 
 from __future__ import annotations
 
-APPWRITE_VERSION = "1.8.1"
+APPWRITE_VERSION = "1.9.6"  # the Appwrite line the stack emulates (GET /health/version, error bodies)
 
 
 class AppwriteError(Exception):

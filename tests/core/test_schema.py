@@ -93,12 +93,12 @@ def test_core_database_provisions_and_matches_its_declaration(tables):
         assert indexes == {i["key"] for i in table["indexes"]}
 
 
-def test_appwrite_json_core_entries_match_the_schema():
-    """Fails when appwrite.json and bigtech.schema.core disagree: run `invoke schema` to regenerate."""
+def test_appwrite_json_carries_no_database_section():
+    """`appwrite push tables` deletes every database the file does not list (every tenant's) and recreates
+    string columns without an explicit `encrypt`: the project file must never carry tables (issue 10)."""
     project = json.loads((REPO_ROOT / "appwrite.json").read_text(encoding="utf-8"))
-    entries = core_entries()
-    assert [db for db in project["tablesDB"] if db["$id"] == "core"] == entries["tablesDB"]
-    assert [t for t in project["tables"] if t["databaseId"] == "core"] == entries["tables"]
+    assert not {"tablesDB", "tables", "databases", "collections", "endpoint", "projectId"} & set(project)
+    assert all(column["encrypt"] is False for table in core_entries()["tables"] for column in table["columns"])
 
 
 def test_merging_core_entries_keeps_everything_else():

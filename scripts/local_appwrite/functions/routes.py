@@ -1,7 +1,8 @@
 """HTTP routes of the Functions service (the part of it the SDK's ``Functions`` class calls).
 
-Functions themselves are read-only here (they come from ``appwrite.json``); executions are the
-real thing. Two local-only routes, deliberate divergences from Appwrite, live under ``/local``:
+Functions come from ``appwrite.json`` and from the management routes (``management.py``: create,
+update, deployments, variables, what the Appwrite CLI calls); executions are the real thing.
+Two local-only routes, deliberate divergences from Appwrite, live under ``/local``:
 ``POST /local/functions/{id}/schedule`` runs one scheduled execution now (``invoke schedule``),
 and ``GET /local/functions/workers`` lists the build-mode workers with their cold starts.
 """
@@ -17,6 +18,7 @@ from ..http import Request, Response, Router
 from ..runner.worker import WorkerPool
 from . import documents, queries
 from .access import caller_roles, check_execute, function_not_found
+from .management import Management, register_management_routes
 from .service import FunctionsService, Invocation
 
 if TYPE_CHECKING:
@@ -32,6 +34,9 @@ FUNCTION_ATTRIBUTES = {"$id", "name", "enabled", "runtime", "deploymentId", "sch
 
 
 def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsService) -> None:
+    manage = Management(service, service.registry)
+    register_management_routes(router, service, manage)
+
     def spec(function_id: str):
         fn = service.function(function_id)
         if fn is None:
@@ -39,7 +44,7 @@ def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsServ
         return fn
 
     def list_functions(request: Request) -> dict:
-        docs = [documents.function_document(fn, service.mode) for fn in service.functions().values()]
+        docs = [manage.function_document(fn) for fn in service.functions().values()]
         search = request.param("search")
         if search:
             docs = [d for d in docs if search.lower() in (d["$id"] + " " + d["name"]).lower()]
@@ -47,7 +52,7 @@ def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsServ
         return page(items, total, "functions")
 
     def get_function(request: Request, functionId: str) -> dict:  # noqa: N803 - the route's name
-        return documents.function_document(spec(functionId), service.mode)
+        return manage.function_document(spec(functionId))
 
     def create_execution(request: Request, functionId: str) -> Response:  # noqa: N803
         fn = spec(functionId)
@@ -107,7 +112,8 @@ def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsServ
 
     def workers(request: Request) -> dict:
         runner = service.runner
-        return {"mode": service.mode, "workers": runner.info() if isinstance(runner, WorkerPool) else {}}
+        return {"mode": service.mode, "workers": runner.info() if isinstance(runner, WorkerPool) else {},
+                "deployed": service.deployed.info()}  # functions running an active deployment
 
     router.add("GET", "/functions", list_functions, scope="functions.read")
     router.add("GET", "/functions/{functionId}", get_function, scope="functions.read")

@@ -25,6 +25,8 @@ from ..runner.project import FunctionSpec, Project
 from ..runner.worker import WorkerPool
 from ..stack_settings import REPO_ROOT
 from . import documents
+from .deployments import DeploymentPool
+from .registry import FunctionRegistry
 from .store import ExecutionStore
 
 PROJECT_VARIABLE_PREFIX = "BIGTECH_"  # the stack's own BIGTECH_* environment: Appwrite's project variables
@@ -57,6 +59,10 @@ class FunctionsService:
         self.settings = stack.settings
         self.mode = self.settings.functions_mode
         self.project = Project(self.settings.appwrite_json)
+        # Functions created/updated through the API and their deployments (what `appwrite push` sends);
+        # a function with an active deployment runs that deployment's files in a worker process.
+        self.registry = FunctionRegistry(stack.storage, self.project, self.settings.data_dir / "deployments")
+        self.deployed = DeploymentPool(self.settings.data_dir / "deployments")
         self.store = ExecutionStore(stack.storage)
         self.runner: InProcessRunner | WorkerPool
         if self.mode == "build":
@@ -66,10 +72,17 @@ class FunctionsService:
 
     # -- the project ------------------------------------------------------------------------
     def functions(self) -> dict[str, FunctionSpec]:
-        return self.project.functions()
+        return self.registry.functions()
 
     def function(self, function_id: str) -> FunctionSpec | None:
-        return self.project.get(function_id)
+        return self.registry.get(function_id)
+
+    def deployment_of(self, fn: FunctionSpec) -> str:
+        """The function's active deployment id, or the stack's fixed one when it runs from appwrite.json."""
+        return self.registry.active_deployment(fn.id) or documents.deployment_id(self.mode)
+
+    def runner_for(self, fn: FunctionSpec) -> InProcessRunner | WorkerPool:
+        return self.deployed if self.registry.active_deployment(fn.id) else self.runner
 
     def environment(self, fn: FunctionSpec) -> dict[str, str]:
         """The variables Appwrite gives a function's runtime, then project variables, then the
@@ -86,7 +99,7 @@ class FunctionsService:
             "APPWRITE_FUNCTION_API_ENDPOINT": self.settings.endpoint,
             "APPWRITE_FUNCTION_ID": fn.id,
             "APPWRITE_FUNCTION_NAME": fn.name,
-            "APPWRITE_FUNCTION_DEPLOYMENT": documents.deployment_id(self.mode),
+            "APPWRITE_FUNCTION_DEPLOYMENT": self.deployment_of(fn),
             "APPWRITE_FUNCTION_PROJECT_ID": self.settings.project_id,
             "APPWRITE_FUNCTION_RUNTIME_NAME": fn.runtime_name,
             "APPWRITE_FUNCTION_RUNTIME_VERSION": fn.runtime_version,
@@ -99,7 +112,11 @@ class FunctionsService:
         return env
 
     def ready(self, fn: FunctionSpec) -> bool:
-        return not isinstance(self.runner, WorkerPool) or self.runner.ready(fn)
+        runner = self.runner_for(fn)
+        api_only = self.registry.stored(fn.id) is not None and not self.registry.declared_in_file(fn.id)
+        if api_only and runner is self.runner:
+            return False  # created through the API and never deployed: nothing to run
+        return not isinstance(runner, WorkerPool) or runner.ready(fn)
 
     # -- executions -------------------------------------------------------------------------
     def start(self, inv: Invocation, wait: float | None, scheduled_at: datetime | None = None) -> dict[str, Any]:
@@ -111,6 +128,7 @@ class FunctionsService:
             execution_id, inv.fn, self.mode, inv.trigger, inv.method, inv.path, headers, inv.permissions, status,
             scheduled_at.isoformat(timespec="milliseconds") if scheduled_at else None,
         )
+        doc["deploymentId"] = self.deployment_of(inv.fn)
         self.store.insert(documents.stored_view(doc))
         done = threading.Event()
         finished: dict[str, dict[str, Any]] = {}
@@ -163,7 +181,7 @@ class FunctionsService:
                 self.store.save(documents.stored_view(doc))
             key = self.stack.credentials.mint_ephemeral_key(fn.id, list(fn.scopes), fn.timeout + 60, doc["$id"])
             sent = {**headers, "x-appwrite-key": key}
-            result = self.runner.execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+            result = self.runner_for(fn).execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
         except Exception:  # a stack bug still ends the execution as failed, with the reason
             traceback.print_exc(file=sys.stderr)
             result = {"statusCode": 500, "body": b"", "headers": {}, "logs": "",
@@ -192,3 +210,4 @@ class FunctionsService:
 
     def close(self) -> None:
         self.runner.close()
+        self.deployed.close()

@@ -50,8 +50,10 @@ class Worker:
     def start(self) -> None:
         env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
         env.update(self.env)
+        # A deployment built by the stack carries its build environment (Open Runtimes' runtime-env).
+        built_python = self.root / "runtime-env" / "bin" / "python"
         command = [
-            sys.executable, "-I", "-P", str(WORKER_SCRIPT),
+            str(built_python) if built_python.is_file() else sys.executable, "-I", "-P", str(WORKER_SCRIPT),
             "--root", str(self.root), "--entrypoint", self.fn.entrypoint,
             "--logging", "enabled" if self.fn.logging else "disabled",
         ]

@@ -1,8 +1,10 @@
-"""Render the core database's entries for ``appwrite.json`` (Appwrite CLI 12's format).
+"""Render the core database in Appwrite CLI 12's ``appwrite.json`` format, for reading only.
 
-``appwrite.json`` is what ``appwrite push tables`` reads, so it must say exactly what
-:data:`bigtech.schema.core.CORE_SCHEMA` declares; a test compares the two, and
-``invoke schema`` rewrites the file's ``tablesDB``/``tables`` keys from the declaration.
+The project's ``appwrite.json`` deliberately carries **no** ``tablesDB``/``tables`` section:
+``appwrite push tables`` deletes every database its file does not list (every tenant database) and
+recreates string columns whose ``encrypt`` key is missing. Databases are created by
+``invoke bootstrap`` and changed by ``invoke migrate`` (docs/deploy.md). ``invoke schema`` prints
+these entries (with ``encrypt`` explicit) so the declaration can be read in the CLI's terms.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def _column(column: Column) -> dict[str, Any]:
         "required": column.required,
         "array": column.array,
         "default": None if column.required else column.default,
+        "encrypt": False,  # explicit: a missing key makes the CLI recreate (drop) the column
     }
     if column.type == "string":
         entry["size"] = column.size or 255
@@ -121,8 +124,5 @@ def dump_project(project: dict[str, Any]) -> str:
     return re.sub(r"(\n\s*\"[^\"]+\": )\[\n([^\[\]{}]*?)\n\s*\]", inline, text) + "\n"
 
 
-if __name__ == "__main__":  # ``PYTHONPATH=shared python -m bigtech.schema.appwrite_json [appwrite.json]``
-    import sys
-
-    target = sys.argv[1] if len(sys.argv) > 1 else "appwrite.json"
-    print(f"{target}: {'updated' if write_core_entries(target) else 'already up to date'}")
+if __name__ == "__main__":  # ``PYTHONPATH=shared python -m bigtech.schema.appwrite_json``: print, never write
+    print(dump_project(core_entries()), end="")
