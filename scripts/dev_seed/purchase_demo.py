@@ -2,7 +2,8 @@
 
 What ``scripts/dev`` shows end to end without the internet: the ``demo`` tenant (created through the
 ``tenants`` function, so it gets the default plugins: fonte/consulta sandboxes and ``pagamento-sandbox``),
-an analyst ``analyst@demo.bigtech.local`` (invited by the owner, invitation accepted), an order for a package paid by the sandbox gateway's
+an analyst ``analyst@demo.bigtech.local`` (invited by the owner, invitation accepted), an order for a
+package paid by the sandbox gateway's
 ``POST /simulate-payment`` (a webhook signed with the tenant's own secret, run through the ``/webhook``
 verification in the same execution; only where ``BIGTECH_ENV`` is development/test), the ``payment.confirmed``
 event delivered to billing (what the relay does; billing dedupes, so a relay doing it too is harmless),

@@ -11,7 +11,7 @@ from appwrite.query import Query
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech.plugins import ExecuteRequest, FakeFonteClient, PluginResult, Status, run_execute
+from bigtech.plugins import ExecuteRequest, FakeFonteClient, PluginResult, Status, core_calls, run_execute
 from bigtech.plugins.health import BreakerPolicy, Health, MemoryHealthStore, minute_of
 from tests.conftest import make_client
 from tests.support.actors import ensure_core
@@ -103,10 +103,12 @@ def test_on_the_stack_counters_land_in_core_and_the_breaker_opens(stack):
     fontes = [{"id": "fonte-brasilapi", "config": {"base_url": "https://127.0.0.1/api/"}}, {"id": "fonte-sandbox"}]
     bodies = []
     for i in range(6):
-        execution = functions.create_execution(
-            "consulta-cadastral", body=json.dumps({"tenant_id": tenant, "request_id": f"rq-{i}",
-                                                   "input": {"document": CNPJ}, "fontes": fontes}),
-            path="/execute", method=ExecutionMethod.POST, headers={"content-type": "application/json"})
+        raw = json.dumps({"tenant_id": tenant, "request_id": f"rq-{i}", "input": {"document": CNPJ},
+                          "fontes": fontes})
+        execution = functions.create_execution(  # as CORE calls a plugin: with the CORE-only token
+            "consulta-cadastral", body=raw, path="/execute", method=ExecutionMethod.POST,
+            headers={"content-type": "application/json",
+                     **core_calls.headers("consulta-cadastral", "POST", "/execute", raw)})
         bodies.append(json.loads(execution.responsebody))
     assert all(b["status"] == "ok" for b in bodies)
     assert [s["error"]["code"] for s in bodies[0]["sources"][:1]] == ["invalid_config"]
