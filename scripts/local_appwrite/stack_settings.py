@@ -22,6 +22,8 @@ class StackSettings:
     appwrite_json: Path = REPO_ROOT / "appwrite.json"
     functions_mode: str = "source"  # "source" (in-process) or "build" (a worker process per function)
     build_dir: Path = REPO_ROOT / "build" / "functions"
+    # build mode: instances per function, each serving one execution at a time ("2" or "1,consultas=4")
+    function_instances: str = "1"
     admin_email: str = "admin@bigtech.local"
     admin_password: str = "admin-password"
     run_schedules: bool = True
@@ -50,6 +52,7 @@ class StackSettings:
             "admin_email": env.get("BIGTECH_ADMIN_EMAIL", cls.admin_email),
             "admin_password": env.get("BIGTECH_ADMIN_PASSWORD", cls.admin_password),
             "functions_mode": env.get("BIGTECH_FUNCTIONS_MODE", cls.functions_mode),
+            "function_instances": env.get("BIGTECH_FUNCTION_INSTANCES", cls.function_instances),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

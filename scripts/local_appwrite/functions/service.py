@@ -2,8 +2,15 @@
 
 Every execution runs on its own thread; a synchronous caller waits for it at most
 ``sync_timeout_seconds`` (then 408, while the execution carries on), an asynchronous one gets the
-``waiting`` document at once. No lock is held while a function runs, so a function may execute
-another function (which may execute a third) through the API, many at once.
+``waiting`` document at once.
+
+Build mode schedules like Appwrite's runtime: each function has a fixed number of instances
+(``BIGTECH_FUNCTION_INSTANCES``, default 1) and each instance serves one execution at a time; the
+others queue, and one still queued when its function's timeout has passed fails (a synchronous
+caller gets 408). A synchronous execution that could never start because every instance is held
+by its own callers (a self-call, a cycle) is refused at once with 408 and logged
+(``runner/instances.py``). Source mode runs every execution on its own thread, at once: it only
+warns about a synchronous self-call (docs/local-appwrite.md).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +29,7 @@ from urllib.parse import urlsplit
 from ..common import unique_id
 from ..errors import APPWRITE_VERSION, AppwriteError
 from ..runner.inprocess import InProcessRunner
+from ..runner.instances import Deadlock, InstanceBoard, parse_instances
 from ..runner.project import FunctionSpec, Project
 from ..runner.worker import WorkerPool
 from ..stack_settings import REPO_ROOT
@@ -49,6 +58,8 @@ class Invocation:
     client_ip: str = ""
     event: str = ""
     permissions: list[str] = field(default_factory=list)
+    parent_execution: str = ""  # the execution whose key made this request (a function calling a function)
+    parent_function: str = ""
 
 
 class FunctionsService:
@@ -59,8 +70,10 @@ class FunctionsService:
         self.project = Project(self.settings.appwrite_json)
         self.store = ExecutionStore(stack.storage)
         self.runner: InProcessRunner | WorkerPool
+        self.board: InstanceBoard | None = None  # build mode: instances, one execution at a time each
         if self.mode == "build":
             self.runner = WorkerPool(self.settings.build_dir)
+            self.board = InstanceBoard(*parse_instances(self.settings.function_instances))
         else:
             self.runner = InProcessRunner(REPO_ROOT / "shared")
 
@@ -110,8 +123,40 @@ class FunctionsService:
             scheduled_at.isoformat(timespec="milliseconds") if scheduled_at else None,
         )
         self.store.insert(documents.stored_view(doc))
+        waiting_parent = wait is not None and bool(inv.parent_execution)
+        if waiting_parent:
+            self._enter_sync(inv, doc)
+        try:
+            return self._launch(inv, doc, headers, wait, scheduled_at)
+        finally:
+            if waiting_parent and self.board is not None:
+                self.board.end_sync(execution_id)
+
+    def _enter_sync(self, inv: Invocation, doc: dict[str, Any]) -> None:
+        """A function executes a function synchronously: refuse at once what could never start."""
+        if inv.parent_function == inv.fn.id:
+            print(f"[local-appwrite] warning: {inv.fn.id} executes itself synchronously (execution "
+                  f"{inv.parent_execution}); on Appwrite this waits for its own instance and fails with 408",
+                  file=sys.stderr)
+        if self.board is None:
+            return  # source mode: every execution has its own thread, nothing can deadlock here
+        try:
+            self.board.begin_sync(inv.fn.id, doc["$id"], inv.parent_execution)
+        except Deadlock as deadlock:
+            message = f"Deadlock detected by the local stack: {deadlock}"
+            print(f"[local-appwrite] {message}", file=sys.stderr)
+            failed = documents.finish_execution(
+                doc, {"statusCode": 408, "body": b"", "headers": {}, "logs": "", "errors": message + "\n",
+                      "duration": 0.0}, inv.fn.logging)
+            self.store.save(documents.stored_view({**failed, "status": "failed"}))
+            raise AppwriteError(408, "function_synchronous_timeout", message) from None
+
+    def _launch(
+        self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str], wait: float | None,
+        scheduled_at: datetime | None,
+    ) -> dict[str, Any]:
         done = threading.Event()
-        finished: dict[str, dict[str, Any]] = {}
+        finished: dict[str, Any] = {}
         args = (inv, doc, headers, done, finished)
         if scheduled_at is not None:
             delay = max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds())
@@ -122,7 +167,7 @@ class FunctionsService:
             threading.Thread(target=self._run, args=args, name=f"execution-{inv.fn.id}", daemon=True).start()
         if wait is None:
             return doc
-        if not done.wait(wait):
+        if not done.wait(wait) or finished.get("queued_out"):
             raise AppwriteError(
                 408, "function_synchronous_timeout",
                 "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the "
@@ -152,16 +197,21 @@ class FunctionsService:
 
     def _run(
         self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str],
-        done: threading.Event, finished: dict[str, dict[str, Any]],
+        done: threading.Event, finished: dict[str, Any],
     ) -> None:
         fn = inv.fn
+        deadline = time.monotonic() + fn.timeout  # the runtime's timeout counts the time spent queued
         try:
             if doc["status"] != "processing":
                 doc = {**doc, "status": "processing"}
                 self.store.save(documents.stored_view(doc))
             key = self.stack.credentials.mint_ephemeral_key(fn.id, list(fn.scopes), fn.timeout + 60, doc["$id"])
             sent = {**headers, "x-appwrite-key": key}
-            result = self.runner.execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+            if self.board is None:
+                result = self.runner.execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+            else:
+                result = self._run_on_instance(inv, doc["$id"], sent, deadline)
+                finished["queued_out"] = result.pop("queued_out", False)
         except Exception:  # a stack bug still ends the execution as failed, with the reason
             traceback.print_exc(file=sys.stderr)
             result = {"statusCode": 500, "body": b"", "headers": {}, "logs": "",
@@ -170,6 +220,26 @@ class FunctionsService:
         self.store.save(documents.stored_view(full))
         finished["doc"] = full
         done.set()
+
+    def _run_on_instance(
+        self, inv: Invocation, execution_id: str, headers: dict[str, str], deadline: float
+    ) -> dict[str, Any]:
+        """Build mode: wait for a free instance of the function, then run there, alone."""
+        assert self.board is not None and isinstance(self.runner, WorkerPool)
+        fn = inv.fn
+        queued = time.monotonic()
+        lease = self.board.acquire(fn.id, execution_id, deadline)
+        if lease is None:
+            capacity = self.board.capacity(fn.id)
+            return {"statusCode": 500, "body": b"", "headers": {}, "logs": "", "queued_out": True,
+                    "errors": f"Execution timed out.\nNo instance of {fn.id} became free within its {fn.timeout} s "
+                              f"timeout ({capacity} instance(s), each serving one execution at a time).\n",
+                    "duration": time.monotonic() - queued}
+        try:
+            return self.runner.execute(fn, self.environment(fn), inv.method, inv.path, headers, inv.body,
+                                       instance=lease.index, timeout=deadline - time.monotonic())
+        finally:
+            lease.release()
 
     # -- triggers ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
