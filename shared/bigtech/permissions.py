@@ -58,6 +58,7 @@ MATRIX: dict[str, Rule] = {
     "tenants.update": _rule("platform"),
     "tenants.suspend": _rule("platform"),
     "tenants.reactivate": _rule("platform"),
+    "tenants.provision": _rule("platform"),  # the admin's retry; the run itself is key-only
     "settings.read": _rule("platform"),
     "settings.update": _rule("platform"),
     "platform_audit.list": _rule("platform"),

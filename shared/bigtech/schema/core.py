@@ -19,9 +19,11 @@ TENANTS = Table(
         string("database_id", 64, required=True),
         text("settings", 16384),
         string("created_by", 64),
+        string("provisioning", 16),  # provisioning | active | failed; none = provisioned before the column
+        text("provisioning_error", 1024),
     ),
     (key_index("status"),),
-    "Row id = tenant id = team id; database_id = tenant_<id>.",
+    "Row id = tenant id = team id; database_id = tenant_<id>; provisioning runs asynchronously after create.",
 )
 
 PLUGIN_CATALOG = Table(
