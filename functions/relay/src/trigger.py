@@ -1,8 +1,9 @@
 """What started a relay run, and so which tenant's outbox it drains.
 
-The outbox row-create event carries the row, whose ``$databaseId`` is ``tenant_<id>``; a schedule
-covers every tenant; an operator's (or a test's) key-authenticated execution may name a tenant and
-a time budget in its body ``{"tenant_id": "...", "budget": seconds}``.
+The outbox row-create event carries the row, whose ``$databaseId`` is ``tenant_<id>`` and whose ``$id`` is
+the event: that run handles that row. A schedule covers the tenants the core pending markers name; an
+operator's (or a test's) key-authenticated execution sweeps every tenant, or the one named in its body
+``{"tenant_id": "...", "budget": seconds}``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Trigger:
     kind: str  # "event" | "schedule" | "http"
     tenant_id: str | None
     budget: float | None
+    event_id: str | None = None  # the outbox row an event run was fired for
 
 
 def trigger_of(request: Any) -> Trigger:
@@ -27,7 +29,9 @@ def trigger_of(request: Any) -> Trigger:
     if not isinstance(body, dict):
         body = {}
     budget = body.get("budget") if kind == "http" else None
-    return Trigger(kind, tenant_of(kind, body), float(budget) if isinstance(budget, int | float) else None)
+    tenant_id = tenant_of(kind, body)
+    event_id = str(body.get("$id") or "") or None if kind == "event" and tenant_id else None
+    return Trigger(kind, tenant_id, float(budget) if isinstance(budget, int | float) else None, event_id)
 
 
 def tenant_of(kind: str, body: dict[str, Any]) -> str | None:

@@ -71,8 +71,17 @@ PLATFORM_USAGE = Table(
     (unique_index("tenant_id", "period", "category"),),
 )
 
+OUTBOX_PENDING_TABLE = "outbox_pending"
+OUTBOX_PENDING = Table(
+    OUTBOX_PENDING_TABLE, "Pending outbox markers",
+    (string("tenant_id", 36, required=True),),
+    (key_index("tenant_id"),),
+    "Row id = event id: written in the same transaction as the tenant's outbox row, deleted by the relay once "
+    "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 CORE_SCHEMA = DatabaseSchema(
-    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD)
+    (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, OUTBOX_PENDING)
 )
