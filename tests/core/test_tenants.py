@@ -4,6 +4,7 @@ reactivate, platform settings; through executions as a platform admin."""
 from __future__ import annotations
 
 import pytest
+from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
@@ -167,12 +168,11 @@ def test_create_answers_202_before_provisioning(stack, admin):
     assert result.body["provisioning"]["status"] == "provisioning"
     execution_id = result.body["provisioning"]["execution_id"]
     functions = Functions(make_client(stack))
-    execution = functions.get_execution("tenants", execution_id)
-    assert execution.trigger.value == "http" and execution.requestpath == f"/{tenant_id}/provision"
-    assert functions.get_execution("tenants", execution_id).status.value in {"waiting", "processing", "completed"}
+    execution = functions.get_execution("provisioning", execution_id)  # another function: tenants stays free
+    assert execution.trigger.value == "http" and execution.requestpath == f"/{tenant_id}"
     tenant = wait_until_provisioned(admin, tenant_id)
     assert tenant["provisioning"] == {"status": "active", "error": None}
-    assert functions.get_execution("tenants", execution_id).status.value == "completed"
+    assert functions.get_execution("provisioning", execution_id).status.value == "completed"
     tables = TablesDB(make_client(stack))
     assert {t.id for t in tables.list_tables(f"tenant_{tenant_id}", [Query.limit(100)]).tables} == {
         t.id for t in TENANT_SCHEMA.tables}
@@ -205,9 +205,13 @@ def test_provisioning_makes_one_create_table_call_per_table(stack):
 
 
 def test_the_provisioning_run_refuses_users_and_retries_for_admins(stack, admin, world):
-    """``POST /{id}/provision``: a member may not call it; an admin may only retry what is not active."""
+    """``POST /{id}/provision``: a member may not call it; an admin may only retry what is not active; no user
+    may execute the provisioning function itself (``execute: []``)."""
     owner = world.a_roles["owner"]
     assert owner.call("tenants", "POST", f"/{world.a}/provision").status == 403
+    with pytest.raises(AppwriteException) as refused:
+        Functions(make_client(stack, jwt=admin.jwt)).create_execution("provisioning", path=f"/{world.a}")
+    assert refused.value.code == 401
     again = admin.call("tenants", "POST", f"/{world.a}/provision")
     assert (again.status, again.error_code) == (409, "tenant_provisioned")
     # A tenant whose first run failed before doing anything (e.g. the stack lost its execution).

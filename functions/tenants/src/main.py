@@ -2,10 +2,11 @@
 
 Table of contents; handlers live in ``tenants.py``, ``provisioning.py`` and ``settings_routes.py``. Every
 route declares its action; ``bigtech.identity.authenticate`` resolves the caller and checks the permission
-matrix first (except the key-only provisioning run, see ``provisioning.py``).
+matrix first. The provisioning itself runs in the ``provisioning`` function.
 """
 
 from bigtech.http import Router, serve
+from bigtech.identity import authenticate
 
 from . import provisioning, settings_routes, tenants
 
@@ -18,6 +19,6 @@ router.add("GET", "/{tenant_id}", tenants.read, action="tenants.read")
 router.add("PATCH", "/{tenant_id}", tenants.update, action="tenants.update")
 router.add("POST", "/{tenant_id}/suspend", tenants.suspend, action="tenants.suspend")
 router.add("POST", "/{tenant_id}/reactivate", tenants.reactivate, action="tenants.reactivate")
-router.add("POST", "/{tenant_id}/provision", provisioning.provision, action=provisioning.PROVISION_ACTION)
+router.add("POST", "/{tenant_id}/provision", provisioning.retry, action="tenants.provision")
 
-main = serve(router, before=[provisioning.authenticate_callers])
+main = serve(router, before=[authenticate])
