@@ -213,3 +213,16 @@ def test_workers_stop_with_the_stack(build_dir):
     assert process.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.kill(process.pid, 0)
+
+
+def test_asynchronous_executions_queue_without_timing_out(functions, bstack):
+    """``slow`` has a 1 s timeout: three async runs queue behind each other (each 1 s) and all run, as in
+    Appwrite's execution queue; only a synchronous caller's wait is bounded by the timeout."""
+    started = [functions.create_execution("slow", path="/?mode=sync", xasync=True) for _ in range(3)]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        done = [functions.get_execution("slow", e.id) for e in started]
+        if all(e.status.value in {"completed", "failed"} for e in done):
+            break
+        time.sleep(0.1)
+    assert all("Execution timed out." in e.errors and "No instance" not in e.errors for e in done), done

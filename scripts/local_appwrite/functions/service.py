@@ -6,8 +6,9 @@ Every execution runs on its own thread; a synchronous caller waits for it at mos
 
 Build mode schedules like Appwrite's runtime: each function has a fixed number of instances
 (``BIGTECH_FUNCTION_INSTANCES``, default 1) and each instance serves one execution at a time; the
-others queue, and one still queued when its function's timeout has passed fails (a synchronous
-caller gets 408). A synchronous execution that could never start because every instance is held
+others queue in arrival order. A synchronous execution still queued when its function's timeout has
+passed fails and its caller gets 408; an asynchronous one waits in the queue (Appwrite's execution
+queue) and its timeout starts when it runs. A synchronous execution that could never start because every instance is held
 by its own callers (a self-call, a cycle) is refused at once with 408 and logged
 (``runner/instances.py``). Source mode runs every execution on its own thread, at once: it only
 warns about a synchronous self-call (docs/local-appwrite.md).
@@ -157,7 +158,7 @@ class FunctionsService:
     ) -> dict[str, Any]:
         done = threading.Event()
         finished: dict[str, Any] = {}
-        args = (inv, doc, headers, done, finished)
+        args = (inv, doc, headers, done, finished, wait is not None)
         if scheduled_at is not None:
             delay = max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds())
             timer = threading.Timer(delay, self._run, args=args)
@@ -197,10 +198,12 @@ class FunctionsService:
 
     def _run(
         self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str],
-        done: threading.Event, finished: dict[str, Any],
+        done: threading.Event, finished: dict[str, Any], sync: bool = False,
     ) -> None:
         fn = inv.fn
-        deadline = time.monotonic() + fn.timeout  # the runtime's timeout counts the time spent queued
+        # A synchronous execution is a request the runtime holds: its timeout counts the time spent queued.
+        # An asynchronous one waits in Appwrite's execution queue first; its timeout starts when it runs.
+        deadline = time.monotonic() + fn.timeout if sync else None
         try:
             if doc["status"] != "processing":
                 doc = {**doc, "status": "processing"}
@@ -222,7 +225,7 @@ class FunctionsService:
         done.set()
 
     def _run_on_instance(
-        self, inv: Invocation, execution_id: str, headers: dict[str, str], deadline: float
+        self, inv: Invocation, execution_id: str, headers: dict[str, str], deadline: float | None
     ) -> dict[str, Any]:
         """Build mode: wait for a free instance of the function, then run there, alone."""
         assert self.board is not None and isinstance(self.runner, WorkerPool)
@@ -235,9 +238,10 @@ class FunctionsService:
                     "errors": f"Execution timed out.\nNo instance of {fn.id} became free within its {fn.timeout} s "
                               f"timeout ({capacity} instance(s), each serving one execution at a time).\n",
                     "duration": time.monotonic() - queued}
+        timeout = fn.timeout if deadline is None else deadline - time.monotonic()
         try:
             return self.runner.execute(fn, self.environment(fn), inv.method, inv.path, headers, inv.body,
-                                       instance=lease.index, timeout=deadline - time.monotonic())
+                                       instance=lease.index, timeout=timeout)
         finally:
             lease.release()
 
