@@ -81,6 +81,15 @@ def expect(result: tuple[int, Any], status: int) -> Any:
     return result[1]
 
 
+def await_provisioned(admin: Client, tenant_id: str, seconds: float = 120.0) -> None:
+    """``POST /`` answers 202 and provisions asynchronously: poll until the tenant is active."""
+    deadline = time.monotonic() + seconds
+    while expect(call(admin, "tenants", "GET", f"/{tenant_id}"), 200)["tenant"]["provisioning"]["status"] != "active":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"tenant {tenant_id} still provisioning after {seconds} s")
+        time.sleep(0.1)
+
+
 def cpf() -> str:
     base = f"{next(_numbers) % 1_000_000_000:09d}"
     base = base[:6] + ("123" if base[6:] in {"995", "996", "997", "998", "999"} else base[6:])
@@ -101,7 +110,8 @@ def setup(stack: Any) -> tuple[Client, list[Client]]:
     users.update_labels(admin.id, ["admin"])
     admin_client = user_client(stack, admin.id)
     created = expect(call(admin_client, "tenants", "POST", "/", {
-        "id": "bench", "name": "Bench", "owner_email": "bench-owner@example.com", "owner_name": "Owner"}), 201)
+        "id": "bench", "name": "Bench", "owner_email": "bench-owner@example.com", "owner_name": "Owner"}), 202)
+    await_provisioned(admin_client, "bench")
     owner = user_client(stack, created["owner"]["user_id"])
     analysts = []
     for n in range(CLIENTS):

@@ -82,7 +82,23 @@ def ensure_tenant(client: Client, settings: SeedSettings, admin: Functions) -> s
             raise
     status, answer = _run(admin, "tenants", "POST", "/", {"id": TENANT_ID, "name": "Demo Ltda",
                                                          "owner_email": OWNER_EMAIL, "owner_name": "Demo Owner"})
-    return str(_expect(status, answer, 201)["owner"]["user_id"])
+    owner_id = str(_expect(status, answer, 202)["owner"]["user_id"])
+    _await_provisioned(admin)
+    return owner_id
+
+
+def _await_provisioned(admin: Functions, seconds: float = 120.0) -> None:
+    """Provisioning runs asynchronously after ``POST /`` (202): poll the tenant until it is active."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, answer = _run(admin, "tenants", "GET", f"/{TENANT_ID}")
+        state = _expect(status, answer, 200)["tenant"]["provisioning"]
+        if state["status"] == "active":
+            return
+        if state["status"] == "failed":
+            raise SeedError(f"demo seed: provisioning failed: {state.get('error')}")
+        time.sleep(0.2)
+    raise SeedError("demo seed: the demo tenant is still provisioning")
 
 
 def ensure_analyst(client: Client, settings: SeedSettings, owner: Functions) -> str:

@@ -72,6 +72,7 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     user_id: str | None = None
     function_id: str | None = None
+    execution_id: str | None = None  # an ephemeral key's execution: a function calling the API
     jwt: str | None = None
     session_id: str | None = None  # the user's session (from the session secret or the JWT's claim)
 
@@ -125,7 +126,8 @@ class Credentials:
             claims = self._decode(key[len(EPHEMERAL_PREFIX):], "user_unauthorized", "Invalid or expired API key.")
             if claims.get("projectId") != self.project_id:
                 raise AppwriteError(401, "user_unauthorized", "The API key belongs to another project.")
-            return Caller("ephemeral", frozenset(claims.get("scopes", [])), function_id=claims.get("functionId"))
+            return Caller("ephemeral", frozenset(claims.get("scopes", [])), function_id=claims.get("functionId"),
+                          execution_id=claims.get("executionId"))
         if hmac.compare_digest(key.encode(), self.api_key.encode()):
             return Caller("key", ALL_SCOPES)
         raise AppwriteError(

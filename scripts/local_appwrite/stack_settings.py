@@ -34,6 +34,8 @@ class StackSettings:
     appwrite_json: Path = REPO_ROOT / "appwrite.json"
     functions_mode: str = "source"  # "source" (in-process) or "build" (a worker process per function)
     build_dir: Path = REPO_ROOT / "build" / "functions"
+    # build mode: instances per function, each serving one execution at a time ("2" or "1,consultas=4")
+    function_instances: str = "1"
     admin_email: str = "admin@bigtech.local"
     admin_password: str = "admin-password"
     run_schedules: bool = True
@@ -68,6 +70,7 @@ class StackSettings:
             "functions_mode": env.get("BIGTECH_FUNCTIONS_MODE", cls.functions_mode),
             "web_platforms": tuple(h.strip() for h in env.get("BIGTECH_LOCAL_WEB_PLATFORMS", "localhost").split(",")
                                    if h.strip()),
+            "function_instances": env.get("BIGTECH_FUNCTION_INSTANCES", cls.function_instances),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -3,6 +3,11 @@
 The row id is the event id and the columns are the envelope's (DESIGN §6: ``{id, type, tenant_id,
 occurred_at, actor, data, version}``) plus the relay's bookkeeping (``status``, ``attempts``, claim
 lease). Delivery is the relay's job; ``envelope_from_row`` turns a row back into the envelope.
+
+With each row goes a marker in the core ``outbox_pending`` table (row id = event id, ``tenant_id``), in the
+same transaction: the relay's schedule reads the markers to visit only tenants with pending rows, and
+deletes a marker once its row is no longer pending (``bigtech.bus.pending``, docs/events.md). A marker is a
+``create`` of a fresh row, so concurrent business transactions never conflict over it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from .audit.chain import canonical_json, normalise_datetime
 from .bus.envelope import EventEnvelope
+from .schema.core import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE
 from .schema.tenant import tenant_database_id
 from .uow import UnitOfWork
 
@@ -44,7 +50,13 @@ def stage_event(unit: UnitOfWork, event_type: str, tenant_id: str, data: Mapping
     """Stage ``event_type`` in ``tenant_id``'s outbox; returns the envelope (its id is the row id)."""
     envelope = new_event(event_type, tenant_id, data, actor=actor)
     unit.create(database_id or tenant_database_id(tenant_id), OUTBOX_TABLE, envelope.id, outbox_row(envelope))
+    unit.create(CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, envelope.id, pending_marker(tenant_id))
     return envelope
+
+
+def pending_marker(tenant_id: str) -> dict[str, Any]:
+    """The core ``outbox_pending`` row staged with each outbox row (its id is the event id)."""
+    return {"tenant_id": tenant_id}
 
 
 def envelope_from_row(row_id: str, data: Mapping[str, Any]) -> EventEnvelope:

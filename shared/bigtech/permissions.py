@@ -58,6 +58,9 @@ MATRIX: dict[str, Rule] = {
     "tenants.update": _rule("platform"),
     "tenants.suspend": _rule("platform"),
     "tenants.reactivate": _rule("platform"),
+    "tenants.provision": _rule("platform"),  # the admin's retry of a failed provisioning
+    # the provisioning function's run: executed with the tenants function's key; refuses every user itself
+    "provisioning.run": _rule("platform"),
     "settings.read": _rule("platform"),
     "settings.update": _rule("platform"),
     "platform_audit.list": _rule("platform"),

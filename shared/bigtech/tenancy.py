@@ -21,6 +21,9 @@ from .schema.tenant import tenant_database_id
 
 TENANTS_TABLE = "tenants"
 ACTIVE, SUSPENDED = "active", "suspended"
+# Provisioning (the ``provisioning`` column; a tenant row without one predates it and is provisioned):
+# ``provisioning`` until the asynchronous run finishes, then ``active``, or ``failed`` (retryable).
+PROVISIONING, PROVISION_ACTIVE, PROVISION_FAILED = "provisioning", "active", "failed"
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,27}[a-z0-9]$")
 TENANT_ID_RULE = "3 to 29 characters: lowercase letters, digits and hyphens, starting and ending with a letter or digit"
 
@@ -43,16 +46,25 @@ class Tenant:
     settings: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None
     updated_at: str | None = None
+    provisioning: str = PROVISION_ACTIVE
+    provisioning_error: str | None = None
+    created_by: str | None = None
 
     @property
     def suspended(self) -> bool:
         return self.status == SUSPENDED
 
+    @property
+    def public_status(self) -> str:
+        """``provisioning`` / ``failed`` until the tenant is provisioned, then ``active`` / ``suspended``."""
+        return self.status if self.provisioning == PROVISION_ACTIVE else self.provisioning
+
     def to_public(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "status": self.status, "database_id": self.database_id,
+            "id": self.id, "name": self.name, "status": self.public_status, "database_id": self.database_id,
             "owner_user_id": self.owner_user_id, "settings": self.settings, "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "provisioning": {"status": self.provisioning, "error": self.provisioning_error},
         }
 
 
@@ -71,6 +83,9 @@ def tenant_from_row(row: Any) -> Tenant:
         settings=settings if isinstance(settings, dict) else {},
         created_at=row.createdat or None,
         updated_at=row.updatedat or None,
+        provisioning=str(data.get("provisioning") or PROVISION_ACTIVE),
+        provisioning_error=data.get("provisioning_error") or None,
+        created_by=data.get("created_by") or None,
     )
 
 

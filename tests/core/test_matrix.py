@@ -33,6 +33,19 @@ class Sample:
     body: Callable[[Any, Actor], Any] = lambda world, caller: None
 
 
+def unprovisioned_tenant(world) -> str:
+    """A tenant whose provisioning failed (the admin's retry is allowed on it); its id."""
+    from appwrite.services.tables_db import TablesDB
+
+    from tests.conftest import make_client
+
+    tenant_id = tenant_id_for("mp")
+    TablesDB(make_client(world.admin.stack)).create_row("core", "tenants", tenant_id, {
+        "name": "Matrix retry", "status": "active", "team_id": tenant_id, "database_id": f"tenant_{tenant_id}",
+        "provisioning": "failed"})
+    return tenant_id
+
+
 def fresh_member(world) -> str:
     return add_member(world.a_roles["owner"], "viewer").user_id
 
@@ -55,6 +68,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("tenants", "PATCH", "/{tenant_id}"): Sample(lambda w, c: f"/{w.b}", lambda w, c: {"name": "Bravo"}),
     ("tenants", "POST", "/{tenant_id}/suspend"): Sample(lambda w, c: f"/{w.matrix_tenant}/suspend"),
     ("tenants", "POST", "/{tenant_id}/reactivate"): Sample(lambda w, c: f"/{w.matrix_tenant}/reactivate"),
+    ("tenants", "POST", "/{tenant_id}/provision"): Sample(lambda w, c: f"/{unprovisioned_tenant(w)}/provision"),
     ("members", "POST", "/"): Sample(lambda w, c: "/", lambda w, c: {
         "email": f"new-{unique_suffix()}@example.com", "role": "viewer"}),
     ("members", "GET", "/"): Sample(lambda w, c: "/"),

@@ -119,3 +119,99 @@ def test_a_row_that_is_not_an_event_is_set_aside(tmp_path):
         assert report["ok"] and report["published"] == 1 and report["delivered"] == 1
         bad = next(r for r in world.outbox_rows("ta") if r["$id"] == "bad1")
         assert bad["status"] == "dead" and "not an event envelope" in bad["last_error"]
+
+
+# -- the pending markers: the schedule visits only tenants with work --------------------------------------------
+
+def markers(world) -> dict[str, str]:
+    from appwrite.query import Query
+
+    rows = world.tables.list_rows("core", "outbox_pending", [Query.limit(100)]).rows
+    return {row.id: row.data["tenant_id"] for row in rows}
+
+
+def calls_during(world, action) -> tuple[list[str], object]:
+    """The API calls the stack served while ``action`` ran (the relay's own, inside its execution)."""
+    seen: list[str] = []
+
+    def observe(request, route, response):  # the dispatcher's observer signature
+        seen.append(f"{request.method} {request.path}")
+
+    world.stack.dispatcher.observers.append(observe)
+    try:
+        result = action()
+    finally:
+        world.stack.dispatcher.observers.remove(observe)
+    return [c for c in seen if "/local/functions/" not in c], result
+
+
+def test_an_idle_schedule_reads_one_marker_page_whatever_the_number_of_tenants(tmp_path):
+    tenants = [f"idle{n:02d}" for n in range(12)]
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(tenants)
+        calls, report = calls_during(world, world.run_schedule)
+        assert report["ok"] and report["published"] == 0 and report["pending_left"] == 0
+        assert calls == ["GET /v1/tablesdb/core/tables/outbox_pending/rows"], calls
+
+
+def test_the_schedule_visits_only_marked_tenants_and_clears_their_markers(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(TENANTS)
+        events = make_events(5, tenants=["tb"])
+        world.stage_in_bulk(events)
+        assert markers(world) == {e.id: "tb" for e in events}  # written with the rows, in one transaction
+        calls, report = calls_during(world, world.run_schedule)
+        assert report["ok"] and report["published"] == 5 and report["delivered"] == 5
+        assert not [c for c in calls if "/tenant_ta/" in c or "/tenant_tc/" in c], calls
+        assert markers(world) == {}
+        world.assert_exactly_once(events, ["sub-audit"])
+
+
+def test_a_failing_delivery_keeps_the_marker_until_the_row_is_settled(tmp_path):
+    subscribers = {"sub-flaky": SubscriberSpec(("payment.*",), {"BUS_TEST_FAIL_FIRST": "1"})}
+    with relay_world(tmp_path, subscribers, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        event = EventEnvelope(type="payment.confirmed", tenant_id="ta")
+        world.stage_in_bulk([event])
+        first = world.run_schedule()
+        assert first["failed"] == 1 and first["published"] == 0
+        assert markers(world) == {event.id: "ta"}  # still pending: the next schedule comes back
+        second = world.run_schedule()
+        assert second["delivered"] == 1 and second["published"] == 1
+        assert markers(world) == {}
+        world.assert_exactly_once([event], subscribers)
+
+
+def test_an_event_run_handles_the_row_it_was_fired_for(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}) as world:
+        world.add_tenants(["ta"])
+        waiting = make_events(3, tenants=["ta"])
+        world.stage_in_bulk(waiting)  # no row-create events: these wait for the schedule
+        fired = EventEnvelope(type="payment.confirmed", tenant_id="ta")
+        world.stage_one(fired)
+        runs = world.wait_for_relay_executions(1)
+        assert "tenant=ta published=1 " in runs[0].logs and "pending_left=3" in runs[0].logs, runs[0].logs
+        assert set(markers(world)) == {e.id for e in waiting}  # the fired row's marker is gone
+        scheduled = world.run_schedule()
+        assert scheduled["published"] == 3 and markers(world) == {}
+        world.assert_exactly_once([fired, *waiting], ["sub-audit"])
+
+
+def test_a_business_transaction_writes_the_marker_with_the_row(tmp_path):
+    from appwrite.exception import AppwriteException
+
+    from bigtech import uow
+    from bigtech.outbox import stage_event
+
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        staged = uow.run(world.tables, lambda unit: stage_event(unit, "order.created", "ta", {"n": 1}))
+        assert markers(world) == {staged.id: "ta"}
+
+        def doomed(unit):  # the same event id again: the commit fails, and writes neither row nor marker
+            stage_event(unit, "order.created", "ta", {"n": 2})
+            unit.create("tenant_ta", "outbox", staged.id, {"type": "x", "tenant_id": "ta"})
+
+        with pytest.raises(AppwriteException):
+            uow.run(world.tables, doomed)
+        assert markers(world) == {staged.id: "ta"}

@@ -4,14 +4,24 @@ reactivate, platform settings; through executions as a platform admin."""
 from __future__ import annotations
 
 import pytest
+from appwrite.exception import AppwriteException
 from appwrite.query import Query
+from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
 from bigtech.schema import TENANT_SCHEMA, provision_tenant
 from tests.conftest import make_client
-from tests.support.actors import actor_for, add_member, create_tenant, create_user, tenant_id_for, unique_suffix
+from tests.support.actors import (
+    actor_for,
+    add_member,
+    create_tenant,
+    create_user,
+    tenant_id_for,
+    unique_suffix,
+    wait_until_provisioned,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +34,12 @@ def test_create_provisions_the_database_team_and_owner(stack, admin):
     email = f"boss-{unique_suffix()}@example.com"
     result = admin.call("tenants", "POST", "/", {"id": tenant_id, "name": "New Co", "owner_email": email,
                                                  "owner_name": "Boss"})
-    assert result.status == 201, result
+    assert result.status == 202, result
     body = result.body
-    assert body["tenant"]["id"] == tenant_id and body["tenant"]["status"] == "active"
+    assert body["tenant"]["id"] == tenant_id and body["tenant"]["status"] in {"provisioning", "active"}
     assert body["tenant"]["database_id"] == f"tenant_{tenant_id}"
     assert body["owner"]["created"] is True and body["audit_id"]
+    assert wait_until_provisioned(admin, tenant_id)["status"] == "active"
     client = make_client(stack)
     tables = TablesDB(client)
     have = {t.id for t in tables.list_tables(f"tenant_{tenant_id}", [Query.limit(100)]).tables}
@@ -141,7 +152,84 @@ def test_concurrent_creates_of_one_id_make_one_tenant_with_one_owner(stack, admi
                "owner_name": "R"} for n in range(2)]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda body: admin.call("tenants", "POST", "/", body), bodies))
-    assert sorted(r.status for r in results) == [201, 409], results
-    winner = next(r for r in results if r.status == 201).body["owner"]["user_id"]
+    assert sorted(r.status for r in results) == [202, 409], results
+    winner = next(r for r in results if r.status == 202).body["owner"]["user_id"]
+    wait_until_provisioned(admin, tenant_id)
     memberships = Teams(make_client(stack)).list_memberships(tenant_id).memberships
     assert [m.userid for m in memberships] == [winner]
+
+
+def test_create_answers_202_before_provisioning(stack, admin):
+    """The request path records the tenant; the database, team and plugins come from an async execution."""
+    tenant_id = tenant_id_for("fast")
+    result = admin.call("tenants", "POST", "/", {"id": tenant_id, "name": "Fast", "owner_email":
+                                                 f"fast-{unique_suffix()}@example.com", "owner_name": "F"})
+    assert result.status == 202, result
+    assert result.body["provisioning"]["status"] == "provisioning"
+    execution_id = result.body["provisioning"]["execution_id"]
+    functions = Functions(make_client(stack))
+    execution = functions.get_execution("provisioning", execution_id)  # another function: tenants stays free
+    assert execution.trigger.value == "http" and execution.requestpath == f"/{tenant_id}"
+    tenant = wait_until_provisioned(admin, tenant_id)
+    assert tenant["provisioning"] == {"status": "active", "error": None}
+    assert functions.get_execution("provisioning", execution_id).status.value == "completed"
+    tables = TablesDB(make_client(stack))
+    assert {t.id for t in tables.list_tables(f"tenant_{tenant_id}", [Query.limit(100)]).tables} == {
+        t.id for t in TENANT_SCHEMA.tables}
+
+
+def test_provisioning_makes_one_create_table_call_per_table(stack):
+    """Each table comes with its columns and indexes inline: no per-column or per-index call."""
+    calls: list[str] = []
+
+    tables = TablesDB(make_client(stack))
+    tenant_id = tenant_id_for("one")
+
+    def observe(request, route, response):  # the dispatcher's observer; other tests' runs may be in flight
+        if f"tenant_{tenant_id}" in request.path or (request.path.endswith("/tablesdb") and request.method == "POST"):
+            calls.append(f"{request.method} {request.path}")
+
+    stack.dispatcher.observers.append(observe)
+    try:
+        report = provision_tenant(tables, tenant_id)
+    finally:
+        stack.dispatcher.observers.remove(observe)
+    assert len(report.tables_created) == len(TENANT_SCHEMA.tables)
+    assert not [c for c in calls if "/columns" in c or "/indexes" in c], calls
+    assert len(calls) == len(TENANT_SCHEMA.tables) + 2  # + create database + list tables
+    for table in TENANT_SCHEMA.tables:
+        made = tables.get_table(f"tenant_{tenant_id}", table.id)
+        assert [c.key for c in made.columns] == [c.key for c in table.columns]
+        assert [i.key for i in made.indexes] == [i.key for i in table.indexes]
+    assert not provision_tenant(tables, tenant_id).changed
+
+
+def test_the_provisioning_run_refuses_users_and_retries_for_admins(stack, admin, world):
+    """``POST /{id}/provision``: a member may not call it; an admin may only retry what is not active; no user
+    may execute the provisioning function itself (``execute: []``)."""
+    owner = world.a_roles["owner"]
+    assert owner.call("tenants", "POST", f"/{world.a}/provision").status == 403
+    with pytest.raises(AppwriteException) as refused:
+        Functions(make_client(stack, jwt=admin.jwt)).create_execution("provisioning", path=f"/{world.a}")
+    assert refused.value.code == 401
+    again = admin.call("tenants", "POST", f"/{world.a}/provision")
+    assert (again.status, again.error_code) == (409, "tenant_provisioned")
+    # A tenant whose first run failed before doing anything (e.g. the stack lost its execution).
+    tables = TablesDB(make_client(stack))
+    tenant_id, owner_user = tenant_id_for("retry"), create_user(stack)
+    tables.create_row("core", "tenants", tenant_id, {
+        "name": "Retry", "status": "active", "owner_user_id": owner_user.user_id, "team_id": tenant_id,
+        "database_id": f"tenant_{tenant_id}", "settings": "{}", "created_by": admin.user_id,
+        "provisioning": "failed", "provisioning_error": "boom"})
+    failed = admin.call("tenants", "GET", f"/{tenant_id}").body["tenant"]
+    assert failed["status"] == "failed" and failed["provisioning"]["error"] == "boom"
+    retried = admin.call("tenants", "POST", f"/{tenant_id}/provision")
+    assert retried.status == 202, retried
+    assert retried.body["tenant"]["status"] == "provisioning"
+    assert wait_until_provisioned(admin, tenant_id)["status"] == "active"
+    outbox = tables.list_rows(f"tenant_{tenant_id}", "outbox", [Query.equal("type", ["tenant.created"])]).rows
+    assert len(outbox) == 1
+    memberships = Teams(make_client(stack)).list_memberships(tenant_id).memberships
+    assert [(m.userid, m.roles) for m in memberships] == [(owner_user.user_id, ["owner"])]
+    again = admin.call("tenants", "POST", f"/{tenant_id}/provision")
+    assert (again.status, again.error_code) == (409, "tenant_provisioned")

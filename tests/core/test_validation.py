@@ -43,6 +43,7 @@ BAD_INPUTS = [
     ("tenants", "PATCH", "/missing-tenant", {"name": "X"}, None, 404, None),
     ("tenants", "POST", "/missing-tenant/suspend", None, None, 404, None),
     ("tenants", "POST", "/missing-tenant/reactivate", None, None, 404, None),
+    ("tenants", "POST", "/missing-tenant/provision", None, None, 404, None),
     ("members", "POST", "/", {"email": "nope", "role": "viewer"}, None, 422, "email"),
     ("members", "POST", "/", {"email": "a@example.com", "role": "god"}, None, 422, "role"),
     ("members", "POST", "/", {"email": "a@example.com"}, None, 422, "role"),

@@ -54,7 +54,7 @@ def wait_done(functions, function_id, execution_id, seconds=10.0):
 
 def test_functions_are_read_from_appwrite_json(functions):
     listed = functions.list()
-    assert listed.total == 12
+    assert listed.total == 14
     echo = functions.get("echo")
     assert echo.name == "Echo"
     assert echo.execute == ["users"]

@@ -1,4 +1,4 @@
-"""Build mode: each function runs in its own worker process from its build folder, like a warm container."""
+"""Build mode: each function instance is a worker process serving its build folder, one execution at a time."""
 
 from __future__ import annotations
 
@@ -50,12 +50,17 @@ def build_dir(tmp_path_factory):
     tiny_build(out, "echo", "echo")
     tiny_build(out, "scoped", "echo")
     tiny_build(out, "public", "echo", bootstrap=False)
+    tiny_build(out, "chain", "chain")
+    tiny_build(out, "slow", "slow")
+    tiny_build(out, "ping", "hop")
+    tiny_build(out, "pong", "hop")
     return out
 
 
 @pytest.fixture(scope="module")
 def bstack(build_dir):
-    with project_stack(functions_mode="build", build_dir=build_dir, sync_timeout_seconds=10.0) as running:
+    with project_stack(functions_mode="build", build_dir=build_dir, sync_timeout_seconds=10.0,
+                       function_instances="1,scoped=2") as running:
         yield running
 
 
@@ -102,19 +107,79 @@ def test_a_build_without_the_bootstrap_cannot_import_bigtech(functions):
     assert "ModuleNotFoundError: No module named 'bigtech'" in execution.errors
 
 
-def test_worker_is_warm_and_serves_concurrent_executions(functions, bstack):
+def test_an_instance_serves_one_execution_at_a_time(functions, bstack):
+    """Like Appwrite's Python runtime: concurrent executions of a one-instance function run in turn."""
     functions.create_execution("echo", path="/?mode=empty")
     pid = bstack.functions.runner.workers["echo"].process.pid
     started = time.monotonic()
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: functions.create_execution("echo", path="/?mode=sleep&s=1"), range(4)))
-    assert [r.responsebody for r in results] == ["slept"] * 4
-    assert time.monotonic() - started < 3.5
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: functions.create_execution("echo", path="/?mode=sleep&s=0.5"), range(3)))
+    assert [r.responsebody for r in results] == ["slept"] * 3
+    assert time.monotonic() - started >= 1.45  # queued one behind the other, not 0.5 s all at once
+    assert sorted(r.duration for r in results)[-1] < 1.0  # each ran alone; the queueing is not its duration
     assert bstack.functions.runner.workers["echo"].process.pid == pid
     workers = make_client(bstack).call("get", "/local/functions/workers")
     assert workers["mode"] == "build"
     assert workers["workers"]["echo"]["pid"] == pid
     assert workers["workers"]["echo"]["coldStartSeconds"] > 0
+
+
+def test_instance_count_is_configurable_per_function(functions, bstack):
+    """``function_instances="1,scoped=2"``: two executions of ``scoped`` run side by side, in two processes."""
+    functions.create_execution("scoped", path="/?mode=empty")
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: functions.create_execution("scoped", path="/?mode=sleep&s=0.8"), range(2)))
+    assert [r.responsebody for r in results] == ["slept"] * 2
+    assert time.monotonic() - started < 1.5
+    instances = bstack.functions.runner.instances["scoped"]
+    assert len({w.process.pid for w in instances.values()}) == 2
+
+
+def test_a_sync_execution_queued_past_the_timeout_gets_408(functions):
+    """``slow`` (1 s timeout) is busy: a second, synchronous execution cannot start in time."""
+    busy = functions.create_execution("slow", path="/?mode=sync", xasync=True)
+    time.sleep(0.2)
+    with pytest.raises(AppwriteException) as error:
+        functions.create_execution("slow", path="/?mode=sync")
+    assert (error.value.code, error.value.type) == (408, "function_synchronous_timeout")
+    queued = [e for e in functions.list_executions("slow").executions if e.id != busy.id]
+    assert any("No instance of slow became free" in e.errors for e in queued)
+
+
+def test_a_synchronous_self_call_is_reported_at_once(functions, bstack):
+    """``chain`` executes itself synchronously: on Appwrite it waits for its own only instance until 408.
+
+    The stack answers the inner call at once with 408 and a message naming the deadlock (and logs it), so
+    the outer execution fails fast instead of hanging until the timeout.
+    """
+    started = time.monotonic()
+    outer = functions.create_execution("chain", body=json.dumps({"depth": 2}))
+    assert time.monotonic() - started < 5.0  # not the 10 s sync timeout, let alone the function's 30 s
+    assert outer.responsestatuscode == 500
+    assert "AppwriteException" in outer.errors
+    assert "would deadlock" in outer.errors
+    inner = [e for e in functions.list_executions("chain").executions if e.id != outer.id]
+    assert any(e.status.value == "failed" and "Deadlock detected" in e.errors for e in inner)
+
+
+def test_a_cycle_of_synchronous_executions_is_reported(functions):
+    """ping → pong → ping, one instance each: ping's instance is held by the caller at the end of the cycle."""
+    started = time.monotonic()
+    outer = functions.create_execution("ping", body=json.dumps({"hops": ["pong", "ping"]}))
+    assert time.monotonic() - started < 5.0
+    seen = body(outer)
+    assert seen["fn"] == "ping"
+    assert seen["inner"]["fn"] == "pong"
+    error = seen["inner"]["error"]
+    assert (error["code"], error["type"]) == (408, "function_synchronous_timeout")
+    assert "'ping' would deadlock" in error["message"]
+
+
+def test_calls_that_can_be_served_are_not_refused(functions):
+    """A chain of synchronous calls through other functions is served: one instance each is enough."""
+    seen = body(functions.create_execution("ping", body=json.dumps({"hops": ["pong"]})))
+    assert seen == {"fn": "ping", "inner": {"fn": "pong"}}
 
 
 def test_each_function_has_its_own_process_and_environment(functions, bstack):
@@ -148,3 +213,16 @@ def test_workers_stop_with_the_stack(build_dir):
     assert process.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.kill(process.pid, 0)
+
+
+def test_asynchronous_executions_queue_without_timing_out(functions, bstack):
+    """``slow`` has a 1 s timeout: three async runs queue behind each other (each 1 s) and all run, as in
+    Appwrite's execution queue; only a synchronous caller's wait is bounded by the timeout."""
+    started = [functions.create_execution("slow", path="/?mode=sync", xasync=True) for _ in range(3)]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        done = [functions.get_execution("slow", e.id) for e in started]
+        if all(e.status.value in {"completed", "failed"} for e in done):
+            break
+        time.sleep(0.1)
+    assert all("Execution timed out." in e.errors and "No instance" not in e.errors for e in done), done

@@ -132,12 +132,16 @@ def tenant_id_for(prefix: str) -> str:
 
 def create_tenant(stack: Any, admin: Actor, tenant_id: str | None = None, *, name: str | None = None,
                   owner_email: str | None = None) -> tuple[str, Actor]:
-    """A tenant created through the ``tenants`` function; returns its id and its owner (as an Actor)."""
+    """A tenant created through the ``tenants`` function and provisioned (``active``); its id and its owner.
+
+    ``POST /`` answers 202 ``provisioning`` and the provisioning runs asynchronously: this waits for it.
+    """
     tenant_id = tenant_id or tenant_id_for("t")
     owner_email = owner_email or f"owner-{unique_suffix()}@example.com"
     result = admin.call("tenants", "POST", "/", {"id": tenant_id, "name": name or f"Tenant {tenant_id}",
                                                  "owner_email": owner_email, "owner_name": "Owner"})
-    assert result.status == 201, result
+    assert result.status == 202, result
+    wait_until_provisioned(admin, tenant_id)
     owner_id = result.body["owner"]["user_id"]
     return tenant_id, actor_for(stack, owner_id, owner_email)
 
@@ -171,6 +175,20 @@ def wait_for_join(stack: Any, tenant_id: str, membership_id: str, timeout: float
             return
         time.sleep(0.05)
     raise AssertionError(f"the join of {membership_id} in {tenant_id} was not audited")
+
+
+def wait_until_provisioned(admin: Actor, tenant_id: str, seconds: float = 60.0) -> dict[str, Any]:
+    """Poll ``GET /{tenant_id}`` until provisioning ends; the tenant (asserting it became ``active``)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.02
+    while True:
+        tenant = admin.call("tenants", "GET", f"/{tenant_id}").body["tenant"]
+        if tenant["provisioning"]["status"] != "provisioning":
+            assert tenant["provisioning"]["status"] == "active", tenant
+            return tenant
+        assert time.monotonic() < deadline, f"tenant {tenant_id} still provisioning after {seconds} s"
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
 
 
 def add_member(owner: Actor, role: str, *, email: str | None = None) -> Actor:

@@ -26,9 +26,9 @@ from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
 from bigtech.bus import EventEnvelope
-from bigtech.outbox import OUTBOX_TABLE, outbox_row
+from bigtech.outbox import OUTBOX_TABLE, outbox_row, pending_marker
 from bigtech.schema import provision
-from bigtech.schema.core import CORE_DATABASE_ID, TENANTS
+from bigtech.schema.core import CORE_DATABASE_ID, OUTBOX_PENDING, OUTBOX_PENDING_TABLE, TENANTS
 from bigtech.schema.model import DatabaseSchema, Table, integer, string
 from bigtech.schema.tenant import DELIVERIES, OUTBOX, PROCESSED_EVENTS, tenant_database_id
 from local_appwrite import LocalAppwrite, StackSettings
@@ -42,7 +42,7 @@ TEST_EFFECTS = Table("test_effects", "Fixture subscriber effects",
                      (string("consumer", 64, required=True), string("event_id", 64, required=True)))
 TEST_ATTEMPTS = Table("test_attempts", "Fixture subscriber attempts", (integer("count", default=0),))
 BUS_TABLES = DatabaseSchema((OUTBOX, PROCESSED_EVENTS, DELIVERIES, TEST_EFFECTS, TEST_ATTEMPTS))
-CORE_TABLES = DatabaseSchema((TENANTS,))
+CORE_TABLES = DatabaseSchema((TENANTS, OUTBOX_PENDING))
 BULK_CHUNK = 500  # rows per bulkCreate operation
 
 
@@ -105,17 +105,22 @@ class RelayWorld:
             by_tenant.setdefault(envelope.tenant_id, []).append({"$id": envelope.id, **outbox_row(envelope)})
         tables = self.tables
         for tenant, rows in by_tenant.items():
+            # With their core pending markers, in the same transaction (as bigtech.outbox.stage_event does).
+            markers = [{"$id": row["$id"], **pending_marker(tenant)} for row in rows]
             operations = [
-                {"action": "bulkCreate", "databaseId": tenant_database_id(tenant), "tableId": OUTBOX_TABLE,
-                 "data": rows[start:start + BULK_CHUNK]}
-                for start in range(0, len(rows), BULK_CHUNK)
+                {"action": "bulkCreate", "databaseId": database, "tableId": table,
+                 "data": batch[start:start + BULK_CHUNK]}
+                for database, table, batch in ((tenant_database_id(tenant), OUTBOX_TABLE, rows),
+                                               (CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, markers))
+                for start in range(0, len(batch), BULK_CHUNK)
             ]
             transaction = tables.create_transaction(ttl=60)
             tables.create_operations(transaction.id, operations)
             tables.update_transaction(transaction.id, commit=True)
 
     def stage_one(self, envelope: EventEnvelope) -> None:
-        """A single row create (fires the row-create event the relay subscribes to)."""
+        """A single row create (fires the row-create event the relay subscribes to), after its pending marker."""
+        self.tables.create_row(CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, envelope.id, pending_marker(envelope.tenant_id))
         self.tables.create_row(tenant_database_id(envelope.tenant_id), OUTBOX_TABLE, envelope.id,
                                outbox_row(envelope))
 

@@ -1,5 +1,10 @@
 """One relay run, wired to Appwrite: TablesDB-backed outbox and delivery stores, subscribers reached through
-executions of their `/events` route, RabbitMQ (or direct mode) from the environment."""
+executions of their `/events` route, RabbitMQ (or direct mode) from the environment.
+
+Which rows a run visits (docs/events.md): an event run, the row it was fired for; the schedule, the tenants
+the core pending markers name (one read when nothing is pending: its cost follows events, not tenants); an
+operator's run, one tenant or every tenant. Afterwards the run deletes the markers of what it settled.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from bigtech.bus import BusConfig, Relay, RelayReport, Subscriber, execution_del
 from bigtech.bus.appwrite_deliveries import TablesDeliveryStore
 from bigtech.bus.appwrite_outbox import TablesOutboxStore
 from bigtech.bus.appwrite_rows import unavailable
+from bigtech.bus.errors import BusError
+from bigtech.bus.pending import PendingMarkers
 
 from .registry import subscriber_patterns, tenant_ids
 
@@ -32,12 +39,16 @@ def budget_for(trigger: str) -> float:
     return float(configured) if configured else DEFAULT_BUDGET.get(trigger, 40.0)
 
 
-def build_relay(client: Client, config: BusConfig, log: Callable[[str], Any] | None = None) -> Relay:
+def build_relay(client: Client, config: BusConfig, log: Callable[[str], Any] | None = None, *,
+                tenants: list[str] | None = None, only_ids: list[str] | None = None,
+                markers: PendingMarkers | None = None) -> tuple[Relay, TablesOutboxStore]:
+    """The relay and its outbox store. ``tenants``: the tenants a run over "all" visits (default: every
+    tenant of the core ``tenants`` table, read only if needed); ``only_ids``: claim only these rows."""
     tables = TablesDB(client)
     functions = Functions(client)
-    cached: list[list[str]] = []
+    cached: list[list[str]] = [tenants] if tenants is not None else []
 
-    def tenants() -> list[str]:  # read once per run, only if a run over all tenants needs it
+    def every_tenant() -> list[str]:  # read once per run, only if a run over all tenants needs it
         if not cached:
             try:
                 cached.append(tenant_ids(tables))
@@ -49,25 +60,47 @@ def build_relay(client: Client, config: BusConfig, log: Callable[[str], Any] | N
         Subscriber(function_id, patterns, execution_deliverer(functions, function_id))
         for function_id, patterns in subscriber_patterns(tables, functions, log).items()
     ]
-    return Relay(
-        TablesOutboxStore(tables, tenants),
+    store = TablesOutboxStore(tables, every_tenant, only_ids=only_ids or (), markers=markers or PendingMarkers(tables))
+    relay = Relay(
+        store,
         subscribers,
         config.url,
         topology=config.topology,
-        deliveries=TablesDeliveryStore(tables, tenants),
+        deliveries=TablesDeliveryStore(tables, lambda: tenant_ids(tables)),  # dead letters: ops over every tenant
         batch_size=200,
         lease_seconds=LEASE_SECONDS,
         concurrency=int(os.environ.get(CONCURRENCY_ENV, "").strip() or DEFAULT_CONCURRENCY),
     )
+    return relay, store
 
 
 def run_relay(client: Client, tenant_id: str | None, trigger: str, log: Callable[[str], Any] | None = None,
-              budget: float | None = None) -> RelayReport:
+              budget: float | None = None, event_id: str | None = None) -> RelayReport:
     config = BusConfig.from_env()
+    markers = PendingMarkers(TablesDB(client))
+    tenants: list[str] | None = None
+    if tenant_id is None:  # a sweep: read the markers first, so only what they name now is cleared after
+        try:
+            marked = markers.load()
+        except BusError as error:
+            report = RelayReport(mode=config.mode, tenant_id=None)
+            report.error = str(error)
+            return report
+        if trigger == "schedule":
+            tenants = sorted(marked)
+            if not tenants and not config.url:  # direct mode, nothing pending anywhere: done in one read
+                return RelayReport(mode=config.mode, tenant_id=None, pending_left=0)
     try:
-        relay = build_relay(client, config, log)
+        relay, store = build_relay(client, config, log, tenants=tenants, only_ids=[event_id] if event_id else None,
+                                   markers=markers)
     except AppwriteException as error:  # the subscriber registry could not be read: nothing was touched
         report = RelayReport(mode=config.mode, tenant_id=tenant_id)
         report.error = str(unavailable("reading the subscriber registry", error))
         return report
-    return relay.run(tenant_id, budget if budget is not None else budget_for(trigger))
+    report = relay.run(tenant_id, budget if budget is not None else budget_for(trigger))
+    try:
+        focus = {tenant_id: [event_id]} if tenant_id and event_id else None
+        markers.settle(store.settled, store.pending_by_tenant, focus)
+    except BusError as error:  # the markers stay: the next schedule visits those tenants once more
+        report.note(f"pending markers not cleared: {error}")
+    return report

@@ -1,8 +1,9 @@
 """What started a relay run, and so which tenant's outbox it drains.
 
-The outbox row-create event carries the row, whose ``$databaseId`` is ``tenant_<id>``; a schedule
-covers every tenant; an operator's (or a test's) key-authenticated execution may name a tenant and
-a time budget in its body ``{"tenant_id": "...", "budget": seconds}``.
+The outbox row-create event carries the row, whose ``$databaseId`` is ``tenant_<id>`` and whose ``$id`` is
+the event: that run handles that row. A schedule covers the tenants the core pending markers name; an
+operator's (or a test's) key-authenticated execution sweeps every tenant, or the one named in its body
+``{"tenant_id": "...", "budget": seconds}``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Trigger:
     kind: str  # "event" | "schedule" | "http"
     tenant_id: str | None
     budget: float | None
+    event_id: str | None = None  # the outbox row an event run was fired for
 
 
 def trigger_of(request: Any) -> Trigger:
@@ -32,7 +34,9 @@ def trigger_of(request: Any) -> Trigger:
     kind = headers.get("x-appwrite-trigger") or "http"
     body = _body(request)
     budget = body.get("budget") if kind == "http" else None
-    return Trigger(kind, tenant_of(kind, body), _budget(budget))
+    tenant_id = tenant_of(kind, body)
+    event_id = str(body.get("$id") or "") or None if kind == "event" and tenant_id else None
+    return Trigger(kind, tenant_id, _budget(budget), event_id)
 
 
 def _body(request: Any) -> dict[str, Any]:

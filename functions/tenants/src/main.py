@@ -1,13 +1,14 @@
 """tenants: the platform admin's tenant and settings management (DESIGN §7).
 
-Table of contents; handlers live in ``tenants.py`` and ``settings_routes.py``. Every route declares its
-action; ``bigtech.identity.authenticate`` resolves the caller and checks the permission matrix first.
+Table of contents; handlers live in ``tenants.py``, ``provisioning.py`` and ``settings_routes.py``. Every
+route declares its action; ``bigtech.identity.authenticate`` resolves the caller and checks the permission
+matrix first. The provisioning itself runs in the ``provisioning`` function.
 """
 
 from bigtech.http import Router, serve
 from bigtech.identity import authenticate
 
-from . import settings_routes, tenants
+from . import provisioning, settings_routes, tenants
 
 router = Router()
 router.add("POST", "/", tenants.create, action="tenants.create")
@@ -18,5 +19,6 @@ router.add("GET", "/{tenant_id}", tenants.read, action="tenants.read")
 router.add("PATCH", "/{tenant_id}", tenants.update, action="tenants.update")
 router.add("POST", "/{tenant_id}/suspend", tenants.suspend, action="tenants.suspend")
 router.add("POST", "/{tenant_id}/reactivate", tenants.reactivate, action="tenants.reactivate")
+router.add("POST", "/{tenant_id}/provision", provisioning.retry, action="tenants.provision")
 
 main = serve(router, before=[authenticate])

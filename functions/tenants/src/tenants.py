@@ -7,23 +7,20 @@ from typing import Any
 
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
-from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
 from bigtech import accounts, appwrite_access
 from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, Event, commit_change
 from bigtech.errors import Conflict, Unprocessable
-from bigtech.http import Request, created
+from bigtech.http import Request, Response
 from bigtech.identity import current
 from bigtech.pagination import listing, page_queries, paginate
-from bigtech.payments.packages import ensure_default_packages
-from bigtech.permissions import OWNER
-from bigtech.plugin_loader import enable_default_plugins
-from bigtech.schema import provision_tenant
 from bigtech.schema.core import CORE_DATABASE_ID
 from bigtech.tenancy import (
     ACTIVE,
+    PROVISION_FAILED,
+    PROVISIONING,
     SUSPENDED,
     TENANTS_TABLE,
     Tenant,
@@ -34,26 +31,28 @@ from bigtech.tenancy import (
 )
 from bigtech.uow import UnitOfWork
 
+from . import provisioning
 from .models import CreateTenant, ListTenants, TenantSettings, UpdateTenant
 
 
 def create(request: Request) -> Any:
+    """Record the tenant (``provisioning``) and its owner, answer 202; provisioning runs asynchronously.
+
+    A handful of API calls, whatever the schema's size: the database, team, membership, default
+    plugins and packages are made by an asynchronous execution (``provisioning.py``) that turns the
+    tenant ``active`` (or ``failed``, retryable). ``GET /{id}`` shows the progress.
+    """
     body = request.model(CreateTenant)
     identity = current(request)
     client = appwrite_access.key_client(request)
     tables = TablesDB(client)
     if find_tenant(tables, body.id) is not None:
         raise Conflict(f"Tenant {body.id} already exists.", code="tenant_exists")
-
-    # Not transactional, each step idempotent: a failed create can be sent again.
-    report = provision_tenant(tables, body.id)
-    accounts.ensure_team(Teams(client), body.id, body.name)
     owner_id, owner_created = accounts.find_or_create_user(Users(client), body.owner_email, body.owner_name)
-    added = accounts.add_membership(Teams(client), body.id, owner_id, OWNER)
-
     row = {
         "name": body.name, "status": ACTIVE, "owner_user_id": owner_id, "team_id": body.id,
         "database_id": database_id(body.id), "settings": _settings_json(body.settings), "created_by": identity.user_id,
+        "provisioning": PROVISIONING, "provisioning_error": None,
     }
 
     def stage(unit: UnitOfWork) -> None:
@@ -63,34 +62,21 @@ def create(request: Request) -> Any:
 
     details = {"name": body.name, "owner_user_id": owner_id, "owner_email": body.owner_email,
                "owner_created": owner_created}
-    try:
-        entry, _ = commit_change(
-            tables, AuditTrail.platform(), Actor.of(identity), action="tenants.create",
-            resource=("tenant", body.id), details=details, stage=stage,
-            events=[Event("tenant.created", body.id,
-                          {"tenant_id": body.id, "name": body.name, "owner_user_id": owner_id})],
-        )
-    except Conflict:
-        # A concurrent create of the same id won: do not leave our owner in the winner's team.
-        winner = find_tenant(tables, body.id)
-        if added is not None and winner is not None and winner.owner_user_id != owner_id:
-            Teams(client).delete_membership(body.id, added.membership_id)
-        raise
+    # The tenant.created event is staged when provisioning completes: its outbox is in the tenant's database.
+    entry, _ = commit_change(tables, AuditTrail.platform(), Actor.of(identity), action="tenants.create",
+                             resource=("tenant", body.id), details=details, stage=stage)
     tenant = get_tenant(tables, body.id)
-    try:  # the platform's default plugins (a consulta works out of the box); never fatal for the tenant
-        plugins = enable_default_plugins(client, body.id, Actor.of(identity))
-    except Exception as error:
-        request.log.exception(f"tenant {body.id}: default plugins not enabled", error)
-        plugins = {"enabled": [], "skipped": [], "audit_id": None, "error": "default_plugins_failed"}
-    try:  # the default credit packages (billing also creates them lazily); never fatal either
-        ensure_default_packages(tables, tenant.database_id)
-    except Exception as error:
-        request.log.exception(f"tenant {body.id}: default packages not created", error)
-    return created({
-        "tenant": tenant.to_public(), "owner": {"user_id": owner_id, "email": body.owner_email,
-                                                "created": owner_created},
-        "provisioned": {"tables": len(report.tables_created), "changed": report.changed},
-        "plugins": plugins,
+    try:
+        execution_id: str | None = provisioning.schedule(client, body.id)
+    except Exception as error:  # the tenant exists: an admin retries with POST /{id}/provision
+        request.log.exception(f"tenant {body.id}: provisioning not scheduled", error)
+        tables.update_row(CORE_DATABASE_ID, TENANTS_TABLE, body.id,
+                          {"provisioning": PROVISION_FAILED, "provisioning_error": f"not scheduled: {error}"[:1000]})
+        tenant, execution_id = get_tenant(tables, body.id), None
+    return Response(202, {
+        "tenant": tenant.to_public(),
+        "owner": {"user_id": owner_id, "email": body.owner_email, "created": owner_created},
+        "provisioning": {"status": tenant.provisioning, "execution_id": execution_id},
         "audit_id": audit_id(entry),
     })
 

@@ -64,6 +64,7 @@ def register_routes(stack: LocalAppwrite, router: Router, service: FunctionsServ
             body=_body(request), user_id=caller.user_id or "", user_jwt=caller.jwt or "",
             client_ip=request.client_ip,
             permissions=[f'read("user:{caller.user_id}")'] if caller.user_id else [],
+            parent_execution=caller.execution_id or "", parent_function=caller.function_id or "",
         )
         xasync = as_bool(request.param("async"))
         scheduled_at = _scheduled_at(request.param("scheduledAt"), xasync)

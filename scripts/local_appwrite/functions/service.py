@@ -2,8 +2,16 @@
 
 Every execution runs on its own thread; a synchronous caller waits for it at most
 ``sync_timeout_seconds`` (then 408, while the execution carries on), an asynchronous one gets the
-``waiting`` document at once. No lock is held while a function runs, so a function may execute
-another function (which may execute a third) through the API, many at once.
+``waiting`` document at once.
+
+Build mode schedules like Appwrite's runtime: each function has a fixed number of instances
+(``BIGTECH_FUNCTION_INSTANCES``, default 1) and each instance serves one execution at a time; the
+others queue in arrival order. A synchronous execution still queued when its function's timeout has
+passed fails and its caller gets 408; an asynchronous one waits in the queue (Appwrite's execution
+queue) and its timeout starts when it runs. A synchronous execution that could never start because every instance is held
+by its own callers (a self-call, a cycle) is refused at once with 408 and logged
+(``runner/instances.py``). Source mode runs every execution on its own thread, at once: it only
+warns about a synchronous self-call (docs/local-appwrite.md).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +30,7 @@ from urllib.parse import urlsplit
 from ..common import unique_id
 from ..errors import APPWRITE_VERSION, AppwriteError
 from ..runner.inprocess import InProcessRunner
+from ..runner.instances import Deadlock, InstanceBoard, parse_instances
 from ..runner.project import FunctionSpec, Project
 from ..runner.worker import WorkerPool
 from ..stack_settings import REPO_ROOT
@@ -51,6 +61,8 @@ class Invocation:
     client_ip: str = ""
     event: str = ""
     permissions: list[str] = field(default_factory=list)
+    parent_execution: str = ""  # the execution whose key made this request (a function calling a function)
+    parent_function: str = ""
 
 
 class FunctionsService:
@@ -65,6 +77,9 @@ class FunctionsService:
         self.deployed = DeploymentPool(self.settings.data_dir / "deployments")
         self.store = ExecutionStore(stack.storage)
         self.runner: InProcessRunner | WorkerPool
+        # Instances, one execution at a time each, for every function that runs in a worker process (build
+        # mode, and any deployed function in either mode), as Appwrite's runtime serves them.
+        self.board = InstanceBoard(*parse_instances(self.settings.function_instances))
         if self.mode == "build":
             self.runner = WorkerPool(self.settings.build_dir)
         else:
@@ -130,9 +145,41 @@ class FunctionsService:
         )
         doc["deploymentId"] = self.deployment_of(inv.fn)
         self.store.insert(documents.stored_view(doc))
+        waiting_parent = wait is not None and bool(inv.parent_execution)
+        if waiting_parent:
+            self._enter_sync(inv, doc)
+        try:
+            return self._launch(inv, doc, headers, wait, scheduled_at)
+        finally:
+            if waiting_parent:
+                self.board.end_sync(execution_id)
+
+    def _enter_sync(self, inv: Invocation, doc: dict[str, Any]) -> None:
+        """A function executes a function synchronously: refuse at once what could never start."""
+        if inv.parent_function == inv.fn.id:
+            print(f"[local-appwrite] warning: {inv.fn.id} executes itself synchronously (execution "
+                  f"{inv.parent_execution}); on Appwrite this waits for its own instance and fails with 408",
+                  file=sys.stderr)
+        if not isinstance(self.runner_for(inv.fn), WorkerPool):
+            return  # source mode: every execution has its own thread, nothing can deadlock here
+        try:
+            self.board.begin_sync(inv.fn.id, doc["$id"], inv.parent_execution)
+        except Deadlock as deadlock:
+            message = f"Deadlock detected by the local stack: {deadlock}"
+            print(f"[local-appwrite] {message}", file=sys.stderr)
+            failed = documents.finish_execution(
+                doc, {"statusCode": 408, "body": b"", "headers": {}, "logs": "", "errors": message + "\n",
+                      "duration": 0.0}, inv.fn.logging)
+            self.store.save(documents.stored_view({**failed, "status": "failed"}))
+            raise AppwriteError(408, "function_synchronous_timeout", message) from None
+
+    def _launch(
+        self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str], wait: float | None,
+        scheduled_at: datetime | None,
+    ) -> dict[str, Any]:
         done = threading.Event()
-        finished: dict[str, dict[str, Any]] = {}
-        args = (inv, doc, headers, done, finished)
+        finished: dict[str, Any] = {}
+        args = (inv, doc, headers, done, finished, wait is not None)
         if scheduled_at is not None:
             delay = max(0.0, (scheduled_at - datetime.now(UTC)).total_seconds())
             timer = threading.Timer(delay, self._run, args=args)
@@ -142,7 +189,7 @@ class FunctionsService:
             threading.Thread(target=self._run, args=args, name=f"execution-{inv.fn.id}", daemon=True).start()
         if wait is None:
             return doc
-        if not done.wait(wait):
+        if not done.wait(wait) or finished.get("queued_out"):
             raise AppwriteError(
                 408, "function_synchronous_timeout",
                 "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the "
@@ -172,16 +219,24 @@ class FunctionsService:
 
     def _run(
         self, inv: Invocation, doc: dict[str, Any], headers: dict[str, str],
-        done: threading.Event, finished: dict[str, dict[str, Any]],
+        done: threading.Event, finished: dict[str, Any], sync: bool = False,
     ) -> None:
         fn = inv.fn
+        # A synchronous execution is a request the runtime holds: its timeout counts the time spent queued.
+        # An asynchronous one waits in Appwrite's execution queue first; its timeout starts when it runs.
+        deadline = time.monotonic() + fn.timeout if sync else None
         try:
             if doc["status"] != "processing":
                 doc = {**doc, "status": "processing"}
                 self.store.save(documents.stored_view(doc))
             key = self.stack.credentials.mint_ephemeral_key(fn.id, list(fn.scopes), fn.timeout + 60, doc["$id"])
             sent = {**headers, "x-appwrite-key": key}
-            result = self.runner_for(fn).execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+            runner = self.runner_for(fn)
+            if not isinstance(runner, WorkerPool):
+                result = runner.execute(fn, self.environment(fn), inv.method, inv.path, sent, inv.body)
+            else:
+                result = self._run_on_instance(runner, inv, doc["$id"], sent, deadline)
+                finished["queued_out"] = result.pop("queued_out", False)
         except Exception:  # a stack bug still ends the execution as failed, with the reason
             traceback.print_exc(file=sys.stderr)
             result = {"statusCode": 500, "body": b"", "headers": {}, "logs": "",
@@ -190,6 +245,26 @@ class FunctionsService:
         self.store.save(documents.stored_view(full))
         finished["doc"] = full
         done.set()
+
+    def _run_on_instance(
+        self, runner: WorkerPool, inv: Invocation, execution_id: str, headers: dict[str, str], deadline: float | None
+    ) -> dict[str, Any]:
+        """A worker-process function: wait for a free instance of the function, then run there, alone."""
+        fn = inv.fn
+        queued = time.monotonic()
+        lease = self.board.acquire(fn.id, execution_id, deadline)
+        if lease is None:
+            capacity = self.board.capacity(fn.id)
+            return {"statusCode": 500, "body": b"", "headers": {}, "logs": "", "queued_out": True,
+                    "errors": f"Execution timed out.\nNo instance of {fn.id} became free within its {fn.timeout} s "
+                              f"timeout ({capacity} instance(s), each serving one execution at a time).\n",
+                    "duration": time.monotonic() - queued}
+        timeout = fn.timeout if deadline is None else deadline - time.monotonic()
+        try:
+            return runner.execute(fn, self.environment(fn), inv.method, inv.path, headers, inv.body,
+                                  instance=lease.index, timeout=timeout)
+        finally:
+            lease.release()
 
     # -- triggers ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:

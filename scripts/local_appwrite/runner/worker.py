@@ -1,11 +1,16 @@
-"""Build mode: one long-lived worker process per function, started on first use.
+"""Build mode: long-lived worker processes (one per function instance), started on first use.
 
-Like a warm Appwrite container, a worker keeps its imported modules between executions and serves
-many executions at once (threads). It runs ``worker_main.py`` with ``python -I -P`` so nothing of
+Like a warm Appwrite container, a worker keeps its imported modules between executions. Like the
+Python runtime on Appwrite, each instance serves one execution at a time: the functions service
+leases an instance (``instances.py``) before it calls :meth:`WorkerPool.execute`, so a worker
+never sees two executions at once. It runs ``worker_main.py`` with ``python -I -P`` so nothing of
 the stack's own ``sys.path`` leaks in: the function only imports what its build folder
 (``build/functions/<id>/``: code + vendored ``bigtech`` + the bootstrap ``__init__.py``) and
 site-packages hold. The time from
 spawn to ``READY`` is recorded per function in :attr:`WorkerPool.cold_starts`.
+
+A function's code folder is ``build/functions/<id>`` unless :meth:`WorkerPool.activate` points it
+elsewhere (a deployment's unpacked folder); :func:`start_worker` starts one worker on any folder.
 """
 
 from __future__ import annotations
@@ -66,17 +71,21 @@ class Worker:
         self.started_at = time.time()
         threading.Thread(target=_relay, args=(self.process.stdout, self.fn.id), daemon=True).start()
 
-    def execute(self, method: str, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    def execute(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Run one execution; ``timeout`` is what is left of the function's (queueing counts)."""
+        limit = self.fn.timeout if timeout is None else max(0.0, timeout)
         payload = json.dumps(
             {
                 "method": method,
                 "path": path,
                 "headers": headers,
                 "body": base64.b64encode(body).decode("ascii"),
-                "timeout": self.fn.timeout,
+                "timeout": limit,
             }
         )
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.fn.timeout + BACKSTOP_SECONDS)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=limit + BACKSTOP_SECONDS)
         try:
             conn.request("POST", "/execute", payload, {"content-type": "application/json"})
             response = conn.getresponse()
@@ -99,29 +108,53 @@ class Worker:
             self.process.wait(3)
 
 
+def start_worker(fn: FunctionSpec, folder: Path, env: dict[str, str]) -> Worker:
+    """Start one warm worker serving ``fn`` from ``folder`` (a build or an unpacked deployment)."""
+    if not (folder / fn.entrypoint).is_file():
+        raise WorkerError(f"no {fn.entrypoint} in {folder}: build or deploy the function first")
+    worker = Worker(fn, folder, env)
+    worker.start()
+    return worker
+
+
 class WorkerPool:
-    """The build-mode runner: routes each execution to its function's worker."""
+    """The build-mode runner: routes each execution to one instance (worker) of its function."""
 
     def __init__(self, build_dir: Path) -> None:
         self.build_dir = build_dir
         self._lock = threading.Lock()
-        self._start_locks: dict[str, threading.Lock] = {}
-        self.workers: dict[str, Worker] = {}
+        self._start_locks: dict[tuple[str, int], threading.Lock] = {}
+        self._roots: dict[str, Path] = {}  # function id -> activated deployment folder
+        self.instances: dict[str, dict[int, Worker]] = {}  # function id -> instance index -> worker
         self.cold_starts: dict[str, float] = {}  # function id -> seconds from spawn to ready, last start
 
+    @property
+    def workers(self) -> dict[str, Worker]:
+        """The first instance of each function (the one a single-instance function has)."""
+        return {fid: ws[min(ws)] for fid, ws in list(self.instances.items()) if ws}
+
     def root(self, fn: FunctionSpec) -> Path:
-        return self.build_dir / fn.id
+        return self._roots.get(fn.id) or self.build_dir / fn.id
+
+    def activate(self, function_id: str, folder: Path) -> None:
+        """Serve ``function_id`` from ``folder`` from now on; its running workers stop (next use restarts)."""
+        with self._lock:
+            self._roots[function_id] = folder
+            workers = list(self.instances.pop(function_id, {}).values())
+        for worker in workers:
+            worker.stop()
 
     def ready(self, fn: FunctionSpec) -> bool:
         return (self.root(fn) / fn.entrypoint).is_file()
 
     def execute(
-        self, fn: FunctionSpec, env: dict[str, str], method: str, path: str, headers: dict[str, str], body: bytes
+        self, fn: FunctionSpec, env: dict[str, str], method: str, path: str, headers: dict[str, str], body: bytes,
+        *, instance: int = 0, timeout: float | None = None,
     ) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            worker = self._worker(fn, env)
-            return worker.execute(method, path, headers, body)
+            worker = self._worker(fn, env, instance)
+            return worker.execute(method, path, headers, body, timeout)
         except (OSError, WorkerError, http.client.HTTPException, ValueError) as error:
             timed_out = isinstance(error, TimeoutError)
             return {
@@ -133,33 +166,36 @@ class WorkerPool:
                 "duration": time.perf_counter() - started,
             }
 
-    def _worker(self, fn: FunctionSpec, env: dict[str, str]) -> Worker:
+    def _worker(self, fn: FunctionSpec, env: dict[str, str], instance: int) -> Worker:
         with self._lock:
-            start_lock = self._start_locks.setdefault(fn.id, threading.Lock())
+            start_lock = self._start_locks.setdefault((fn.id, instance), threading.Lock())
         with start_lock:
-            worker = self.workers.get(fn.id)
-            if worker is not None and worker.alive and worker.env == env and worker.fn == fn:
+            root = self.root(fn)
+            worker = self.instances.get(fn.id, {}).get(instance)
+            if worker is not None and worker.alive and worker.env == env and worker.fn == fn and worker.root == root:
                 return worker
             if worker is not None:
                 worker.stop()
-            if not self.ready(fn):
-                raise WorkerError(f"no build at {self.root(fn)}: build the functions first")
-            worker = Worker(fn, self.root(fn), env)
-            worker.start()
-            self.workers[fn.id] = worker
+            worker = start_worker(fn, root, env)
+            with self._lock:
+                self.instances.setdefault(fn.id, {})[instance] = worker
             self.cold_starts[fn.id] = worker.cold_start_seconds
             return worker
 
     def info(self) -> dict[str, dict[str, Any]]:
+        def one(w: Worker) -> dict[str, Any]:
+            return {"pid": w.process.pid if w.process else None, "port": w.port, "alive": w.alive,
+                    "coldStartSeconds": w.cold_start_seconds, "startedAt": w.started_at}
+
         return {
-            fid: {"pid": w.process.pid if w.process else None, "port": w.port, "alive": w.alive,
-                  "coldStartSeconds": w.cold_start_seconds, "startedAt": w.started_at}
-            for fid, w in list(self.workers.items())
+            fid: {**one(ws[min(ws)]), "instances": [one(ws[i]) for i in sorted(ws)]}
+            for fid, ws in list(self.instances.items()) if ws
         }
 
     def close(self) -> None:
         with self._lock:
-            workers, self.workers = list(self.workers.values()), {}
+            workers = [w for ws in self.instances.values() for w in ws.values()]
+            self.instances = {}
         for worker in workers:
             worker.stop()
 

@@ -89,8 +89,11 @@ def build_spec(route_type: str, params: dict, previous: dict | None = None) -> d
     return spec
 
 
-def add_column(conn: sqlite3.Connection, meta: TableMeta, key: str, spec: dict) -> Column:
-    """Record the column and add it to the SQLite table (inside the caller's write)."""
+def add_column(conn: sqlite3.Connection, meta: TableMeta, key: str, spec: dict, *, alter: bool = True) -> Column:
+    """Record the column and add it to the SQLite table (inside the caller's write).
+
+    ``alter=False``: the SQLite column already exists (the table was just created with it).
+    """
     if key.lower() in meta.lower_keys:
         raise AppwriteError(409, "column_already_exists", "Column with the requested key already exists.")
     now = now_iso()
@@ -101,7 +104,8 @@ def add_column(conn: sqlite3.Connection, meta: TableMeta, key: str, spec: dict) 
     )
     column = Column(key, spec["type"], spec["format"], spec["required"], spec["array"], spec.get("default"), spec,
                     now, now)
-    conn.execute(f"ALTER TABLE {quote(meta.physical)} ADD COLUMN {quote(key)} {column.sql_type}")
+    if alter:
+        conn.execute(f"ALTER TABLE {quote(meta.physical)} ADD COLUMN {quote(key)} {column.sql_type}")
     meta.lower_keys[key.lower()] = key
     meta.columns[key] = column  # this metadata object is the caller's fresh copy, never the cached one
     return column

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from ..common import as_bool, dumps, now_iso, resolve_id
 from ..errors import AppwriteError
 from ..http import Request, Response, Router
@@ -11,7 +9,7 @@ from . import listing
 from .columns import TYPES, add_column, build_spec
 from .indexes import add_index
 from .queries import Field
-from .schema import TableMeta, check_key, create_physical_table, drop_physical_table, load_table, require_database
+from .schema import Column, check_key, create_physical_table, drop_physical_table, load_table, require_database
 from .serialize import database_json, table_json
 from .service import TablesService, created, no_content
 
@@ -88,8 +86,15 @@ def register(svc: TablesService, router: Router) -> None:
             )
 
     def create_table(request: Request, databaseId: str) -> Response:  # noqa: N803
+        """Appwrite 1.9's create table, ``columns`` and ``indexes`` inline: all or nothing, in one SQL
+        ``CREATE TABLE`` (the columns) plus one ``CREATE INDEX`` per index."""
         table_id = check_key(resolve_id(request.param("tableId")), "tableId")
         name, now = _name(request), now_iso()
+        columns = _column_defs(request.param("columns"))
+        indexes = request.param("indexes") or []
+        if not isinstance(indexes, list) or not all(isinstance(i, dict) for i in indexes):
+            raise AppwriteError(400, "general_argument_invalid", "Invalid `indexes` param: Value must be an array "
+                                "of objects")
         with svc.storage.write() as conn:
             require_database(conn, databaseId)
             exists = "SELECT 1 FROM tdb_tables WHERE database_id = ? AND id = ?"
@@ -102,11 +107,13 @@ def register(svc: TablesService, router: Router) -> None:
                  int(as_bool(request.param("enabled"), True)), int(as_bool(request.param("rowSecurity"), False)),
                  dumps(_permissions(request)), now, now),
             )
-            create_physical_table(conn, cursor.lastrowid)  # type: ignore[arg-type]
+            probes = [Column(key, spec["type"], spec["format"], spec["required"], spec["array"], None, spec, now, now)
+                      for key, spec in columns]
+            create_physical_table(conn, cursor.lastrowid, probes)  # type: ignore[arg-type]
             meta = load_table(conn, databaseId, table_id)
-            for column in request.param("columns") or []:
-                _add_column_def(conn, meta, column)
-            for index in request.param("indexes") or []:
+            for key, spec in columns:
+                add_column(conn, meta, key, spec, alter=False)
+            for index in indexes:
                 add_index(conn, meta, check_key(index.get("key")), index.get("type"), index.get("attributes")
                           or index.get("columns"), index.get("orders") or [], index.get("lengths") or [])
             body = table_json(load_table(conn, databaseId, table_id))
@@ -159,10 +166,23 @@ def _permissions(request: Request) -> list[str]:
     return list(dict.fromkeys(permissions))
 
 
-def _add_column_def(conn: sqlite3.Connection, meta: TableMeta, column: object) -> None:
-    route_type = _COLUMN_ROUTE.get(column.get("type")) if isinstance(column, dict) else None
-    if route_type is None or not isinstance(column, dict):
-        raise AppwriteError(400, "column_type_invalid", f"Invalid column definition: {column!r}")
-    if column.get("format") in {"email", "url", "ip", "enum"}:
-        route_type = column["format"]
-    add_column(conn, meta, check_key(column.get("key")), build_spec(route_type, column))
+def _column_defs(value: object) -> list[tuple[str, dict]]:
+    """Validate inline column definitions into (key, stored spec), before anything is written."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise AppwriteError(400, "general_argument_invalid", "Invalid `columns` param: Value must be an array")
+    out: list[tuple[str, dict]] = []
+    seen: set[str] = set()
+    for column in value:
+        route_type = _COLUMN_ROUTE.get(column.get("type")) if isinstance(column, dict) else None
+        if route_type is None or not isinstance(column, dict):
+            raise AppwriteError(400, "column_type_invalid", f"Invalid column definition: {column!r}")
+        if column.get("format") in {"email", "url", "ip", "enum"}:
+            route_type = column["format"]
+        key = check_key(column.get("key"))
+        if key.lower() in seen:
+            raise AppwriteError(400, "general_argument_invalid", f"Duplicate column key: {key}")
+        seen.add(key.lower())
+        out.append((key, build_spec(route_type, column)))
+    return out

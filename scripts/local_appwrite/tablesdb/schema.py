@@ -147,11 +147,14 @@ def require_database(conn: sqlite3.Connection, database_id: str) -> sqlite3.Row:
     return row
 
 
-def create_physical_table(conn: sqlite3.Connection, seq: int) -> None:
+def create_physical_table(conn: sqlite3.Connection, seq: int, columns: list[Column] | None = None) -> None:
+    """One ``CREATE TABLE`` with the internal columns and ``columns`` (no ``ALTER TABLE`` per column,
+    each of which makes SQLite re-parse the whole schema)."""
+    own = "".join(f", {quote(c.key)} {c.sql_type}" for c in columns or ())
     conn.execute(
         f"CREATE TABLE {quote(f't_{seq}')} (_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
         "_created TEXT NOT NULL, _updated TEXT NOT NULL, _perms TEXT NOT NULL DEFAULT '[]', "
-        "_version INTEGER NOT NULL DEFAULT 1)"
+        f"_version INTEGER NOT NULL DEFAULT 1{own})"
     )
 
 

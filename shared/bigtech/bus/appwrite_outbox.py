@@ -7,7 +7,10 @@ that loses the race loses the whole chunk (the commit fails), re-reads, and take
 relay runs at once never both hold a row. If a lease ever expires under a slow relay and a second one publishes
 the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
 
-One store serves one relay run: it remembers which tenant database each claimed row lives in.
+One store serves one relay run: it remembers which tenant database each claimed row lives in, which rows it
+settled and how many rows it found pending per tenant, so the run can clear the core pending markers
+(`bigtech.bus.pending`). `only_ids` narrows claiming to given rows: the run an outbox row-create event started
+handles the row it was fired for, not the tenant's whole outbox.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..uow import commit
 from .appwrite_rows import QUERY_VALUES_MAX, chunks, epoch, is_missing, iso, list_raw, unavailable
 from .errors import InvalidEvent
 from .outbox import OutboxRow, OutboxStatus
+from .pending import PendingMarkers
 
 CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
 CLAIM_ATTEMPTS = 6
@@ -45,9 +49,14 @@ class TablesOutboxStore:
     (`tenant_id=None`) walks, e.g. the core `tenants` table."""
 
     def __init__(self, tables: TablesDB, tenants: Tenants | Sequence[str] = (), *,
-                 clock: Callable[[], float] = time.time, claim_chunk: int = CLAIM_CHUNK) -> None:
+                 clock: Callable[[], float] = time.time, claim_chunk: int = CLAIM_CHUNK,
+                 only_ids: Sequence[str] = (), markers: PendingMarkers | None = None) -> None:
         self.tables = tables
         self._tenants = tenants
+        self.only_ids = list(only_ids)[:QUERY_VALUES_MAX]
+        self.markers = markers
+        self.settled: set[str] = set()  # rows this store marked published (no longer pending)
+        self.pending_by_tenant: dict[str, int] = {}  # from the last `count(..., PENDING)`
         self.clock = clock
         self.claim_chunk = max(1, min(claim_chunk, CLAIM_CHUNK))
         self._home: dict[str, str] = {}  # event id -> tenant id, for the rows this store has seen
@@ -86,6 +95,7 @@ class TablesOutboxStore:
             now = self.clock()
             try:
                 rows = list_raw(self.tables, database, OUTBOX_TABLE, [
+                    *([Query.equal("$id", self.only_ids)] if self.only_ids else []),
                     Query.equal("status", OutboxStatus.PENDING.value),
                     Query.or_queries([Query.is_null("claimed_until"), Query.less_than("claimed_until", iso(now))]),
                     Query.order_asc("$sequence"),
@@ -139,6 +149,8 @@ class TablesOutboxStore:
         # Not conditional on still holding the lease: the broker confirmed it, so it *is* published.
         data = {"status": OutboxStatus.PUBLISHED.value, "published_at": iso(self.clock()), "claimed_by": None,
                 "claimed_until": None}
+        ids = list(ids)
+        self.settled.update(ids)
         return self._bulk_update(ids, data, [Query.equal("status", OutboxStatus.PENDING.value)], "marking published")
 
     def release(self, ids: Iterable[str], claim_token: str, error: str | None = None) -> int:
@@ -157,6 +169,13 @@ class TablesOutboxStore:
         data = {"status": OutboxStatus.PENDING.value, "published_at": None, "claimed_by": None, "claimed_until": None}
         ids = list(ids)
         self._locate([i for i in ids if i not in self._home])
+        if self.markers is not None:  # pending again: the schedule must come back for them
+            by_tenant: dict[str, list[str]] = {}
+            for event_id in ids:
+                if event_id in self._home:
+                    by_tenant.setdefault(self._home[event_id], []).append(event_id)
+            for tenant, tenant_ids in by_tenant.items():
+                self.markers.mark(tenant, tenant_ids)
         return self._bulk_update(ids, data, [Query.equal("status", OutboxStatus.PUBLISHED.value)], "reopening")
 
     def get(self, event_id: str) -> OutboxRow | None:
@@ -172,10 +191,14 @@ class TablesOutboxStore:
         queries = [Query.limit(1)] + ([Query.equal("status", status.value)] if status is not None else [])
         for tenant in self.tenant_ids(tenant_id):
             try:
-                total += int(self.tables.list_rows(tenant_database_id(tenant), OUTBOX_TABLE, queries).total)
+                found = int(self.tables.list_rows(tenant_database_id(tenant), OUTBOX_TABLE, queries).total)
             except AppwriteException as error:
                 if not is_missing(error):
                     raise unavailable("counting outbox rows", error) from error
+                found = 0
+            total += found
+            if status is OutboxStatus.PENDING:
+                self.pending_by_tenant[tenant] = found
         return total
 
     # -- internals --------------------------------------------------------------------------------------------

@@ -232,7 +232,10 @@ def direct_ops(endpoint: str, project: str, key: str) -> DirectOps:
                 return []
             raise
 
-    return DirectOps(TablesDeliveryStore(tables, tenants), TablesOutboxStore(tables, tenants))
+    from .pending import PendingMarkers
+
+    return DirectOps(TablesDeliveryStore(tables, tenants), TablesOutboxStore(tables, tenants,
+                                                                             markers=PendingMarkers(tables)))
 
 
 def _subscriber_names(given: Sequence[str]) -> list[str]:

@@ -19,9 +19,11 @@ TENANTS = Table(
         string("database_id", 64, required=True),
         text("settings", 16384),
         string("created_by", 64),
+        string("provisioning", 16),  # provisioning | active | failed; none = provisioned before the column
+        text("provisioning_error", 1024),
     ),
     (key_index("status"),),
-    "Row id = tenant id = team id; database_id = tenant_<id>.",
+    "Row id = tenant id = team id; database_id = tenant_<id>; provisioning runs asynchronously after create.",
 )
 
 PLUGIN_CATALOG = Table(
@@ -87,6 +89,15 @@ PROVIDER_HEALTH = Table(
     "metrics and the fallback's circuit breaker. Row id = hash of (tenant, fonte, query, minute).",
 )
 
+OUTBOX_PENDING_TABLE = "outbox_pending"
+OUTBOX_PENDING = Table(
+    OUTBOX_PENDING_TABLE, "Pending outbox markers",
+    (string("tenant_id", 36, required=True),),
+    (key_index("tenant_id"),),
+    "Row id = event id: written in the same transaction as the tenant's outbox row, deleted by the relay once "
+    "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 AUDIT_CHECKPOINTS = Table(
@@ -108,5 +119,5 @@ AUDIT_CHECKPOINTS = Table(
 
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH)
+     PROVIDER_HEALTH, OUTBOX_PENDING)
 )

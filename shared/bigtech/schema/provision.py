@@ -1,9 +1,13 @@
 """Make a database match a declared schema, through the Appwrite SDK.
 
 Safe to run again: it creates only what is missing (database, tables, columns, indexes), so a
-newer schema adds its new tables and columns to existing tenants. Appwrite creates columns
-asynchronously (``processing`` → ``available``) and refuses indexes over columns that are not
-available yet, so columns are waited for before indexes are made.
+newer schema adds its new tables and columns to existing tenants.
+
+A missing table is created in ONE call, its columns and indexes inline (``create_table(columns=...,
+indexes=...)``, Appwrite 1.8.1+/1.9: created ``available`` at once): a new tenant database costs
+2 + one call per table. Only an existing table being upgraded goes column by column; Appwrite
+creates such columns asynchronously (``processing`` → ``available``) and refuses indexes over
+columns that are not available yet, so those are waited for before indexes are made.
 """
 
 from __future__ import annotations
@@ -47,10 +51,15 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
     say = progress or (lambda _message: None)
     report.database_created = _ensure_database(tables, database_id, name)
     existing_tables = {t.id for t in tables.list_tables(database_id, LIST_ALL, total=False).tables}
+    fresh: set[str] = set()  # created just now, whole: nothing to upgrade
     for table in schema.tables:
-        if table.id not in existing_tables and _created(lambda t=table: tables.create_table(database_id, t.id, t.name)):
+        if table.id not in existing_tables and _created(lambda t=table: _create_table(tables, database_id, t)):
+            fresh.add(table.id)
             report.tables_created.append(table.id)
+            report.columns_created += [f"{table.id}.{c.key}" for c in table.columns]
+            report.indexes_created += [f"{table.id}.{i.key}" for i in table.indexes]
             say(f"{database_id}: table {table.id} created")
+            continue
         existing_columns = _column_keys(tables, database_id, table.id)
         required_now = _required_keys(tables, database_id, table.id) if existing_columns else set()
         for column in table.columns:
@@ -61,6 +70,8 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
                 report.columns_relaxed.append(f"{table.id}.{column.key}")
                 say(f"{database_id}: column {table.id}.{column.key} no longer required")
     for table in schema.tables:
+        if table.id in fresh:
+            continue
         _wait_for_columns(tables, database_id, table)
         existing_indexes = {index.key for index in tables.list_indexes(database_id, table.id, LIST_ALL).indexes}
         for index in table.indexes:
@@ -68,6 +79,43 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
                     lambda i=index, t=table: _create_index(tables, database_id, t.id, i)):
                 report.indexes_created.append(f"{table.id}.{index.key}")
     return report
+
+
+def _create_table(tables: TablesDB, database_id: str, table: Table) -> None:
+    with warnings.catch_warnings(record=True):  # SDK 27 may flag inline definitions as experimental
+        tables.create_table(database_id, table.id, table.name, columns=[column_definition(c) for c in table.columns],
+                            indexes=[index_definition(i) for i in table.indexes])
+
+
+# Appwrite 1.9's inline definitions (src/Appwrite/Utopia/Database/Validator/Attributes.php): storage types
+# (``double`` for floats), string formats with an explicit size, ``attributes`` for an index's columns.
+_STORAGE_TYPE = {"float": "double", "enum": "string", "email": "string", "url": "string"}
+_FORMAT_SIZE = {"enum": 255, "email": 254, "url": 2000}
+
+
+def column_definition(c: Column) -> dict[str, object]:
+    definition: dict[str, object] = {"key": c.key, "type": _STORAGE_TYPE.get(c.type, c.type), "required": c.required,
+                                     "array": c.array}
+    if c.type in _FORMAT_SIZE:
+        definition |= {"format": c.type, "size": _FORMAT_SIZE[c.type]}
+    elif c.type == "string":
+        definition["size"] = c.size or 255
+    if c.type == "enum":
+        definition["elements"] = list(c.elements)
+    if c.min is not None:
+        definition["min"] = c.min
+    if c.max is not None:
+        definition["max"] = c.max
+    if c.default is not None and not c.required and not c.array:
+        definition["default"] = c.default
+    return definition
+
+
+def index_definition(index: Index) -> dict[str, object]:
+    definition: dict[str, object] = {"key": index.key, "type": index.type, "attributes": list(index.columns)}
+    if index.orders:
+        definition["orders"] = [str(o).upper() for o in index.orders]
+    return definition
 
 
 def _created(create: Callable[[], object]) -> bool:
