@@ -95,6 +95,8 @@ MATRIX: dict[str, Rule] = {
     "billing.events": _rule("platform"),
     # billing's POST / (the reaper): run by its schedule with a key; the route refuses every user itself
     "billing.reap": _rule("platform"),
+    # ops' POST / (backups, retention): run by its schedule with a key; the route refuses every user itself
+    "ops.run": _rule("platform"),
 }
 
 
