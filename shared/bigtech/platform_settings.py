@@ -30,6 +30,10 @@ class PlatformSettings(BaseModel):
     max_purchase_credits: int = Field(100_000, ge=1, le=100_000_000)
     default_rate_limit_per_minute: int = Field(60, ge=1, le=100_000)
     retention_days: int = Field(1825, ge=1, le=36_500, description="How long consultas and logs are kept")
+    # LGPD minimisation (docs/operations.md): consulta results (the personal data) are purged sooner
+    result_retention_days: int = Field(90, ge=1, le=36_500, description="Days a consulta's result is kept")
+    idempotency_retention_days: int = Field(7, ge=1, le=3650, description="Days idempotency keys are kept")
+    delivery_log_retention_days: int = Field(30, ge=1, le=3650, description="Days delivery logs are kept")
     default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
                                             description="Plugins enabled for every new tenant")
 
@@ -50,6 +54,9 @@ class PlatformSettingsUpdate(BaseModel):
     max_purchase_credits: int | None = Field(None, ge=1, le=100_000_000)
     default_rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
     retention_days: int | None = Field(None, ge=1, le=36_500)
+    result_retention_days: int | None = Field(None, ge=1, le=36_500)
+    idempotency_retention_days: int | None = Field(None, ge=1, le=3650)
+    delivery_log_retention_days: int | None = Field(None, ge=1, le=3650)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
 
 

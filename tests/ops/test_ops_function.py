@@ -26,6 +26,7 @@ def test_the_schedule_backs_up_core_and_tenants_then_skips_fresh_ones(stack, con
     assert first.status == 200, first
     backup = first.body["backup"]
     assert backup["configured"] and not backup["errors"], backup
+    assert first.body["retention"]["complete"] and not first.body["retention"]["errors"]
     saved = {item["database_id"] for item in backup["backed_up"]}
     assert {"core", f"tenant_{tenant_id}"} <= saved
     assert list_backups(configured, f"tenant_{tenant_id}")

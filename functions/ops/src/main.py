@@ -1,6 +1,7 @@
-"""ops: the platform's operations on a schedule — backups to S3 with their retention (docs/operations.md).
+"""ops: the platform's operations on a schedule — data retention, then backups to S3
+with their own retention policy (docs/operations.md).
 
-Table of contents: the schedule's route; each job lives in its own module (``backups.py``).
+Table of contents: the schedule's route; each job lives in its own module (``retention.py``, ``backups.py``).
 """
 
 from bigtech.http import Router, serve

@@ -13,10 +13,11 @@ from bigtech import appwrite_access
 from bigtech.errors import Forbidden
 from bigtech.http import Request
 
-from . import backups
+from . import backups, retention
 
 RUN_ACTION = "ops.run"
 BUDGET_SECONDS = 600.0  # ops' timeout is 900 s (Appwrite's maximum); the rest is the margin
+RETENTION_SHARE = 0.25  # of the budget; backups get the rest (retention runs first: it is short and bounded)
 
 
 def run(request: Request) -> Any:
@@ -25,7 +26,8 @@ def run(request: Request) -> Any:
     started = time.monotonic()
     tables = appwrite_access.tables(request)
     result: dict[str, Any] = {"trigger": request.trigger}
-    result["backup"] = backups.run(request, tables, BUDGET_SECONDS)
+    result["retention"] = retention.run(request, tables, BUDGET_SECONDS * RETENTION_SHARE)
+    result["backup"] = backups.run(request, tables, BUDGET_SECONDS - (time.monotonic() - started))
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
 

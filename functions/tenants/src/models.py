@@ -20,6 +20,7 @@ class TenantSettings(BaseModel):
 
     rate_limit_per_minute: int | None = Field(None, ge=1, le=100_000)
     retention_days: int | None = Field(None, ge=1, le=36_500)
+    result_retention_days: int | None = Field(None, ge=1, le=36_500)  # consulta results (docs/operations.md)
     # credits per consulta category (bigtech.credits.pricing: credito 180, cadastral 100, veicular 300)
     prices: dict[Literal["credito", "cadastral", "veicular"], Annotated[int, Field(ge=0, le=1_000_000)]] | None = None
 
