@@ -97,6 +97,9 @@ MATRIX: dict[str, Rule] = {
     "billing.reap": _rule("platform"),
     # ops' POST / (backups, retention): run by its schedule with a key; the route refuses every user itself
     "ops.run": _rule("platform"),
+    # privacy: LGPD data-subject reports — a tenant's managers for their tenant, platform admins for all
+    "subject_reports.export": _rule("tenant", *_MANAGERS),
+    "platform_subject_reports.export": _rule("platform"),
 }
 
 
