@@ -100,6 +100,8 @@ MATRIX: dict[str, Rule] = {
     # privacy: LGPD data-subject reports — a tenant's managers for their tenant, platform admins for all
     "subject_reports.export": _rule("tenant", *_MANAGERS),
     "platform_subject_reports.export": _rule("platform"),
+    # metrics: Prometheus scrapes with x-metrics-token (checked by the route), no Appwrite identity
+    "metrics.read": _rule("public"),
 }
 
 

@@ -60,7 +60,7 @@ def test_platform_admin_sees_every_tenant_owner_only_their_own(world):
 
 
 def test_who_may_ask_and_bad_documents(world):
-    a_id, a_owner, a_analyst = world["a"]
+    _a_id, a_owner, a_analyst = world["a"]
     assert a_owner.call("privacy", "POST", "/subject-report", {"document": SUBJECT, "scope": "platform"}
                         ).status == 403
     assert a_analyst.call("privacy", "POST", "/subject-report", {"document": SUBJECT}).status == 403

@@ -11,6 +11,7 @@ Error mapping, in one place so every function answers alike:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from ..errors import BigtechError, MethodNotAllowed, TooManyRequests
 from ..log import FunctionLogger
+from .observe import observe
 from .request import Request, unprocessable
 from .responses import Response, json_response, to_response
 from .routing import Route, Router
@@ -61,7 +63,10 @@ def serve(router: Router, *, before: Sequence[BeforeHook] = ()) -> Callable[[Any
     """Build ``main(context)`` for a function. ``main.router`` exposes the routes to tests."""
 
     def main(context: Any) -> Any:
-        return handle(router, context, before).send(context)
+        started = time.perf_counter()
+        response = handle(router, context, before)
+        observe(context, router, response.status, (time.perf_counter() - started) * 1000)  # log line, metrics
+        return response.send(context)
 
     main.router = router  # type: ignore[attr-defined]
     return main

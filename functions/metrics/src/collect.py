@@ -1,0 +1,82 @@
+"""The metric families Prometheus scrapes, built from the core ``metrics`` counters and the backup store.
+
+- ``bigtech_executions_total{function,route,method,status}`` — counter (Σ of the latency buckets);
+- ``bigtech_execution_duration_ms{function,route,method,status}`` — histogram (cumulative buckets, sum);
+- ``bigtech_backup_age_seconds{database}`` — gauge, age of each database's newest backup (when the
+  backup store is configured); ``bigtech_backup_store_configured`` — 1 or 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from appwrite.services.tables_db import TablesDB
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from bigtech import metrics
+from bigtech.credits.reaper import tenant_ids
+from bigtech.http.observe import METRIC_DURATION
+from bigtech.ops.backup import list_backups, parse_backup_time
+from bigtech.ops.store import BackupStore, BackupStoreMissing
+from bigtech.schema.core import CORE_DATABASE_ID
+from bigtech.schema.tenant import tenant_database_id
+
+LABELS = ("function", "route", "method", "status")
+MAX_BACKUP_DATABASES = 200  # one S3 listing each; beyond this the oldest-first alert is enough
+
+
+class Collector:
+    def __init__(self, tables: TablesDB) -> None:
+        self.tables = tables
+
+    def collect(self) -> Iterator[Any]:
+        yield from self._executions()
+        yield from self._backups()
+
+    def _executions(self) -> Iterator[Any]:
+        sums = metrics.totals(self.tables)
+        buckets: dict[tuple[str, ...], dict[str, int]] = {}
+        durations: dict[tuple[str, ...], int] = {}
+        for (name, encoded), value in sums.items():
+            labels = json.loads(encoded)
+            key = tuple(labels.get(label, "") for label in LABELS)
+            if name == METRIC_DURATION + "_bucket":
+                slot = buckets.setdefault(key, {})
+                slot[labels.get("le", "+Inf")] = slot.get(labels.get("le", "+Inf"), 0) + value
+            elif name == METRIC_DURATION + "_sum":
+                durations[key] = durations.get(key, 0) + value
+        executions = CounterMetricFamily("bigtech_executions", "Function executions", labels=LABELS)
+        latency = HistogramMetricFamily("bigtech_execution_duration_ms", "Execution duration (ms)", labels=LABELS)
+        bounds = [*map(str, metrics.DURATION_BUCKETS_MS), "+Inf"]
+        for key, slot in sorted(buckets.items()):
+            running, cumulative = 0, []
+            for bound in bounds:
+                running += slot.get(bound, 0)
+                cumulative.append((bound, running))
+            executions.add_metric(list(key), running)
+            latency.add_metric(list(key), cumulative, durations.get(key, 0))
+        yield executions
+        yield latency
+
+    def _backups(self) -> Iterator[Any]:
+        configured = GaugeMetricFamily("bigtech_backup_store_configured", "1 when BIGTECH_BACKUP_BUCKET is set")
+        try:
+            store = BackupStore.from_env()
+        except BackupStoreMissing:
+            configured.add_metric([], 0)
+            yield configured
+            return
+        configured.add_metric([], 1)
+        yield configured
+        age = GaugeMetricFamily("bigtech_backup_age_seconds", "Age of the newest backup", labels=["database"])
+        now = datetime.now(UTC)
+        databases = [CORE_DATABASE_ID, *(tenant_database_id(t) for t in tenant_ids(self.tables))]
+        for database_id in databases[:MAX_BACKUP_DATABASES]:
+            backups = list_backups(store, database_id)
+            # never backed up: as old as it gets, so the BackupTooOld alert fires
+            seconds = (now - parse_backup_time(backups[-1])).total_seconds() if backups else 1e9
+            age.add_metric([database_id], seconds)
+        yield age
