@@ -102,6 +102,8 @@ MATRIX: dict[str, Rule] = {
     "platform_subject_reports.export": _rule("platform"),
     # metrics: Prometheus scrapes with x-metrics-token (checked by the route), no Appwrite identity
     "metrics.read": _rule("public"),
+    # ops' GET /invoices: the platform's invoice report per tenant and month
+    "platform_invoices.read": _rule("platform"),
 }
 
 

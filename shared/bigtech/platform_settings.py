@@ -34,6 +34,9 @@ class PlatformSettings(BaseModel):
     result_retention_days: int = Field(90, ge=1, le=36_500, description="Days a consulta's result is kept")
     idempotency_retention_days: int = Field(7, ge=1, le=3650, description="Days idempotency keys are kept")
     delivery_log_retention_days: int = Field(30, ge=1, le=3650, description="Days delivery logs are kept")
+    # the platform's fee model (bigtech.ops.usage): per billable consulta and/or a share of the revenue
+    platform_fee_per_consulta_cents: int = Field(0, ge=0, le=1_000_000)
+    platform_fee_revenue_bp: int = Field(0, ge=0, le=10_000, description="Basis points of tenant revenue")
     default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
                                             description="Plugins enabled for every new tenant")
 
@@ -57,6 +60,8 @@ class PlatformSettingsUpdate(BaseModel):
     result_retention_days: int | None = Field(None, ge=1, le=36_500)
     idempotency_retention_days: int | None = Field(None, ge=1, le=3650)
     delivery_log_retention_days: int | None = Field(None, ge=1, le=3650)
+    platform_fee_per_consulta_cents: int | None = Field(None, ge=0, le=1_000_000)
+    platform_fee_revenue_bp: int | None = Field(None, ge=0, le=10_000)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
 
 
