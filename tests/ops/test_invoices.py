@@ -69,6 +69,9 @@ def test_the_invoice_reconciles_with_the_tenants_ledger(stack, world):
     assert int(row["credits_spent"]) == item["credits_spent"]
     assert int(row["fee_total_cents"]) == item["fee"]["total_cents"]
 
+    as_pdf = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}&format=pdf")
+    assert as_pdf.status == 200 and as_pdf.headers["content-type"].startswith("application/pdf")
+
     everyone = world["admin"].call("ops", "GET", f"/invoices?period={period}")
     assert world["tenant"] in {i["tenant_id"] for i in everyone.body["items"]}
     earlier = world["admin"].call("ops", "GET", f"/invoices?period=2020-01&tenant_id={world['tenant']}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -68,3 +69,15 @@ def test_who_may_ask_and_bad_documents(world):
     assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "document"
     assert a_owner.call("privacy", "POST", "/subject-report", {"document": SUBJECT, "extra": 1}).status == 422
     assert a_owner.call("privacy", "POST", "/subject-report", raw_body="{not json").status == 400
+
+
+def test_the_report_as_pdf(world):
+    _a_id, a_owner, _ = world["a"]
+    from tests.support.actors import call
+
+    result = call(a_owner.stack, a_owner.jwt, "privacy", "POST", "/subject-report",
+                  {"document": SUBJECT, "format": "pdf"}, {"x-tenant-id": _a_id})
+    assert result.status == 200 and result.headers["content-type"].startswith("application/pdf")
+    assert result.headers["x-audit-id"]
+    body = result.raw.encode("latin-1") if result.raw.startswith("%PDF") else base64.b64decode(result.raw)
+    assert body.startswith(b"%PDF") and SUBJECT.encode() not in body

@@ -1,4 +1,4 @@
-"""``GET /invoices?period=YYYY-MM[&tenant_id=…][&format=json|csv]``: the platform's invoice report
+"""``GET /invoices?period=YYYY-MM[&tenant_id=…][&format=json|csv|pdf]``: the platform's invoice report
 (platform admins). Per tenant: the month's usage from its ledger, consultas, orders and audit, the fee
 from the platform's fee model, and the monthly usage record written to core ``platform_usage``.
 """
@@ -11,12 +11,12 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 from pydantic import BaseModel, ConfigDict, Field
 
-from bigtech import appwrite_access, platform_settings
+from bigtech import appwrite_access, pdf_report, platform_settings
 from bigtech.credits.reaper import tenant_ids
 from bigtech.errors import NotFound
-from bigtech.http import Request, text_response
+from bigtech.http import Request, Response, text_response
 from bigtech.identity import AppwriteDirectory, resolve
-from bigtech.ops.usage import invoice, record_usage, tenant_usage, to_csv
+from bigtech.ops.usage import CSV_COLUMNS, invoice, record_usage, tenant_usage, to_csv
 from bigtech.tenancy import find_tenant
 
 READ_ACTION = "platform_invoices.read"
@@ -27,7 +27,7 @@ class InvoiceQuery(BaseModel):
 
     period: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")
     tenant_id: str | None = Field(None, max_length=36)
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "pdf"] = "json"
 
 
 def read(request: Request) -> Any:
@@ -45,5 +45,14 @@ def read(request: Request) -> Any:
         invoices.append(invoice(usage, settings))
     if query.format == "csv":
         return text_response(to_csv(invoices), 200, "text/csv; charset=utf-8")
+    if query.format == "pdf":
+        return Response(200, as_pdf(query.period, invoices), {"content-type": "application/pdf"})
     return {"period": query.period, "items": invoices,
             "total_fee_cents": sum(item["fee"]["total_cents"] for item in invoices)}
+
+
+def as_pdf(period: str, invoices: list[dict[str, Any]]) -> bytes:
+    rows = [line.split(",") for line in to_csv(invoices).splitlines()[1:]]
+    total = sum(item["fee"]["total_cents"] for item in invoices)
+    facts = [("Period", period), ("Tenants", len(invoices)), ("Total platform fee", f"BRL {total / 100:.2f}")]
+    return pdf_report.render("Bigtech platform invoice report", facts, CSV_COLUMNS, rows)

@@ -12,3 +12,4 @@ class SubjectReportBody(BaseModel):
 
     document: str = Field(min_length=1, max_length=32, description="CPF or CNPJ, any common format")
     scope: Literal["tenant", "platform"] = "tenant"
+    format: Literal["json", "pdf"] = "json"

@@ -16,13 +16,13 @@ from typing import Any
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
-from bigtech import appwrite_access
+from bigtech import appwrite_access, pdf_report
 from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, commit_change
 from bigtech.credits.reaper import tenant_ids
 from bigtech.documents import Document, InvalidDocument
 from bigtech.errors import Conflict, Unprocessable
-from bigtech.http import Request
+from bigtech.http import Request, Response
 from bigtech.identity import AppwriteDirectory, Identity, resolve
 from bigtech.schema.tenant import tenant_database_id
 from bigtech.subjects import consultas_about, document_key, subject_hash
@@ -61,18 +61,31 @@ def create(request: Request) -> Any:
     _name_requesters(users, items)
     items.sort(key=lambda item: item["at"] or "", reverse=True)
     entry = _audit(tables, identity, body.scope, document, hashed, len(items), len(controllers))
-    return {
-        "report": {
-            "subject": {"kind": document.kind, "masked": document.masked},
-            "scope": body.scope,
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "operator": "Bigtech (platform operator, LGPD art. 5 VII)",
-            "controllers": controllers,
-            "consultas": items,
-            "total": len(items),
-        },
-        "audit_id": audit_id(entry),
+    report = {
+        "subject": {"kind": document.kind, "masked": document.masked},
+        "scope": body.scope,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "operator": "Bigtech (platform operator, LGPD art. 5 VII)",
+        "controllers": controllers,
+        "consultas": items,
+        "total": len(items),
     }
+    if body.format == "pdf":
+        return Response(200, as_pdf(report, audit_id(entry)), {"content-type": "application/pdf",
+                                                                "x-audit-id": audit_id(entry)})
+    return {"report": report, "audit_id": audit_id(entry)}
+
+
+def as_pdf(report: dict[str, Any], entry_id: str) -> bytes:
+    facts = [("Subject", f"{report['subject']['kind'].upper()} {report['subject']['masked']}"),
+             ("Scope", report["scope"]), ("Generated at", report["generated_at"]), ("Operator", report["operator"]),
+             ("Controllers", ", ".join(f"{c['name']} ({c['tenant_id']})" for c in report["controllers"]) or "-"),
+             ("Consultas", report["total"]), ("Audit entry", entry_id)]
+    header = ("When", "Tenant", "Requested by", "Category", "Status", "Purpose", "Legal basis", "Sources")
+    rows = [(c["at"], c["tenant_id"], c["requested_by"].get("email") or c["user_id"], c["category"], c["status"],
+             c["purpose"], c["legal_basis"], ", ".join(c["sources"])) for c in report["consultas"]]
+    return pdf_report.render("LGPD data-subject report (art. 18-19)", facts, header, rows,
+                             widths=(38, 34, 46, 20, 18, 52, 32, 37))
 
 
 def _name_requesters(users: Users, items: list[dict[str, Any]]) -> None:
