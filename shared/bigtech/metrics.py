@@ -87,3 +87,50 @@ def totals(tables: TablesDB, window: timedelta | None = None, now: datetime | No
         if len(rows) < PAGE:
             return sums
         cursor = rows[-1].id
+
+
+TOTAL_MINUTE = "total"  # the bucket that holds everything compacted so far
+COMPACT_BATCH = 40  # rows folded per transaction: ≤ 40 increments + 40 deletes, under Appwrite's 100
+
+
+def compact(tables: TablesDB, older_than: timedelta = timedelta(hours=1), *, deadline: float | None = None,
+            now: datetime | None = None) -> int:
+    """Fold minute buckets older than ``older_than`` into each series' ``total`` row and delete them.
+
+    Each batch is one transaction (increments of the totals + deletes of the folded rows), so the sums the
+    exporter reads never change: counters stay monotonic while the table stays small.
+    """
+    import time
+
+    from .uow import commit
+
+    cutoff = minute_of((now or datetime.now(UTC)) - older_than)
+    folded = 0
+    while deadline is None or time.monotonic() < deadline:
+        rows = tables.list_rows(CORE_DATABASE_ID, TABLE, [Query.less_than("minute", cutoff),
+                                                          Query.not_equal("minute", TOTAL_MINUTE),
+                                                          Query.limit(COMPACT_BATCH)], total=False).rows
+        if not rows:
+            break
+        sums: dict[tuple[str, str], int] = {}
+        for row in rows:
+            key = (str(row.data.get("name")), str(row.data.get("labels") or "{}"))
+            sums[key] = sums.get(key, 0) + int(row.data.get("value") or 0)
+        operations: list[dict[str, Any]] = []
+        for (name, labels), value in sums.items():
+            target = row_id(name, labels, TOTAL_MINUTE)
+            try:  # the total row exists before the transaction increments it
+                tables.create_row(CORE_DATABASE_ID, TABLE, target, {"name": name, "labels": labels,
+                                                                    "minute": TOTAL_MINUTE, "value": 0})
+            except AppwriteException as error:
+                if error.code != 409:
+                    raise
+            operations.append({"action": "increment", "databaseId": CORE_DATABASE_ID, "tableId": TABLE,
+                               "rowId": target, "data": {"column": "value", "value": value}})
+        operations += [{"action": "delete", "databaseId": CORE_DATABASE_ID, "tableId": TABLE, "rowId": row.id}
+                       for row in rows]
+        commit(tables, operations)
+        folded += len(rows)
+        if len(rows) < COMPACT_BATCH:
+            break
+    return folded

@@ -102,6 +102,7 @@ MATRIX: dict[str, Rule] = {
     "platform_subject_reports.export": _rule("platform"),
     # metrics: Prometheus scrapes with x-metrics-token (checked by the route), no Appwrite identity
     "metrics.read": _rule("public"),
+    "metrics.compact": _rule("platform"),  # its hourly schedule, with a key; the route refuses every user
     # ops' GET /invoices: the platform's invoice report per tenant and month
     "platform_invoices.read": _rule("platform"),
 }

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from appwrite.client import Client
 from appwrite.enums.execution_method import ExecutionMethod
+from appwrite.query import Query
 from appwrite.services.functions import Functions
+from appwrite.services.tables_db import TablesDB
 from prometheus_client.parser import text_string_to_metric_families
 
+from bigtech import metrics
 from bigtech.documents import cpf_check_digits
 from bigtech.http import Router, serve
-from tests.support.actors import create_tenant, platform_admin, tenant_id_for
+from tests.conftest import make_client
+from tests.support.actors import call, create_tenant, platform_admin, tenant_id_for
 from tests.support.fake_context import call as fake_call
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,3 +116,22 @@ def test_alert_rules_and_dashboard_name_only_served_metrics(stack, token, store,
     core_age = samples(text)[("bigtech_backup_age_seconds", (("database", "core"),))]
     assert core_age == 1e9  # never backed up in this bucket: old enough for BigtechBackupTooOld to fire
 
+
+
+def test_compaction_folds_old_buckets_without_moving_the_counters(stack, token):
+    tables = TablesDB(make_client(stack))
+    labels = {"function": "compaction-test", "route": "/", "method": "GET", "status": "200"}
+    for minutes_ago in (180, 120, 90):
+        metrics.record(tables, "bigtech_execution_duration_ms_bucket", {**labels, "le": "10"},
+                       moment=datetime.now(UTC) - timedelta(minutes=minutes_ago))
+    metrics.record(tables, "bigtech_execution_duration_ms_bucket", {**labels, "le": "10"})  # this minute
+    before = value(samples(scrape(stack)[1]), "bigtech_executions_total", function="compaction-test")
+    assert before == 4
+    result = call(stack, None, "metrics", "POST", "/")
+    assert result.status == 200 and result.body["folded"] >= 3
+    after = value(samples(scrape(stack)[1]), "bigtech_executions_total", function="compaction-test")
+    assert after == before
+    encoded = metrics.labels_json({**labels, "le": "10"})
+    left = [r.data["minute"] for r in tables.list_rows("core", "metrics", [
+        Query.equal("labels", encoded)]).rows]
+    assert sorted(left)[-1] == "total" and len(left) == 2  # the total and this minute's bucket
