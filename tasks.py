@@ -202,3 +202,28 @@ def audit_verify(c: Context, trail: str, checkpoints: str, public_key: list[str]
     keys = " ".join(f"--public-key {shlex.quote(key)}" for key in public_key)
     c.run(f"{shlex.quote(PYTHON)} -m bigtech.audit.offline --trail {shlex.quote(trail)} "
           f"--checkpoints {shlex.quote(checkpoints)} {keys}", env=_env(), pty=_pty())
+
+
+def _ops(c: Context, arguments: list[str]) -> None:
+    """``python -m bigtech.ops …`` with the environment (and .env) of this checkout."""
+    from dotenv import load_dotenv
+
+    load_dotenv(REPO_ROOT / ".env", override=False)
+    with c.cd(str(REPO_ROOT)):
+        c.run(shlex.join([PYTHON, "-m", "bigtech.ops", *arguments]), env=_env(), pty=_pty())
+
+
+@task(help={"tenant": "back up only this tenant (default: the core and every tenant)",
+            "full": "a full backup even when an incremental one would do"})
+def backup(c: Context, tenant: str = "", full: bool = False) -> None:
+    """Back up to S3 (BIGTECH_BACKUP_BUCKET/PREFIX, BIGTECH_S3_ENDPOINT_URL, AWS_*) the stack at APPWRITE_ENDPOINT."""
+    _ops(c, ["backup", *(["--tenant", tenant] if tenant else []), *(["--full"] if full else [])])
+
+
+@task(help={"tenant": "the tenant to restore", "backup": "backup id (default: the latest)",
+            "to": "restore into tenant_<TO> instead of the tenant's own database",
+            "yes": "replace an existing database without asking"})
+def restore(c: Context, tenant: str, backup: str = "", to: str = "", yes: bool = False) -> None:
+    """Restore a tenant's database from S3, verifying hashes, counts, ledger sums and the audit chain first."""
+    _ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []), *(["--to", to] if to else []),
+             *(["--yes"] if yes else [])])

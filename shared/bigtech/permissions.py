@@ -99,6 +99,16 @@ MATRIX: dict[str, Rule] = {
     "billing.events": _rule("platform"),
     # billing's POST / (the reaper): run by its schedule with a key; the route refuses every user itself
     "billing.reap": _rule("platform"),
+    # ops' POST / (backups, retention): run by its schedule with a key; the route refuses every user itself
+    "ops.run": _rule("platform"),
+    # privacy: LGPD data-subject reports — a tenant's managers for their tenant, platform admins for all
+    "subject_reports.export": _rule("tenant", *_MANAGERS),
+    "platform_subject_reports.export": _rule("platform"),
+    # metrics: Prometheus scrapes with x-metrics-token (checked by the route), no Appwrite identity
+    "metrics.read": _rule("public"),
+    "metrics.compact": _rule("platform"),  # its hourly schedule, with a key; the route refuses every user
+    # ops' GET /invoices: the platform's invoice report per tenant and month
+    "platform_invoices.read": _rule("platform"),
 }
 
 

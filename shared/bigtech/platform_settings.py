@@ -35,6 +35,13 @@ class PlatformSettings(BaseModel):
     default_rate_limit_per_minute: StrictInt = Field(DEFAULT_RATE_LIMIT_PER_MINUTE, ge=1, le=100_000,
                                                      description="Calls per member per minute (bigtech.ratelimit)")
     retention_days: StrictInt = Field(1825, ge=1, le=36_500, description="How long consultas and logs are kept")
+    # LGPD minimisation (docs/operations.md): consulta results (the personal data) are purged sooner
+    result_retention_days: StrictInt = Field(90, ge=1, le=36_500, description="Days a consulta's result is kept")
+    idempotency_retention_days: StrictInt = Field(7, ge=1, le=3650, description="Days idempotency keys are kept")
+    delivery_log_retention_days: StrictInt = Field(30, ge=1, le=3650, description="Days delivery logs are kept")
+    # the platform's fee model (bigtech.ops.usage): per billable consulta and/or a share of the revenue
+    platform_fee_per_consulta_cents: StrictInt = Field(0, ge=0, le=1_000_000)
+    platform_fee_revenue_bp: StrictInt = Field(0, ge=0, le=10_000, description="Basis points of tenant revenue")
     default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
                                             description="Plugins enabled for every new tenant")
 
@@ -55,6 +62,11 @@ class PlatformSettingsUpdate(BaseModel):
     max_purchase_credits: StrictInt | None = Field(None, ge=1, le=100_000_000)
     default_rate_limit_per_minute: StrictInt | None = Field(None, ge=1, le=100_000)
     retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
+    result_retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
+    idempotency_retention_days: StrictInt | None = Field(None, ge=1, le=3650)
+    delivery_log_retention_days: StrictInt | None = Field(None, ge=1, le=3650)
+    platform_fee_per_consulta_cents: StrictInt | None = Field(None, ge=0, le=1_000_000)
+    platform_fee_revenue_bp: StrictInt | None = Field(None, ge=0, le=10_000)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
 
 

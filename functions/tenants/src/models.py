@@ -22,6 +22,7 @@ class TenantSettings(BaseModel):
     rate_limit_per_minute: StrictInt | None = Field(None, ge=1, le=100_000,
                                                     description="Calls per member per minute (bigtech.ratelimit)")
     retention_days: StrictInt | None = Field(None, ge=1, le=36_500)
+    result_retention_days: StrictInt | None = Field(None, ge=1, le=36_500)  # consulta results (docs/operations.md)
     # credits per consulta category (bigtech.credits.pricing: credito 180, cadastral 100, veicular 300)
     prices: dict[Literal["credito", "cadastral", "veicular"],
                  Annotated[StrictInt, Field(ge=0, le=1_000_000)]] | None = None

@@ -4,14 +4,14 @@ Every execution runs on its own thread; a synchronous caller waits for it at mos
 ``sync_timeout_seconds`` (then 408, while the execution carries on), an asynchronous one gets the
 ``waiting`` document at once.
 
-Build mode schedules like Appwrite's runtime: each function has a fixed number of instances
-(``BIGTECH_FUNCTION_INSTANCES``, default 1) and each instance serves one execution at a time; the
-others queue in arrival order. A synchronous execution still queued when its function's timeout has
-passed fails and its caller gets 408; an asynchronous one waits in the queue (Appwrite's execution
-queue) and its timeout starts when it runs. A synchronous execution that could never start because every instance is held
-by its own callers (a self-call, a cycle) is refused at once with 408 and logged
-(``runner/instances.py``). Source mode runs every execution on its own thread, at once: it only
-warns about a synchronous self-call (docs/local-appwrite.md).
+Build mode, and every deployed function in either mode, schedules like Appwrite's runtime: each
+function has a fixed number of instances (``BIGTECH_FUNCTION_INSTANCES``, default 1) and each instance
+serves one execution at a time; the others queue in arrival order. A synchronous execution still queued
+when its function's timeout has passed fails and its caller gets 408; an asynchronous one waits in the
+queue (Appwrite's execution queue) and its timeout starts when it runs. A synchronous execution that
+could never start because every instance is held by its own callers (a self-call, a cycle) is refused
+at once with 408 and logged (``runner/instances.py``). Source mode runs the source tree's functions
+on their own threads, at once: it only warns about a synchronous self-call (docs/local-appwrite.md).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ returns Row JSON; nothing here publishes events or opens transactions of its own
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from ..common import dumps, now_iso
@@ -74,16 +75,32 @@ def insert(conn: sqlite3.Connection, meta: TableMeta, row_id: str, data: dict, p
     values = prepare_create(meta, data)
     perms = _permissions(permissions if permissions is not None else data.get("$permissions"))
     now = now_iso()
+    # Appwrite (1.6+) lets an API key set a row's timestamps on create (migrations, restores).
+    created = _timestamp(data.get("$createdAt")) or now
+    updated = _timestamp(data.get("$updatedAt")) or created
     names = "".join(", " + quote(k) for k in values)
     marks = ", ?" * len(values)
     try:
         cursor = conn.execute(
             f"INSERT INTO {quote(meta.physical)} (_uid, _created, _updated, _perms{names}) VALUES (?, ?, ?, ?{marks})",
-            (row_id, now, now, perms, *values.values()),
+            (row_id, created, updated, perms, *values.values()),
         )
     except sqlite3.IntegrityError as error:
         raise _integrity(error) from None
-    return row_json(meta, (cursor.lastrowid, row_id, now, now, perms, *values.values()))
+    return row_json(meta, (cursor.lastrowid, row_id, created, updated, perms, *values.values()))
+
+
+def _timestamp(value: Any) -> str | None:
+    """A client-set ``$createdAt``/``$updatedAt`` in Appwrite's stored form (``None`` when not given)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise AppwriteError(400, "general_argument_invalid", "Invalid `$createdAt`: not a datetime") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def update(conn: sqlite3.Connection, meta: TableMeta, row_id: str, data: dict, permissions: Any = None) -> dict:

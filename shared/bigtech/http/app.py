@@ -20,6 +20,7 @@ counts the call when the hooks resolved an identity, and its ``RateLimit-*`` hea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 from ..errors import BadRequest, BigtechError, MethodNotAllowed, TooManyRequests
 from ..log import FunctionLogger
 from . import limits, upstream
+from .observe import observe
 from .request import Request, unprocessable
 from .responses import Response, json_response, to_response
 from .routing import Route, Router
@@ -99,7 +101,10 @@ def serve(router: Router, *, before: Sequence[BeforeHook] = ()) -> Callable[[Any
     """Build ``main(context)`` for a function. ``main.router`` exposes the routes to tests."""
 
     def main(context: Any) -> Any:
-        return handle(router, context, before).send(context)
+        started = time.perf_counter()
+        response = handle(router, context, before)
+        observe(context, router, response.status, (time.perf_counter() - started) * 1000)  # log line, metrics
+        return response.send(context)
 
     main.router = router  # type: ignore[attr-defined]
     return main

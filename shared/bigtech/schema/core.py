@@ -117,7 +117,20 @@ AUDIT_CHECKPOINTS = Table(
     "is a project variable, never a row. Row id derived from (chain, seq).",
 )
 
+METRICS = Table(
+    "metrics", "Metrics counters",
+    (
+        string("name", 64, required=True),
+        string("labels", 512),  # canonical JSON of the label set
+        string("minute", 16, required=True),  # "2026-12-01T12:07" (UTC): the bucket
+        integer("value", default=0),
+    ),
+    (key_index("minute"),),
+    "Counters bucketed by minute (bigtech.metrics), moved only by atomic increments; row id derived from "
+    "(name, labels, minute). The metrics function sums them for Prometheus.",
+)
+
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH, OUTBOX_PENDING)
+     PROVIDER_HEALTH, OUTBOX_PENDING, METRICS)
 )
