@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -175,6 +176,8 @@ def run(report) -> None:  # type: ignore[no-untyped-def]
             for what, count in sorted(inside_plugins(counting.last).items()):
                 report.metric(f"    {what}", count / SAMPLES, "calls")
 
+        if os.environ.get("BENCH_CONSULTAS_SEQUENTIAL_ONLY"):  # the per-step counts only (a quick look)
+            return
         by_function_before = Counter(counting.calls)
         latencies: list[float] = []
         lock = threading.Lock()
