@@ -18,6 +18,7 @@ a call, so a dead provider does not eat the time budget of every consulta.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,7 +115,10 @@ class FonteRun:
         if len(asks) <= 1 or max_workers <= 1:
             return [self.ask(query, params) for query, params in asks]
         with ThreadPoolExecutor(max_workers=min(max_workers, len(asks)), thread_name_prefix="fonte") as pool:
-            outcomes = list(pool.map(lambda ask: self._ask(*ask), asks))
+            # Each task runs in a copy of the caller's context: whatever the execution keeps in context
+            # variables (the local stack's per-execution environment, for one) follows it to the thread.
+            futures = [pool.submit(contextvars.copy_context().run, self._ask, query, params) for query, params in asks]
+            outcomes = [future.result() for future in futures]
         for outcome in outcomes:
             self.attempts.extend(outcome.attempts)
         return outcomes

@@ -106,6 +106,7 @@ class Health:
         self.now = now
         self.log = log
         self._lock = threading.Lock()  # a consulta may ask its fontes from several threads
+        self._read_lock = threading.Lock()
         self._pending: list[Record] = []
         self._windows: dict[tuple[str, ...], dict[str, dict[str, Window]] | None] = {}  # per-execution memo
 
@@ -129,13 +130,10 @@ class Health:
         if read_all is None:
             return None
         key = (since, *fontes)
-        with self._lock:
-            if key in self._windows:
-                return self._windows[key]
-        found = read_all(self.tenant_id, fontes, since)
-        with self._lock:
-            self._windows[key] = found
-        return found
+        with self._read_lock:  # concurrent queries wait for the first read instead of each reading
+            if key not in self._windows:
+                self._windows[key] = read_all(self.tenant_id, fontes, since)
+            return self._windows[key]
 
     def record(self, fonte: str, query: str, result: PluginResult, elapsed_ms: int) -> None:
         """Counted now, written by ``flush`` (once, at the end of the execution)."""
