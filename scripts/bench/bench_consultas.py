@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from appwrite.services.users import Users
 from bigtech.documents import cpf_check_digits
 from bigtech.schema import provision_core
 
+from .call_steps import STEPS, Call, Classifier, parse_body
 from .support import client_for, private_stack
 
 CLIENTS = 8
@@ -38,20 +40,39 @@ _numbers = itertools.count(100_000_001)
 
 
 class Counting:
-    """A stack observer: API calls by function (ephemeral keys) and executions created."""
+    """A stack observer: API calls by function (ephemeral keys), executions created, and (while
+    ``recording``) each call on the consulta's path, to sort into steps (``call_steps``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, router: Any) -> None:
+        self.router = router
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.executions = 0
+        self.recording = False
+        self.recorded: list[Call] = []
+        self.last: list[Call] = []
 
     def observe(self, request: Any, route: Any, response: Any) -> None:
         caller = getattr(request, "caller", None)
         with self.lock:
             if caller is not None and caller.kind == "ephemeral":
                 self.calls[caller.function_id or "?"] += 1
+                if self.recording and route is not None and is_consulta_path(caller.function_id or ""):
+                    self.recorded.append(self._call(caller.function_id, request, route, response))
             if route is not None and route.pattern == EXECUTIONS_ROUTE and request.method == "POST":
                 self.executions += 1
+
+    def _call(self, function_id: str, request: Any, route: Any, response: Any) -> Call:
+        _, path_params = self.router.match(request.method, request.path[len("/v1"):] or "/")
+        return Call(function_id, request.method, route.pattern, path_params,
+                    parse_body(request.body, dict(request.params)), getattr(response, "body", None))
+
+    def steps(self) -> Counter[str]:
+        """Calls recorded since ``recording`` was switched on, by step; the record is then cleared."""
+        with self.lock:
+            recorded, self.recorded = self.recorded, []
+        self.last = recorded
+        return Classifier().steps_of(recorded)
 
     def snapshot(self) -> tuple[int, int]:
         """(calls made for the consulta itself, executions); event delivery (the relay) is apart."""
@@ -132,9 +153,14 @@ def accept_invitation(stack: Any, email: str) -> str:
     return str(mail["userId"])
 
 
+def inside_plugins(calls: list[Call]) -> Counter[str]:
+    """What the plugins and fontes call, by function and route (the step ``inside plugins``)."""
+    return Counter(f"{c.function_id} {c.method} {c.table or c.pattern}" for c in calls if c.function_id != "consultas")
+
+
 def run(report) -> None:  # type: ignore[no-untyped-def]
     with private_stack() as stack:
-        counting = Counting()
+        counting = Counting(stack.dispatcher.router)
         stack.dispatcher.observers.append(counting.observe)
         _, analysts = setup(stack)
         runner = analysts[0]
@@ -142,16 +168,26 @@ def run(report) -> None:  # type: ignore[no-untyped-def]
             expect(call(runner, "consultas", "POST", "/", body_for(category)), 201)  # warm the functions
             time.sleep(0.5)  # let the asynchronous event delivery of the warm-up settle
             calls_before, executions_before = counting.snapshot()
+            counting.recording = True
             started = time.perf_counter()
             for _ in range(SAMPLES):
                 expect(call(runner, "consultas", "POST", "/", body_for(category)), 201)
             elapsed = time.perf_counter() - started
+            counting.recording = False
             calls, executions = counting.snapshot()
+            steps = counting.steps()
             report.metric(f"{category}: Appwrite API calls per consulta", (calls - calls_before) / SAMPLES, "calls")
             report.metric(f"{category}: function executions per consulta", (executions - executions_before) / SAMPLES,
                           "execs")
             report.metric(f"{category}: latency (sequential, mean)", elapsed / SAMPLES * 1000, "ms")
+            for step in STEPS:
+                if steps.get(step):
+                    report.metric(f"  {category}: calls per consulta, {step}", steps[step] / SAMPLES, "calls")
+            for what, count in sorted(inside_plugins(counting.last).items()):
+                report.metric(f"    {what}", count / SAMPLES, "calls")
 
+        if os.environ.get("BENCH_CONSULTAS_SEQUENTIAL_ONLY"):  # the per-step counts only (a quick look)
+            return
         by_function_before = Counter(counting.calls)
         latencies: list[float] = []
         lock = threading.Lock()

@@ -162,6 +162,18 @@ def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed
     the claim; ``finish(unit, audit_id, result)`` may stage more that must name the entry (a row with
     an ``audit_id`` column). Returns ``(audit_id, stage's result)``. Retried on concurrency conflicts.
     """
+    return uow.run(tables, idempotent_build(tables, trail, actor, claimed, action=action, resource=resource,
+                                            details=details, stage=stage, events=events, answer=answer,
+                                            finish=finish))
+
+
+def idempotent_build(tables: Any, trail: AuditTrail, actor: Actor, claimed: Claim | None, *, action: str,
+                     resource: tuple[str, str], details: Mapping[str, Any], stage: Callable[[UnitOfWork], T],
+                     events: Sequence[Event], answer: Callable[[str, T], tuple[int, Any]],
+                     finish: Callable[[UnitOfWork, str, T], None] | None = None,
+                     ) -> Callable[[UnitOfWork], tuple[str, T]]:
+    """The ``build`` that ``commit_idempotent`` commits (for a caller that runs the unit of work itself,
+    e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards."""
 
     def build(unit: UnitOfWork) -> tuple[str, T]:
         result = stage(unit)
@@ -177,7 +189,7 @@ def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed
             stage_complete(unit, claimed, status, body)
         return audit_id, result
 
-    return uow.run(tables, build)
+    return build
 
 
 def release(tables: TablesDB, claimed: Claim | None) -> None:
@@ -197,6 +209,7 @@ __all__ = [
     "commit_idempotent",
     "complete",
     "derived_id",
+    "idempotent_build",
     "read_key",
     "release",
     "request_hash",

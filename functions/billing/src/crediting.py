@@ -26,6 +26,9 @@ chargeback that arrives before the payment proves the payment happened, so it is
 (purchase and reversal in one transaction, balance unchanged); the later ``confirmed`` then changes
 nothing. A late ``failed`` never undoes a payment. Every ``+C`` first passes the amount check.
 
+The flow is ``apply_payment(envelope, store)`` over a ``PaymentStore`` (``AppwritePaymentStore`` with the
+SDK; in memory in ``tests/unit/test_payment_service.py``).
+
 Each event is applied in one transaction with its dedupe marker ``processed_events(billing, event id)``,
 the order update, the ledger rows, the wallet moves, an audit entry and the outbox events: a redelivery
 (or a concurrent duplicate, whose commit conflicts and whose retry then sees the marker) does nothing
@@ -35,9 +38,10 @@ the relay retries it later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
@@ -57,6 +61,8 @@ from bigtech.payments.models import strict_cents
 from bigtech.schema.tenant import tenant_database_id
 
 from .reaping import REAP_ACTION
+
+T = TypeVar("T")
 
 CONSUMER = "billing"
 PROCESSED_TABLE = "processed_events"
@@ -151,7 +157,55 @@ class _AlreadyProcessed(Exception):
     pass
 
 
+class PaymentStore(Protocol):
+    """What applying a payment event needs from the outside world (one instance per execution);
+    ``AppwritePaymentStore`` does it with the SDK, the unit tests in memory."""
+
+    tables: Any  # what seals the audit entry after the commit
+
+    def order(self, database_id: str, order_id: str) -> dict[str, Any] | None: ...
+
+    def processed(self, database_id: str, marker_id: str) -> bool: ...
+
+    def ensure_wallet(self, database_id: str, user_id: str) -> None: ...
+
+    def transact(self, build: Callable[[uow.UnitOfWork], T]) -> T: ...
+
+
+class AppwritePaymentStore:
+    def __init__(self, tables: TablesDB) -> None:
+        self.tables = tables
+
+    def order(self, database_id: str, order_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.tables.get_row(database_id, ORDERS_TABLE, order_id).data)
+        except AppwriteException as error:
+            if error.code in (400, 404):
+                return None
+            raise
+
+    def processed(self, database_id: str, marker_id: str) -> bool:
+        try:
+            self.tables.get_row(database_id, PROCESSED_TABLE, marker_id)
+            return True
+        except AppwriteException as error:
+            if error.code != 404:
+                raise
+        return False
+
+    def ensure_wallet(self, database_id: str, user_id: str) -> None:
+        ensure_wallet(self.tables, database_id, user_id)
+
+    def transact(self, build: Callable[[uow.UnitOfWork], T]) -> T:
+        return uow.run(self.tables, build)
+
+
 def apply(tables: TablesDB, envelope: EventEnvelope) -> dict[str, Any]:
+    """Apply one ``payment.*`` event with the SDK (``apply_payment`` over an ``AppwritePaymentStore``)."""
+    return apply_payment(envelope, AppwritePaymentStore(tables))
+
+
+def apply_payment(envelope: EventEnvelope, store: PaymentStore) -> dict[str, Any]:
     """Apply one ``payment.*`` event; returns what happened (``duplicate``, ``noop`` or the new status)."""
     kind = envelope.type.split(".", 1)[1]
     data = envelope.data
@@ -160,24 +214,18 @@ def apply(tables: TablesDB, envelope: EventEnvelope) -> dict[str, Any]:
     marker_id = processed_row_id(CONSUMER, envelope.id)
     if not order_id:
         return {"processed": False, "reason": "no_order"}
-    try:
-        order = tables.get_row(database_id, ORDERS_TABLE, order_id)
-    except AppwriteException as error:
-        if error.code in (400, 404):
-            raise Conflict("The order of this payment is not known yet; retry later.",
-                           code="order_not_found_yet") from None
-        raise
-    user_id = str(order.data.get("user_id"))
-    ensure_wallet(tables, database_id, user_id)  # the increment/decrement below needs the row
+    order = store.order(database_id, order_id)
+    if order is None:
+        raise _not_yet()
+    user_id = str(order.get("user_id"))
+    store.ensure_wallet(database_id, user_id)  # the increment/decrement below needs the row
 
     def build(unit: uow.UnitOfWork) -> dict[str, Any]:
-        try:
-            tables.get_row(database_id, PROCESSED_TABLE, marker_id)
+        if store.processed(database_id, marker_id):
             raise _AlreadyProcessed
-        except AppwriteException as error:
-            if error.code != 404:
-                raise
-        fresh = tables.get_row(database_id, ORDERS_TABLE, order_id).data
+        fresh = store.order(database_id, order_id)  # re-read on every attempt: the order may have moved
+        if fresh is None:
+            raise _not_yet()
         unit.create(database_id, PROCESSED_TABLE, marker_id, {"consumer": CONSUMER, "event_id": envelope.id[:64]})
         if fresh.get("gateway") and data.get("gateway") and fresh.get("gateway") != data.get("gateway"):
             return {"processed": True, "outcome": "ignored", "reason": "other_gateway", "order_id": order_id}
@@ -185,12 +233,16 @@ def apply(tables: TablesDB, envelope: EventEnvelope) -> dict[str, Any]:
         plan = with_money_checks(transition(status, kind, partial=data.get("partial") is True), status, fresh, data)
         if plan.noop:
             return {"processed": True, "outcome": "noop", "order_id": order_id, "status": status}
-        return stage_plan(tables, unit, envelope, fresh, status, plan)
+        return stage_plan(store.tables, unit, envelope, fresh, status, plan)
 
     try:
-        return uow.run(tables, build)
+        return store.transact(build)
     except _AlreadyProcessed:
         return {"processed": True, "duplicate": True, "order_id": order_id}
+
+
+def _not_yet() -> Conflict:
+    return Conflict("The order of this payment is not known yet; retry later.", code="order_not_found_yet")
 
 
 def stage_plan(tables: TablesDB, unit: uow.UnitOfWork, envelope: EventEnvelope, order: dict[str, Any], status: str,
@@ -285,5 +337,6 @@ def authenticate_members(request: Request, route: Any) -> None:
         authenticate(request, route)
 
 
-__all__ = ["CONSUMER", "EVENTS_ACTION", "KEY_ONLY_ACTIONS", "PAYMENT_EVENTS", "Plan", "apply", "authenticate_members",
-           "handle_event", "payment_problem", "refunded_share", "transition", "with_money_checks"]
+__all__ = ["CONSUMER", "EVENTS_ACTION", "KEY_ONLY_ACTIONS", "PAYMENT_EVENTS", "AppwritePaymentStore", "PaymentStore",
+           "Plan", "apply", "apply_payment", "authenticate_members", "handle_event", "payment_problem",
+           "refunded_share", "transition", "with_money_checks"]

@@ -12,6 +12,9 @@
 4. execute the plugin's ``POST /execute`` (``create_charge``) and store its instructions (PIX copia e
    cola + QR, boleto URL + linha digitável, or a checkout URL) with the stored idempotent answer.
 
+The flow is ``ordering.place_order`` (a service testable without the stack); ``create`` below adapts
+HTTP to it and ``AppwriteOrderGateway`` gives it the SDK.
+
 If the gateway refuses, the order is marked ``failed`` (with the plugin's error code) and the answer is
 a 502 that the key replays; buy again with a new key. Credits arrive only through the payment webhook
 (``crediting.py``), never from this route.
@@ -22,8 +25,9 @@ Members see their own orders; owners/admins (and platform admins) see everyone's
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.exception import AppwriteException
@@ -34,18 +38,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bigtech import appwrite_access, idempotency, platform_settings, uow
 from bigtech.audit import AuditTrail, audit_id
-from bigtech.audited import Actor, Event, commit_change
+from bigtech.audited import Actor, commit_change
 from bigtech.documents import document_kind
 from bigtech.errors import BadRequest, BigtechError, Conflict, NotFound
 from bigtech.http import Request, json_response
 from bigtech.identity import Identity, current
 from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
-from bigtech.payments import Instructions
 from bigtech.plugin_loader import state as plugin_state
 from bigtech.plugins import ExecuteRequest, PluginResult, Status, core_calls
 
 from .access import is_manager
-from .packages import get_purchasable
+from .ordering import OrderCommand, Payer, created_event, place_order
+from .packages import Package, get_purchasable
+
+T = TypeVar("T")
 
 TABLE = "orders"
 Method = Literal["pix", "boleto", "credit_card"]
@@ -146,94 +152,77 @@ def create_charge(functions: Functions, plugin_id: str, body: ExecuteRequest) ->
 
 # -- POST /orders --------------------------------------------------------------------------------------
 
+class AppwriteOrderGateway:
+    """``ordering.OrderGateway`` over the SDK with this execution's key (built per request)."""
+
+    def __init__(self, request: Request, identity: Identity) -> None:
+        client = appwrite_access.key_client(request)
+        self.tables = TablesDB(client)
+        self.functions = Functions(client)
+        self.identity = identity
+        self.request = request
+
+    def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim | idempotency.Stored:
+        return idempotency.claim(self.tables, database_id, scope, key, fingerprint)
+
+    def release_claim(self, claimed: idempotency.Claim) -> None:
+        idempotency.release(self.tables, claimed)
+
+    def package(self, database_id: str, package_id: str) -> Package:
+        settings, _ = platform_settings.load(self.tables)
+        return get_purchasable(self.tables, database_id, package_id, settings)
+
+    def payment_plugin(self, database_id: str) -> plugin_state.TenantPlugin:
+        return payment_plugin(self.tables, database_id)
+
+    def commit_created(self, command: OrderCommand, order_id: str, data: dict[str, Any], plugin_id: str,
+                       package: Package) -> str:
+        entry, _ = commit_change(
+            self.tables, AuditTrail.tenant(command.database_id), command.actor, action="orders.create",
+            resource=("order", order_id),
+            details={"package_id": package.id, "credits": package.credits, "amount_cents": package.price_cents,
+                     "method": command.method, "gateway": plugin_id},
+            stage=lambda unit: unit.create(command.database_id, TABLE, order_id, data),
+            events=[created_event(command, order_id, package, plugin_id)],
+        )
+        return audit_id(entry)
+
+    def payer(self, command: OrderCommand) -> Payer:
+        user = self.identity.user()
+        return Payer(name=user.name or user.email or command.user_id, email=user.email or None,
+                     document=command.payer_document, ip=self.request.header("x-appwrite-client-ip") or None)
+
+    def create_charge(self, plugin_id: str, request: ExecuteRequest) -> PluginResult:
+        return create_charge(self.functions, plugin_id, request)
+
+    def order_row(self, database_id: str, order_id: str) -> tuple[dict[str, Any], str | None]:
+        row = self.tables.get_row(database_id, TABLE, order_id)
+        return dict(row.data), row.createdat or None
+
+    def transact(self, build: Callable[[uow.UnitOfWork], T]) -> T:
+        return uow.run(self.tables, build)
+
+    def log(self, message: str) -> None:
+        self.request.log.log(message)
+
+
 def create(request: Request) -> Any:
+    """The HTTP adapter: body and key → ``OrderCommand`` → ``place_order`` → the answer (or its replay)."""
     body = request.model(OrderBody)
     identity = current(request)
     key = idempotency.read_key(request)
     if key is None:
         raise BadRequest("Send an idempotency-key header: buying credits must be safe to retry.",
                          code="idempotency_key_required")
-    client = appwrite_access.key_client(request)
-    tables = TablesDB(client)
-    tenant_id, database_id = identity.tenant_id or "", identity.database_id
-    scope = f"orders:{identity.user_id}"
-    claimed = idempotency.claim(tables, database_id, scope, key, idempotency.request_hash(body.model_dump()))
-    if isinstance(claimed, idempotency.Stored):
-        return claimed.response()
-    order_id = idempotency.derived_id("o", scope, key)
-    try:
-        settings, _ = platform_settings.load(tables)
-        package = get_purchasable(tables, database_id, body.package_id, settings)
-        plugin = payment_plugin(tables, database_id)
-        data = {"user_id": identity.user_id, "package_id": package.id, "credits": package.credits,
-                "amount_cents": package.price_cents, "method": body.method, "status": "pending",
-                "gateway": plugin.plugin_id, "idempotency_key": idempotency.row_id(scope, key)}
-        entry, _ = commit_change(
-            tables, AuditTrail.tenant(database_id), Actor.of(identity), action="orders.create",
-            resource=("order", order_id),
-            details={"package_id": package.id, "credits": package.credits, "amount_cents": package.price_cents,
-                     "method": body.method, "gateway": plugin.plugin_id},
-            stage=lambda unit: unit.create(database_id, TABLE, order_id, data),
-            events=[Event("order.created", tenant_id, {
-                "order_id": order_id, "user_id": identity.user_id, "package_id": package.id,
-                "credits": package.credits, "amount_cents": package.price_cents, "method": body.method,
-                "gateway": plugin.plugin_id})],
-        )
-    except BaseException:
-        idempotency.release(tables, claimed)
-        raise
-    order_audit_id = audit_id(entry)
-    user = identity.user()
-    charge = ExecuteRequest(
-        tenant_id=tenant_id, request_id=order_id, config=plugin.full_config(tenant_id),
-        input={"action": "create_charge",
-               "order": {"id": order_id, "tenant_id": tenant_id, "package_id": package.id,
-                         "description": package.name, "credits": package.credits,
-                         "amount_cents": package.price_cents},
-               "payer": {"user_id": identity.user_id, "name": user.name or user.email or identity.user_id,
-                         "email": user.email or None, "document": body.payer_document,
-                         "ip": request.header("x-appwrite-client-ip") or None},
-               "method": body.method, "card_token": body.card_token})
-    result = create_charge(Functions(client), plugin.plugin_id, charge)
-    return finish(tables, database_id, claimed, order_id, data, result, order_audit_id, request.log)
-
-
-def finish(tables: TablesDB, database_id: str, claimed: idempotency.Claim, order_id: str, data: dict[str, Any],
-           result: PluginResult, order_audit_id: str, log: Any) -> Any:
-    """Store the charge (or its failure) on the order together with the idempotent answer."""
-    if result.status.value == "ok" and result.data:
-        instructions = Instructions.model_validate(result.data)
-        changes = {"gateway_order_id": instructions.gateway_order_id,
-                   "gateway_charge_id": instructions.gateway_charge_id,
-                   "instructions": json.dumps(instructions.to_json(), separators=(",", ":"))}
-        status_code = 201
-    else:
-        error = result.first_error
-        code = error.code if error else "payment_gateway_failed"
-        message = error.message if error else "The payment gateway could not create the charge."
-        log.log(f"billing: order {order_id} charge failed: {result.status.value} {code}")
-        changes = {"status": "failed",
-                   "instructions": json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))}
-        status_code = 502
-
-    def build(unit: uow.UnitOfWork) -> dict[str, Any]:
-        current_row = tables.get_row(database_id, TABLE, order_id)
-        update = dict(changes)
-        if status_code == 502 and current_row.data.get("status") != "pending":
-            update.pop("status")  # a webhook already moved it on: never step back
-        unit.update(database_id, TABLE, order_id, update)
-        merged = {**current_row.data, **update}
-        view = order_view(order_id, merged, current_row.createdat or None, None)
-        if status_code == 201:
-            body: dict[str, Any] = {"order": view, "payment": view["payment"], "audit_id": order_audit_id}
-        else:
-            body = {"error": {"code": "payment_gateway_failed", "message": GatewayFailed.default_message,
-                              "details": {"order": view, "gateway_error": view["error"]}}}
-        idempotency.stage_complete(unit, claimed, status_code, body)
-        return body
-
-    body = uow.run(tables, build)
-    return json_response(body, status_code)
+    command = OrderCommand(tenant_id=identity.tenant_id or "", database_id=identity.database_id,
+                           actor=Actor.of(identity), key=key, request_hash=idempotency.request_hash(body.model_dump()),
+                           package_id=body.package_id, method=body.method, card_token=body.card_token,
+                           payer_document=body.payer_document)
+    gateway = AppwriteOrderGateway(request, identity)
+    outcome = place_order(command, gateway, order_view)
+    if outcome.replayed:
+        return idempotency.Stored(outcome.status, outcome.body).response()
+    return json_response(outcome.body, outcome.status)
 
 
 # -- GET /orders, GET /orders/{id} --------------------------------------------------------------------

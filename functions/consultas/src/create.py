@@ -1,4 +1,7 @@
-"""``POST /``: one paid consulta, charged at most once.
+"""``POST /``: one paid consulta, charged at most once — the HTTP adapter of ``service.run_consulta``.
+
+The handler validates and turns the request into a ``ConsultaCommand``; the flow (below) is in
+``service.py`` over an ``AppwriteGateway`` (the SDK with this execution's key):
 
 1. validate the body and the input for the category (422; nothing reserved yet);
 2. ``idempotency-key``: a replay returns the first answer (and charges nothing more);
@@ -18,19 +21,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
-from appwrite.exception import AppwriteException
-from appwrite.id import ID
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, documents, idempotency, secrets_box
-from bigtech.audit import AuditTrail
-from bigtech.audited import Actor, Event
-from bigtech.credits import Hold, price_for, release_now, reserve, stage_release, stage_settle
+from bigtech import appwrite_access, documents, idempotency, secrets_box, uow
+from bigtech.audited import Actor
+from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
 from bigtech.identity import current
 from bigtech.plugin_loader import routing
@@ -40,6 +40,9 @@ from bigtech.uow import UnitOfWork
 
 from . import render, runner
 from .models import ConsultaBody
+from .service import ConsultaCommand, run_consulta
+
+T = TypeVar("T")
 
 TABLE = "consultas"
 
@@ -88,96 +91,59 @@ def replay(tables: TablesDB, database_id: str, stored: idempotency.Stored) -> Re
     return Response(stored.status, public, {idempotency.REPLAY_HEADER: "true"})
 
 
+class AppwriteGateway:
+    """``service.Gateway`` over the SDK with this execution's key (built per request, never cached)."""
+
+    def __init__(self, request: Request) -> None:
+        client = appwrite_access.key_client(request)
+        self.tables = TablesDB(client)
+        self.functions = Functions(client)
+        self.request_log = request.log
+
+    def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim | idempotency.Stored:
+        return idempotency.claim(self.tables, database_id, scope, key, fingerprint)
+
+    def release_claim(self, claimed: idempotency.Claim | None) -> None:
+        idempotency.release(self.tables, claimed)
+
+    def route(self, tenant_id: str, database_id: str, category: str) -> routing.Route:
+        return routing.resolve(self.tables, tenant_id, database_id, category)
+
+    def reserve(self, hold: Hold) -> None:
+        reserve(self.tables, hold)
+
+    def release_hold(self, hold: Hold, reason: str) -> None:
+        release_now(self.tables, hold, reason=reason)
+
+    def execute(self, route: routing.Route, tenant_id: str, consulta_id: str, lookup: ConsultaInput) -> PluginResult:
+        return runner.run(self.functions, route, tenant_id, consulta_id, lookup)
+
+    def transact(self, build: Callable[[UnitOfWork], T]) -> T:
+        return uow.run(self.tables, build)
+
+    def log(self, message: str) -> None:
+        self.request_log.log(message)
+
+    def log_exception(self, message: str, error: BaseException) -> None:
+        self.request_log.exception(message, error)
+
+
 def create(request: Request) -> Any:
+    """The HTTP adapter: request → ``ConsultaCommand`` → ``run_consulta`` → 201 (or the replayed answer)."""
     body = request.model(ConsultaBody)
     lookup = validate_input(body.category, body.lookup_input())
     identity = current(request)
     tenant = identity.require_tenant()
-    tenant_id, database_id, user_id = tenant.id, identity.database_id, identity.user_id
-    client = appwrite_access.key_client(request)
-    tables = TablesDB(client)
     key = document_key()
-
-    scope = f"consultas:{user_id}"
-    idempotency_key = idempotency.read_key(request)
-    claimed: idempotency.Claim | None = None
-    if idempotency_key:
-        got = idempotency.claim(tables, database_id, scope, idempotency_key, fingerprint(body, lookup, key))
-        if isinstance(got, idempotency.Stored):
-            return replay(tables, database_id, got)
-        claimed = got
-    consulta_id = claimed.resource_id("c") if claimed else ID.unique()
-    price = price_for(tenant.settings, body.category)
-    hold = Hold(database_id, user_id, price, "consulta", consulta_id, actor=user_id)
-    try:
-        route = routing.resolve(tables, tenant_id, database_id, body.category)
-        reserve(tables, hold)
-    except BaseException:
-        idempotency.release(tables, claimed)
-        raise
-
-    try:  # from here on the credits are held: any failure gives them back and frees the key
-        started = datetime.now(UTC)
-        result = runner.run(Functions(client), route, tenant_id, consulta_id, lookup)
-        status = render.consulta_status(result)
-        charged = render.charges(result)
-        sources = render.public_sources(result)
-        masked = lookup.masked()
-        request.log.log(f"consulta {consulta_id} {body.category} {masked} → {status} "
-                        f"({'charged' if charged else 'released'} {price}; fontes {[s['plugin'] for s in sources]})")
-        row = {
-            "user_id": user_id, "category": body.category, "status": status, "input_masked": json.dumps(masked),
-            "document_hash": document_hash(lookup, key), "purpose": body.purpose, "legal_basis": body.legal_basis,
-            "cost": price if charged else 0, "plugin_id": route.plugin_id,
-            "result": json.dumps(result.data, ensure_ascii=False) if result.data is not None else None,
-            "sources": render.sources_json(sources),
-            "error": json.dumps(render.error_of(result)) if render.error_of(result) else None,
-            "idempotency_key": idempotency_key, "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        }
-
-        def stage(unit: UnitOfWork) -> None:
-            if charged:
-                stage_settle(unit, hold)
-            else:
-                stage_release(unit, hold, reason=f"consulta {status}: {(render.error_of(result) or {}).get('code')}")
-
-        def finish(unit: UnitOfWork, audit_id: str, _: None) -> None:
-            unit.create(database_id, TABLE, consulta_id, {**row, "audit_id": audit_id})
-
-        def answer(audit_id: str, _: None) -> tuple[int, Any]:
-            return 201, {"consulta_id": consulta_id}  # a replay renders the stored row
-
-        details = _audit_details(body, lookup, row, result, price, started)
-        event = Event("consulta.completed" if status != "failed" else "consulta.failed", tenant_id, {
-            "consulta_id": consulta_id, "category": body.category, "status": status, "cost": row["cost"],
-            "user_id": user_id, "plugin_id": route.plugin_id, "sources": [s["plugin"] for s in sources],
-        })
-        audit_id, _ = idempotency.commit_idempotent(
-            tables, AuditTrail.tenant(database_id), Actor.of(identity), claimed, action="consultas.create",
-            resource=("consulta", consulta_id), details=details, stage=stage, events=[event],
-            answer=answer, finish=finish)
-    except BaseException as error:
-        request.log.exception(f"consulta {consulta_id}: failed after reserving; releasing the reservation", error)
-        try:
-            release_now(tables, hold, reason="the consulta did not finish")
-        except AppwriteException as undo_error:
-            request.log.exception(f"consulta {consulta_id}: release failed too (hold stays held)", undo_error)
-        idempotency.release(tables, claimed)
-        raise
+    command = ConsultaCommand(
+        tenant_id=tenant.id, database_id=identity.database_id, actor=Actor.of(identity), settings=tenant.settings,
+        body=body, lookup=lookup, idempotency_key=idempotency.read_key(request),
+        fingerprint=fingerprint(body, lookup, key), document_hash=document_hash(lookup, key))
+    gateway = AppwriteGateway(request)
+    outcome = run_consulta(command, gateway)
+    if outcome.stored is not None:
+        return replay(gateway.tables, command.database_id, outcome.stored)
     # Rendered exactly as a replay renders the stored row, so the first answer and a replay match.
-    public = render.to_public(SimpleNamespace(id=consulta_id, data={**row, "audit_id": audit_id}, createdat=None))
+    public = render.to_public(SimpleNamespace(id=outcome.consulta_id, data=outcome.row, createdat=None))
     public.pop("created_at")
     return created(public)
-
-
-def _audit_details(body: ConsultaBody, lookup: ConsultaInput, row: dict[str, Any], result: PluginResult,
-                   price: int, started: datetime) -> dict[str, Any]:
-    """LGPD record of processing (art. 37): who, what (hashed/masked), why, from where, at what cost."""
-    return {
-        "category": body.category, "status": row["status"], "price": price, "cost": row["cost"],
-        "purpose": body.purpose, "legal_basis": body.legal_basis, "input": lookup.masked(),
-        "subject_doc_hash": row["document_hash"], "plugin_id": row["plugin_id"],
-        "sources": [f"{s.plugin}:{s.status.value}" for s in result.sources],
-        "billable": result.billable, "provider_cost": str(result.provider_cost),
-        "requested_at": started.isoformat(timespec="milliseconds"),
-    }

@@ -1,7 +1,7 @@
 """consultas: run a paid look-up and read the history (DESIGN §4, §7).
 
-Table of contents; the flow is in ``create.py`` (validate → price → reserve → plugin → settle or
-release, one transaction), the history in ``history.py``.
+Table of contents; the flow is ``service.run_consulta`` (price → reserve → plugin → settle or release,
+one transaction), ``create.py`` its HTTP adapter, the history in ``history.py``.
 """
 
 from bigtech.http import Router, serve

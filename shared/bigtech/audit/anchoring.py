@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from ..schema.core import CORE_DATABASE_ID
 from .chain import GENESIS_HASH, AuditEntry, normalise_datetime
 from .checkpoints import SPAN, Checkpoint
 from .signing import PublicKeys, Signer, SigningKeyMissing, load_public_keys, load_signer
-from .writer import AuditTrail, read_head
+from .writer import AuditTrail, Head, read_head
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +114,20 @@ def _check_extends(entries: list[AuditEntry], first: int, last: int, previous_ha
 
 
 def checkpoint(tables: TablesDB, trail: AuditTrail, signer: Signer | None = None, *,
-               now: datetime | None = None, span: int = SPAN) -> list[Checkpoint]:
+               now: datetime | None = None, span: int = SPAN, known: Sequence[AuditEntry] = ()) -> list[Checkpoint]:
     """Sign and store checkpoints up to the chain's sealed head; returns those written (none if current).
 
-    ``signer`` defaults to ``BIGTECH_AUDIT_SIGNING_KEY`` (``SigningKeyMissing`` without it).
+    ``signer`` defaults to ``BIGTECH_AUDIT_SIGNING_KEY`` (``SigningKeyMissing`` without it). ``known``: entries
+    this execution itself just sealed (``seal(sealed_out=...)``), in seq order. The last one is a sealed head
+    (it was the head when its seal committed), so the head is not read; a range they cover entirely is
+    not read back either. They are still checked against the last valid checkpoint like read ones.
     """
     signer = signer or load_signer()
     # Earlier keys too (BIGTECH_AUDIT_PUBLIC_KEYS): after a rotation the chain goes on from the last
     # checkpoint the old key signed.
     keys = PublicKeys.of([signer.public_key, *load_public_keys().keys.values()], signer.key_id)
-    head = read_head(tables, trail)
+    memo = {entry.seq: entry for entry in known if entry.seq is not None}
+    head = Head(max(memo), memo[max(memo)].hash, True) if memo else read_head(tables, trail)
     previous = latest_valid(tables, trail, keys)
     start = previous.seq + 1 if previous else 1
     previous_hash = previous.hash if previous else GENESIS_HASH
@@ -131,7 +135,10 @@ def checkpoint(tables: TablesDB, trail: AuditTrail, signer: Signer | None = None
     written: list[Checkpoint] = []
     while start <= head.seq:
         last = min(head.seq, start + span - 1)
-        entries = _sealed_range(tables, trail, start, last)
+        if all(seq in memo for seq in range(start, last + 1)):
+            entries = [memo[seq] for seq in range(start, last + 1)]
+        else:
+            entries = _sealed_range(tables, trail, start, last)
         _check_extends(entries, start, last, previous_hash, trail.chain_id)
         made = Checkpoint(trail.chain_id, last, entries[-1].hash, start, tuple(e.hash for e in entries),
                           signed_at).signed_by(signer)
@@ -158,10 +165,10 @@ def _store(tables: TablesDB, made: Checkpoint, keys: PublicKeys) -> bool:
     return True
 
 
-def checkpoint_quietly(tables: TablesDB, trail: AuditTrail) -> None:
+def checkpoint_quietly(tables: TablesDB, trail: AuditTrail, known: Sequence[AuditEntry] = ()) -> None:
     """``checkpoint`` after a seal: never raises (the change is committed; the schedule tries again)."""
     try:
-        checkpoint(tables, trail)
+        checkpoint(tables, trail, known=known)
     except SigningKeyMissing as error:
         log.error("audit: chain %s NOT anchored (fail closed, no checkpoint written): %s", trail.chain_id, error)
     except Exception as error:  # logged; verify reports the chain unanchored or names the bad seq

@@ -88,9 +88,14 @@ class ConsultaPlugin(Plugin):
         if not fontes:
             return PluginResult.error(Status.FAILED, "no_fontes", "No fonte is configured for this consulta.")
         budget = ctx.config.get("budget_seconds", DEFAULT_BUDGET_SECONDS)
+        health = self.health(ctx)
         run = FonteRun(self.fonte_client(ctx), ctx, fontes, budget_seconds=float(budget) if budget else None,
-                       health=self.health(ctx))
-        result = self.consult(consulta_input, run, ctx)
+                       health=health)
+        try:
+            result = self.consult(consulta_input, run, ctx)
+        finally:
+            if health is not None:
+                health.flush()  # the run's counts, written once (bigtech.plugins.health)
         if result.data is not None:
             found = category_problems(self.manifest.category or "", result.data)
             if found:

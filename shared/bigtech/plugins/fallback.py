@@ -18,7 +18,9 @@ a call, so a dead provider does not eat the time budget of every consulta.
 
 from __future__ import annotations
 
+import contextvars
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,6 +30,7 @@ from .fonte_client import FonteClient
 from .health import Health
 
 UNSUPPORTED = "unsupported_query"
+MAX_PARALLEL = 4  # queries of one consulta asked at once (each a synchronous fonte execution)
 DEFAULT_BUDGET_SECONDS = 25.0
 
 
@@ -97,6 +100,30 @@ class FonteRun:
 
     def ask(self, query: str, params: dict[str, Any], fontes: list[FonteRef] | None = None) -> QueryOutcome:
         """Ask ``query`` of ``fontes`` (default: the run's, in order) until one answers."""
+        outcome = self._ask(query, params, fontes)
+        self.attempts.extend(outcome.attempts)
+        return outcome
+
+    def ask_all(self, asks: list[tuple[str, dict[str, Any]]], max_workers: int = MAX_PARALLEL) -> list[QueryOutcome]:
+        """Ask several independent queries at once (a small thread pool: each waits on a fonte execution).
+
+        Each query still falls back through the fontes in order on its own; the attempts are recorded
+        in the order of ``asks`` whatever order they finished in, so ``sources`` reads the same as
+        when they were asked one after another. Every query is asked, so a consulta that ends on one
+        unanswered query may still have paid (billable) answers to the others: ``billable`` says so.
+        """
+        if len(asks) <= 1 or max_workers <= 1:
+            return [self.ask(query, params) for query, params in asks]
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(asks)), thread_name_prefix="fonte") as pool:
+            # Each task runs in a copy of the caller's context: whatever the execution keeps in context
+            # variables (the local stack's per-execution environment, for one) follows it to the thread.
+            futures = [pool.submit(contextvars.copy_context().run, self._ask, query, params) for query, params in asks]
+            outcomes = [future.result() for future in futures]
+        for outcome in outcomes:
+            self.attempts.extend(outcome.attempts)
+        return outcomes
+
+    def _ask(self, query: str, params: dict[str, Any], fontes: list[FonteRef] | None = None) -> QueryOutcome:
         outcome = QueryOutcome(query=query, result=None)
         candidates = self.fontes if fontes is None else fontes
         tripped = self.health.open_fontes([f.id for f in candidates], query) if self.health else set()
@@ -137,7 +164,6 @@ class FonteRun:
                 outcome.result = result
                 outcome.answered_by = fonte.id
                 break
-        self.attempts.extend(outcome.attempts)
         return outcome
 
     # -- the consulta's final answer ----------------------------------------------------------------
@@ -168,4 +194,5 @@ def _meta(result: PluginResult) -> dict[str, Any]:
     return dict(result.sources[0].meta) if result.sources else {}
 
 
-__all__ = ["DEFAULT_BUDGET_SECONDS", "UNSUPPORTED", "FonteRun", "QueryOutcome", "falls_back", "is_unsupported"]
+__all__ = ["DEFAULT_BUDGET_SECONDS", "MAX_PARALLEL", "UNSUPPORTED", "FonteRun", "QueryOutcome", "falls_back",
+           "is_unsupported"]

@@ -13,6 +13,13 @@ last ``window_minutes`` reach ``failures`` **and** outnumber its successes is sk
 ``sources`` as ``retryable``/``circuit_open``, no call, nothing billed — until the window slides past
 the failures. Keyed by tenant, because one tenant's broken token must not close a fonte for others.
 Health is best effort: a store that cannot be read or written never fails a consulta.
+
+Cost per consulta execution (Appwrite calls): one ``list_rows`` for the breaker, read once for all the
+run's queries (``windows``; per query only when one page cannot hold them), and the counts written once
+at the end of the execution (``Health.flush``): every increment in one transaction (3 calls), or, when a
+row of this minute does not exist yet (the transaction fails on it, nothing applied), row by row as
+before. A fonte answered in this execution is therefore not counted for a later query of the same
+execution: the breaker only ever looked at the query being asked, and a run asks each query once.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from .contract import PluginResult, Status
 TABLE_ID = "provider_health"
 CORE_DATABASE_ID = "core"
 COUNTERS = ("calls", "successes", "billable", "errors", "latency_ms_total")  # the table's counter columns
+WINDOW_PAGE = 500
 
 # The table itself is declared with the core database (bigtech.schema.core.PROVIDER_HEALTH).
 
@@ -61,6 +69,13 @@ class HealthStore(Protocol):
 
     def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]: ...
 
+    # Optional (used when a store has them): ``windows(tenant_id, fontes, since_minute)`` → {query: {fonte:
+    # Window}} or None when it cannot read them all at once; ``record_many(tenant_id, [(fonte, query,
+    # minute, counters)])``.
+
+
+Record = tuple[str, str, str, dict[str, int]]  # (fonte, query, minute, counters)
+
 
 @dataclass(frozen=True)
 class BreakerPolicy:
@@ -90,23 +105,60 @@ class Health:
         self.policy = policy
         self.now = now
         self.log = log
+        self._lock = threading.Lock()  # a consulta may ask its fontes from several threads
+        self._read_lock = threading.Lock()
+        self._pending: list[Record] = []
+        self._windows: dict[tuple[str, ...], dict[str, dict[str, Window]] | None] = {}  # per-execution memo
 
     def open_fontes(self, fonte_ids: list[str], query: str) -> set[str]:
         if not self.policy.enabled or not fonte_ids:
             return set()
         since = minute_of(self.now() - timedelta(minutes=self.policy.window_minutes - 1))
+        fontes = sorted(set(fonte_ids))
         try:
-            windows = self.store.window(self.tenant_id, sorted(set(fonte_ids)), query, since)
+            by_query = self._all_windows(fontes, since)
+            windows = by_query.get(query, {}) if by_query is not None else \
+                self.store.window(self.tenant_id, fontes, query, since)
         except Exception as error:  # health is advisory: a broken store closes nothing
             self._warn(f"provider health unreadable ({type(error).__name__}); circuit breaker skipped")
             return set()
         return {fonte for fonte, window in windows.items() if self.policy.open(window)}
 
+    def _all_windows(self, fontes: list[str], since: str) -> dict[str, dict[str, Window]] | None:
+        """Every query's windows for these fontes, read once per execution (None: ask per query)."""
+        read_all = getattr(self.store, "windows", None)
+        if read_all is None:
+            return None
+        key = (since, *fontes)
+        with self._read_lock:  # concurrent queries wait for the first read instead of each reading
+            if key not in self._windows:
+                self._windows[key] = read_all(self.tenant_id, fontes, since)
+            return self._windows[key]
+
     def record(self, fonte: str, query: str, result: PluginResult, elapsed_ms: int) -> None:
-        try:
-            self.store.record(self.tenant_id, fonte, query, minute_of(self.now()), counters_for(result, elapsed_ms))
-        except Exception as error:
-            self._warn(f"provider health not recorded for {fonte}/{query} ({type(error).__name__})")
+        """Counted now, written by ``flush`` (once, at the end of the execution)."""
+        with self._lock:
+            self._pending.append((fonte, query, minute_of(self.now()), counters_for(result, elapsed_ms)))
+
+    def flush(self) -> None:
+        """Write what ``record`` counted: in one go when the store can, else one row at a time."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        record_many = getattr(self.store, "record_many", None)
+        if record_many is not None:
+            try:
+                record_many(self.tenant_id, pending)
+                return
+            except Exception as error:
+                self._warn(f"provider health not recorded ({type(error).__name__})")
+                return
+        for fonte, query, minute, counters in pending:
+            try:
+                self.store.record(self.tenant_id, fonte, query, minute, counters)
+            except Exception as error:
+                self._warn(f"provider health not recorded for {fonte}/{query} ({type(error).__name__})")
 
     def _warn(self, message: str) -> None:
         if self.log is not None:
@@ -145,14 +197,55 @@ class AppwriteHealthStore:
             if value:
                 self.tables.increment_row_column(self.database_id, TABLE_ID, rid, column, value)
 
+    def record_many(self, tenant_id: str, records: list[Record]) -> None:
+        """All the increments in one transaction; if a row is missing (the transaction fails and applies
+        nothing), row by row with ``record`` (which creates it)."""
+        from appwrite.exception import AppwriteException
+
+        from ..uow import UnitOfWork, commit
+
+        merged: dict[tuple[str, str, str], dict[str, int]] = {}
+        for fonte, query, minute, counters in records:
+            row = merged.setdefault((fonte, query, minute), dict.fromkeys(COUNTERS, 0))
+            for column, value in counters.items():
+                row[column] += value
+        unit = UnitOfWork()
+        for (fonte, query, minute), counters in merged.items():
+            for column, value in counters.items():
+                if value:
+                    unit.increment(self.database_id, TABLE_ID, row_id(tenant_id, fonte, query, minute), column, value)
+        try:
+            commit(self.tables, unit.operations)
+            return
+        except AppwriteException:  # usually a row of this minute not created yet; nothing was applied
+            pass
+        for (fonte, query, minute), counters in merged.items():
+            self.record(tenant_id, fonte, query, minute, counters)
+
     def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]:
         from appwrite.query import Query
 
         rows = self.tables.list_rows(self.database_id, TABLE_ID, [
             Query.equal("tenant_id", [tenant_id]), Query.equal("fonte", list(fontes)),
-            Query.equal("query", [query]), Query.greater_than_equal("minute", since_minute), Query.limit(500),
+            Query.equal("query", [query]), Query.greater_than_equal("minute", since_minute), Query.limit(WINDOW_PAGE),
         ]).rows
         return _sum((row.data if hasattr(row, "data") else row) for row in rows)
+
+    def windows(self, tenant_id: str, fontes: Iterable[str], since_minute: str) -> dict[str, dict[str, Window]] | None:
+        """Every query's windows in one read; ``None`` when one page cannot hold them (ask per query)."""
+        from appwrite.query import Query
+
+        rows = self.tables.list_rows(self.database_id, TABLE_ID, [
+            Query.equal("tenant_id", [tenant_id]), Query.equal("fonte", list(fontes)),
+            Query.greater_than_equal("minute", since_minute), Query.limit(WINDOW_PAGE),
+        ], total=False).rows
+        if len(rows) >= WINDOW_PAGE:
+            return None
+        by_query: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            data = row.data if hasattr(row, "data") else row
+            by_query.setdefault(str(data.get("query")), []).append(data)
+        return {query: _sum(found) for query, found in by_query.items()}
 
 
 class MemoryHealthStore:

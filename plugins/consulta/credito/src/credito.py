@@ -6,6 +6,11 @@ the (empty) report and ``billable`` as the fontes reported it: a "nada consta" w
 valid answer. A query no fonte could answer ends the consulta (``retryable``/``failed``): an incomplete
 credit report is not sold. An ``input_error`` ends it too (the other sources would refuse as well).
 
+The three queries are asked concurrently (``FonteRun.ask_all``: a small thread pool, the attempts kept
+in query order), so the consulta takes as long as its slowest query instead of the sum. All three are
+asked even when one then ends the consulta; answers the providers billed are reported ``billable``
+as before, and CORE decides what to charge from that.
+
 Score (``config.score_source``): ``interno`` (default) is a transparent heuristic over the three
 blocks, not a bureau score (LGPD art. 20: a subject may ask which data fed it, so the rule is simple
 and written below); a fonte id asks that fonte's ``score`` query; ``nenhum`` leaves it null. A score
@@ -34,6 +39,7 @@ EMPTY = {
     "pgfn": {"total": 0, "valor_total": 0.0, "inscricoes": []},
 }
 INTERNAL_MODEL = "bigtech-interno-v1"
+QUERIES = ("protestos", "cheques", "pgfn")
 
 
 def faixa(valor: int) -> str:
@@ -104,10 +110,10 @@ class CreditoConsulta(ConsultaPlugin):
     def consult(self, consulta_input: ConsultaInput, run: FonteRun, ctx: PluginContext) -> PluginResult:
         params = {consulta_input.document_type or "cpf": consulta_input.document}
         blocks: dict[str, dict[str, Any]] = {}
-        for query in ("protestos", "cheques", "pgfn"):
-            outcome = run.ask(query, params)
+        # The three queries are independent: asked at once (each falls back through the fontes on its own).
+        for outcome in run.ask_all([(query, params) for query in QUERIES]):
             if outcome.status in (Status.OK, Status.NOT_FOUND):
-                blocks[query] = block(query, outcome.data if outcome.status is Status.OK else None)
+                blocks[outcome.query] = block(outcome.query, outcome.data if outcome.status is Status.OK else None)
                 continue
             return self.unanswered(run, outcome)
 
