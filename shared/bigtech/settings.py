@@ -28,7 +28,9 @@ class FunctionSettings(BaseModel):
     bus_url: str | None = None
     # Key for HMACs of documents (search keys in audit/consultas); never logged.
     data_key: str | None = None
-    environment: str = "development"
+    # BIGTECH_ENV: "development" or "test" must be said; a deployed function without it is production
+    # (no payment simulation, https-only outbound requests).
+    environment: str = "production"
     # Ed25519 seed (base64 of 32 bytes) that signs audit checkpoints (bigtech.audit.signing); never logged.
     audit_signing_key: str | None = None
     # Earlier audit public keys (comma-separated base64) still accepted on checkpoints after a rotation.

@@ -26,7 +26,7 @@ def test_fallbacks_and_dotenv(tmp_path):
 def test_nothing_set_gives_empty_settings(tmp_path):
     settings = load_settings({}, env_file=tmp_path / "none.env")
     assert settings.endpoint is None and settings.project_id is None
-    assert settings.environment == "development"
+    assert settings.environment == "production"  # unset = production
 
 
 def test_read_fresh_each_call(tmp_path):

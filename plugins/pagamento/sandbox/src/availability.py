@@ -19,10 +19,7 @@ SIMULATION_ENVIRONMENTS = frozenset({"development", "test"})
 
 def deployment_environment(environ: Mapping[str, str] | None = None) -> str:
     """``BIGTECH_ENV`` (environment, then ``.env``); ``production`` when nothing says otherwise."""
-    settings = load_settings(environ)
-    if "environment" not in settings.model_fields_set:
-        return "production"
-    return settings.environment.strip().lower()
+    return load_settings(environ).environment.strip().lower()
 
 
 def environment_allows_simulation(environ: Mapping[str, str] | None = None) -> bool:
