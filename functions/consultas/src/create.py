@@ -107,8 +107,11 @@ def create(request: Request) -> Any:
             return replay(tables, database_id, got)
         claimed = got
     consulta_id = claimed.resource_id("c") if claimed else ID.unique()
-    price = price_for(tenant.settings, body.category)
-    hold = Hold(database_id, user_id, price, "consulta", consulta_id, actor=user_id)
+    # A caller that is not a member (mercado-atacado's API key, docs/mercado.md) brings its own terms:
+    # the price of its volume band, the wallet it spends from and the columns that name it on the row.
+    terms = getattr(identity, "consulta_terms", None)
+    price = terms.price(body.category) if terms else price_for(tenant.settings, body.category)
+    hold = Hold(database_id, terms.wallet_id if terms else user_id, price, "consulta", consulta_id, actor=user_id)
     try:
         route = routing.resolve(tables, tenant_id, database_id, body.category)
         reserve(tables, hold)
@@ -133,6 +136,7 @@ def create(request: Request) -> Any:
             "sources": render.sources_json(sources),
             "error": json.dumps(render.error_of(result)) if render.error_of(result) else None,
             "idempotency_key": idempotency_key, "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            **(terms.row_fields() if terms else {}),
         }
 
         def stage(unit: UnitOfWork) -> None:
