@@ -25,3 +25,4 @@ router.add("GET", "/v1/balance", public.balance, action="public_api.balance_read
 router.add("GET", "/v1/usage", public.usage, action="public_api.usage_read")
 
 main = serve(router, before=[before])
+main.plugin = PLUGIN  # type: ignore[attr-defined]  # as serve(plugin) exposes it
