@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bigtech.credits import price_for
 from bigtech.errors import Forbidden, NotFound
 from bigtech.http import Request
 from bigtech.schema.tenant import tenant_database_id
 from bigtech.tenancy import Tenant, find_tenant
 
+from . import pricing
 from .keys import ApiKey
+from .plugin import tenant_config
 
 PACKAGE = "consultas_flow"
 VENDOR_FILE = "vendor.json"
@@ -72,10 +73,13 @@ def actor_id(key: ApiKey) -> str:
 
 @dataclass
 class KeyTerms:
-    """What a key's consulta costs and who pays: the service wallet, at the tenant's price."""
+    """What a key's consulta costs and who pays: the service wallet, at the price of the key's volume
+    band (``pricing``), else the tenant's price table."""
 
     key: ApiKey
     tenant: Tenant
+    tables: Any
+    config: dict[str, Any]
     tier: str | None = None
     charged: dict[str, int] = field(default_factory=dict)
 
@@ -84,8 +88,11 @@ class KeyTerms:
         return self.key.wallet_id
 
     def price(self, category: str) -> int:
-        self.charged[category] = price_for(self.tenant.settings, category)
-        return self.charged[category]
+        got = pricing.quote(self.tables, self.tenant.database_id, self.key.id, self.config, self.tenant.settings,
+                            category)
+        self.tier = got.tier
+        self.charged[category] = got.price
+        return got.price
 
     def row_fields(self) -> dict[str, Any]:
         return {"api_key_id": self.key.id, "price_tier": self.tier}
@@ -134,6 +141,7 @@ def run_consulta(request: Request, key: ApiKey, tables: Any) -> Any:
     if tenant.suspended:
         raise Forbidden("This tenant is suspended; only reading is allowed.", code="tenant_suspended")
     identity = KeyIdentity(key, request.header("x-appwrite-client-ip"), _tenant=tenant)
-    identity.consulta_terms = KeyTerms(key, tenant)
+    config = tenant_config(tables, tenant.database_id)  # 409 plugin_not_enabled once the tenant disabled it
+    identity.consulta_terms = KeyTerms(key, tenant, tables, config)
     request.identity = identity  # type: ignore[attr-defined]
     return flow().create(request)

@@ -94,3 +94,28 @@ def enforce(tables: Any, database_id: str, key: Any, response_headers: dict[str,
                 retry_after=counted.reset,
                 details={"window": window, "limit": counted.limit, "reset_seconds": counted.reset})
     return counts[0]
+
+
+def month_number(now: datetime) -> int:
+    return now.year * 12 + now.month - 1
+
+
+def tally_month(tables: Any, database_id: str, key_id: str, now: datetime) -> int:
+    """Count one consulta of ``key_id`` this UTC month (atomic, no limit); returns the count, this one included."""
+    number = month_number(now)
+    name = f"apikey-month:{key_id}"
+    rid = row_id(name, number)
+    for _attempt in range(3):
+        try:
+            return int(tables.increment_row_column(database_id, TABLE, rid, "count", 1).data.get("count") or 0)
+        except AppwriteException as error:
+            if error.code != 404:
+                raise
+        started = datetime(now.year, now.month, 1, tzinfo=UTC).isoformat()
+        try:
+            tables.create_row(database_id, TABLE, rid, {"key": name, "window_start": started, "count": 1})
+            return 1
+        except AppwriteException as error:
+            if not appwrite_access.is_unique_violation(error):
+                raise
+    raise RuntimeError("volume row kept disappearing")
