@@ -66,6 +66,7 @@ API_KEYS = Table(
         datetime_("last_used_at"),
         datetime_("revoked_at"),
         datetime_("rotated_at"),
+        text("webhook_secret", 1024),  # sealed (AES-GCM, bigtech.secrets_box): signs async callbacks
     ),
     (unique_index("key_hash"), key_index("tenant_id")),
     "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix.",

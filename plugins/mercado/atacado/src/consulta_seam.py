@@ -24,6 +24,7 @@ from typing import Any
 
 from bigtech.errors import Forbidden, NotFound
 from bigtech.http import Request
+from bigtech.plugins import validate_input
 from bigtech.schema.tenant import tenant_database_id
 from bigtech.tenancy import Tenant, find_tenant
 
@@ -65,6 +66,14 @@ def flow() -> types.ModuleType:
 def render() -> types.ModuleType:
     flow()
     return importlib.import_module(f"{PACKAGE}.render")
+
+
+def validate(body: dict[str, Any]) -> None:
+    """The flow's own body and input validation (422), without running anything: async requests are
+    refused before they are accepted."""
+    flow()
+    model = importlib.import_module(f"{PACKAGE}.models").ConsultaBody.model_validate(body)
+    validate_input(model.category, model.lookup_input())
 
 
 def actor_id(key: ApiKey) -> str:

@@ -9,6 +9,7 @@ SHA-256 when no secrets key is configured (the key's own entropy makes a diction
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -34,6 +35,19 @@ HASH_CONTEXT = b"bigtech-api-key-hash"
 
 def new_secret(environment: str) -> str:
     return f"bt_{environment}_{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def seal_webhook_secret(key_id: str, secret: str) -> str:
+    return secrets_box.seal({"webhook_secret": secret}, f"api_key/{key_id}")
+
+
+def open_webhook_secret(key_id: str, sealed: str | None) -> str | None:
+    return secrets_box.open_sealed(sealed, f"api_key/{key_id}").get("webhook_secret") if sealed else None
 
 
 def looks_like_key(raw: str) -> bool:
@@ -110,6 +124,7 @@ class ApiKey:
     revoked: bool
     revoked_at: str | None
     rotated_at: str | None
+    webhook_secret_sealed: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ApiKey:
@@ -125,6 +140,7 @@ class ApiKey:
             created_at=getattr(row, "createdat", None), expires_at=data.get("expires_at"),
             last_used_at=data.get("last_used_at"), revoked=bool(data.get("revoked")),
             revoked_at=data.get("revoked_at"), rotated_at=data.get("rotated_at"),
+            webhook_secret_sealed=data.get("webhook_secret"),
         )
 
     def expired(self, now: datetime | None = None) -> bool:

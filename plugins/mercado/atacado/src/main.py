@@ -8,7 +8,7 @@ what is decided in ``gate.py``.
 from bigtech.http import serve
 from bigtech.plugins import build_router
 
-from . import manage, public
+from . import callbacks, manage, public
 from .gate import before
 from .plugin import PLUGIN
 
@@ -23,6 +23,7 @@ router.add("GET", "/v1/consultas", public.list_consultas, action="public_api.con
 router.add("GET", "/v1/consultas/{consulta_id}", public.read_consulta, action="public_api.consultas_read")
 router.add("GET", "/v1/balance", public.balance, action="public_api.balance_read")
 router.add("GET", "/v1/usage", public.usage, action="public_api.usage_read")
+router.add("POST", callbacks.JOB_PATH, callbacks.run_job, action="plugin.async")  # CORE's token: self only
 
 main = serve(router, before=[before])
 main.plugin = PLUGIN  # type: ignore[attr-defined]  # as serve(plugin) exposes it

@@ -94,6 +94,8 @@ def create_key(request: Request) -> Any:
                          ip_allowlist=body.ip_allowlist or [], environment=environment, tier=tier,
                          per_minute=per_minute, per_day=per_day, wallet_id=SERVICE_WALLET,
                          created_by=identity.user_id, expires_at=expires)
+    webhook_secret = keys.new_webhook_secret()
+    data["webhook_secret"] = keys.seal_webhook_secret(key_id, webhook_secret)
     ensure_wallet(tables, identity.database_id, SERVICE_WALLET)
 
     def stage(unit: UnitOfWork) -> None:
@@ -104,8 +106,8 @@ def create_key(request: Request) -> Any:
                "ip_allowlist": body.ip_allowlist or [], "expires_at": expires}
     audit_id = _commit(tables, identity, "apikeys.create", key_id, details, stage, "apikey.created")
     stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, key_id))
-    return created({"key": stored.to_public(), "secret": raw, "audit_id": audit_id,
-                    "warning": "Store the secret now: it is shown only once."})
+    return created({"key": stored.to_public(), "secret": raw, "webhook_secret": webhook_secret, "audit_id": audit_id,
+                    "warning": "Store the secret and the webhook secret now: they are shown only once."})
 
 
 def list_keys(request: Request) -> Any:
@@ -162,16 +164,18 @@ def rotate_key(request: Request, key_id: str) -> Any:
     if found.revoked:
         raise NotFound("API key not found.", code="api_key_revoked")
     raw = keys.new_secret(found.environment)
-    changes = {"key_hash": keys.hash_secret(raw), "prefix": keys.display_prefix(raw), "rotated_at": _now()}
+    webhook_secret = keys.new_webhook_secret()
+    changes = {"key_hash": keys.hash_secret(raw), "prefix": keys.display_prefix(raw), "rotated_at": _now(),
+               "webhook_secret": keys.seal_webhook_secret(found.id, webhook_secret)}
 
     def stage(unit: UnitOfWork) -> None:
         unit.update(keys.DATABASE, keys.TABLE, found.id, changes)
 
-    details = {"old_prefix": found.prefix, "prefix": changes["prefix"]}
+    details = {"old_prefix": found.prefix, "prefix": changes["prefix"], "webhook_secret": "rotated"}
     audit_id = _commit(tables, identity, "apikeys.rotate", found.id, details, stage, "apikey.rotated")
     stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.id))
-    return {"key": stored.to_public(), "secret": raw, "audit_id": audit_id,
-            "warning": "Store the secret now: it is shown only once."}
+    return {"key": stored.to_public(), "secret": raw, "webhook_secret": webhook_secret, "audit_id": audit_id,
+            "warning": "Store the secret and the webhook secret now: they are shown only once."}
 
 
 def revoke_key(request: Request, key_id: str) -> Any:

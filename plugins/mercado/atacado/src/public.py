@@ -22,7 +22,7 @@ from bigtech.http import Request
 from bigtech.pagination import ID_PATTERN, PageQuery, listing, newest_first, paginate
 from bigtech.schema.tenant import tenant_database_id
 
-from . import consulta_seam
+from . import callbacks, consulta_seam
 from .gate import current_key, require_scope
 from .keys import CATEGORIES
 
@@ -47,6 +47,9 @@ def create_consulta(request: Request) -> Any:
     category = body.get("category") if isinstance(body, dict) else None
     if category in CATEGORIES:  # anything else: the flow's own validation answers 422
         require_scope(key, f"consultas:{category}")
+    if isinstance(body, dict) and "callback_url" in body:  # async: 202 now, the outcome to the callback
+        consulta_seam.validate({k: v for k, v in body.items() if k != "callback_url"})
+        return callbacks.accept(request, key, body)
     return consulta_seam.run_consulta(request, key, appwrite_access.tables(request))
 
 
