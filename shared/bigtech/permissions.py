@@ -101,6 +101,7 @@ MATRIX: dict[str, Rule] = {
     "apikeys.update": _rule("tenant", *_MANAGERS),
     "apikeys.rotate": _rule("tenant", *_MANAGERS),
     "apikeys.revoke": _rule("tenant", *_MANAGERS),
+    "prices.read": _rule("tenant", *_EVERYONE),  # mercado-varejo's price list
     "public_api.consultas_create": _rule("public"),
     "public_api.consultas_list": _rule("public"),
     "public_api.consultas_read": _rule("public"),

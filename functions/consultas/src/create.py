@@ -27,10 +27,10 @@ from appwrite.id import ID
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, documents, idempotency, secrets_box
+from bigtech import appwrite_access, documents, idempotency, market, secrets_box
 from bigtech.audit import AuditTrail
 from bigtech.audited import Actor, Event
-from bigtech.credits import Hold, price_for, release_now, reserve, stage_release, stage_settle
+from bigtech.credits import Hold, release_now, reserve, stage_release, stage_settle
 from bigtech.http import Request, Response, created
 from bigtech.identity import current
 from bigtech.plugin_loader import routing
@@ -110,7 +110,8 @@ def create(request: Request) -> Any:
     # A caller that is not a member (mercado-atacado's API key, docs/mercado.md) brings its own terms:
     # the price of its volume band, the wallet it spends from and the columns that name it on the row.
     terms = getattr(identity, "consulta_terms", None)
-    price = terms.price(body.category) if terms else price_for(tenant.settings, body.category)
+    price = terms.price(body.category) if terms else market.price_for(tables, database_id, tenant.settings,
+                                                                     body.category)
     hold = Hold(database_id, terms.wallet_id if terms else user_id, price, "consulta", consulta_id, actor=user_id)
     try:
         route = routing.resolve(tables, tenant_id, database_id, body.category)
