@@ -9,13 +9,17 @@ tenant's ``plugins`` row (id = plugin id) per look-up.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from appwrite.exception import AppwriteException
 
+from .appwrite_access import is_unique_violation
 from .credits.pricing import price_table
+from .errors import PaymentRequired
 from .plugin_loader import state
 
 VAREJO = "mercado-varejo"
@@ -32,10 +36,11 @@ def varejo_config(tables: Any, database_id: str) -> dict[str, Any] | None:
     return found.config if found.enabled else None
 
 
-def prices(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None) -> tuple[dict[str, int], str]:
+def prices(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None,
+           config: Any = False) -> tuple[dict[str, int], str]:
     """(price per category, where it came from: ``mercado-varejo`` or ``platform``)."""
     table = price_table(tenant_settings)
-    config = varejo_config(tables, database_id)
+    config = varejo_config(tables, database_id) if config is False else config
     if config is None:
         return table, "platform"
     for category, value in (config.get("prices") or {}).items():
@@ -69,4 +74,80 @@ def _time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-__all__ = ["VAREJO", "active_packages", "price_for", "prices", "varejo_config"]
+SPEND_TABLE = "rate_limits"  # one row per member and UTC month: the credits their consultas hold or spent
+LIMIT_EXCEEDED = "column_limit_exceeded"
+
+
+def monthly_limit(config: Mapping[str, Any] | None, user_id: str) -> int | None:
+    limits = (config or {}).get("monthly_limits") or {}
+    value = (limits.get("members") or {}).get(user_id, limits.get("default"))
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+@dataclass
+class MemberTerms:
+    """A member's consulta: its price, and their monthly spending limit (varejo ``monthly_limits``).
+
+    The month's spend is one row per member in ``rate_limits``, moved by ``increment_row_column(price,
+    max=limit)``: Appwrite refuses the increment that would pass the limit, so concurrent consultas
+    cannot overshoot it → 402 ``monthly_limit_reached``, nothing reserved. A consulta that ends
+    uncharged gives its price back (``give_back``).
+    """
+
+    database_id: str
+    user_id: str
+    price: int
+    limit: int | None
+    month: str
+    counted: bool = False
+
+    @property
+    def row_id(self) -> str:
+        return f"{hashlib.sha256(f'spend:{self.user_id}'.encode()).hexdigest()[:24]}-{self.month.replace('-', '')}"
+
+    def reserve_spend(self, tables: Any) -> None:
+        if self.limit is None or self.price <= 0:
+            return
+        for _attempt in range(3):
+            try:
+                tables.increment_row_column(self.database_id, SPEND_TABLE, self.row_id, "count", self.price,
+                                            max=self.limit)
+                self.counted = True
+                return
+            except AppwriteException as error:
+                if error.code == 400 and error.type == LIMIT_EXCEEDED:
+                    raise self._refused() from None
+                if error.code != 404:
+                    raise
+            if self.price > self.limit:
+                raise self._refused()
+            try:
+                tables.create_row(self.database_id, SPEND_TABLE, self.row_id, {
+                    "key": f"spend:{self.user_id}", "window_start": f"{self.month}-01T00:00:00+00:00",
+                    "count": self.price})
+                self.counted = True
+                return
+            except AppwriteException as error:
+                if not is_unique_violation(error):
+                    raise
+
+    def give_back(self, tables: Any) -> None:
+        if self.counted:
+            tables.decrement_row_column(self.database_id, SPEND_TABLE, self.row_id, "count", self.price, min=0)
+            self.counted = False
+
+    def _refused(self) -> PaymentRequired:
+        return PaymentRequired("Your monthly spending limit is reached.", code="monthly_limit_reached",
+                               details={"limit": self.limit, "price": self.price, "month": self.month})
+
+
+def member_terms(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None, category: str,
+                 user_id: str) -> MemberTerms:
+    """Price and monthly limit of ``user_id``'s consulta, from one read of the varejo config."""
+    config = varejo_config(tables, database_id)
+    price = prices(tables, database_id, tenant_settings, config)[0][category]
+    return MemberTerms(database_id, user_id, price, monthly_limit(config, user_id), datetime.now(UTC).strftime("%Y-%m"))
+
+
+__all__ = ["VAREJO", "MemberTerms", "active_packages", "member_terms", "monthly_limit", "price_for", "prices",
+           "varejo_config"]

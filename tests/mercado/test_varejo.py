@@ -66,3 +66,23 @@ def test_members_read_the_price_list(stack, shop):
     assert listed.body["prices"] == {"credito": 200, "cadastral": 100, "veicular": 300}
     assert [p["id"] for p in listed.body["packages"]] == ["p100"]
     assert listed.body["products"][0]["price"] == 250
+
+
+def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack, shop):
+    owner, _ = shop
+    analyst = add_member(owner, "analyst")
+    assert owner.call("billing", "POST", "/grants",
+                      {"user_id": analyst.user_id, "credits": 1000, "reason": "tests"}).status == 201
+    configure(owner, {"monthly_limits": {"default": 10_000, "members": {analyst.user_id: 250}}})
+    try:
+        assert [consulta(analyst, f"m{n}").body["cost"] for n in range(2)] == [100, 100]
+        before = analyst.call("billing", "GET", "/wallet").body
+        refused = analyst.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "m2"})
+        assert refused.status == 402 and refused.error_code == "monthly_limit_reached", refused
+        assert refused.body["error"]["details"] == {"limit": 250, "price": 100, "month": refused.body["error"][
+            "details"]["month"]}
+        assert analyst.call("billing", "GET", "/wallet").body == before
+        # the owner, under the default limit, goes on
+        assert consulta(owner, "m-owner").status == 201
+    finally:
+        configure(owner, {}, enabled=False)

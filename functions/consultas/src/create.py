@@ -110,13 +110,18 @@ def create(request: Request) -> Any:
     # A caller that is not a member (mercado-atacado's API key, docs/mercado.md) brings its own terms:
     # the price of its volume band, the wallet it spends from and the columns that name it on the row.
     terms = getattr(identity, "consulta_terms", None)
-    price = terms.price(body.category) if terms else market.price_for(tables, database_id, tenant.settings,
-                                                                     body.category)
+    # A member pays the market plugin's price within their monthly limit (bigtech.market, mercado-varejo).
+    member = None if terms else market.member_terms(tables, database_id, tenant.settings, body.category, user_id)
+    price = terms.price(body.category) if terms else member.price
     hold = Hold(database_id, terms.wallet_id if terms else user_id, price, "consulta", consulta_id, actor=user_id)
     try:
         route = routing.resolve(tables, tenant_id, database_id, body.category)
+        if member:
+            member.reserve_spend(tables)  # 402 monthly_limit_reached
         reserve(tables, hold)
     except BaseException:
+        if member:
+            member.give_back(tables)
         idempotency.release(tables, claimed)
         raise
 
@@ -162,6 +167,8 @@ def create(request: Request) -> Any:
             resource=("consulta", consulta_id), details=details, stage=stage, events=[event],
             answer=answer, finish=finish)
     except BaseException as error:
+        if member:
+            member.give_back(tables)
         request.log.exception(f"consulta {consulta_id}: failed after reserving; releasing the reservation", error)
         try:
             release_now(tables, hold, reason="the consulta did not finish")
@@ -169,6 +176,11 @@ def create(request: Request) -> Any:
             request.log.exception(f"consulta {consulta_id}: release failed too (hold stays held)", undo_error)
         idempotency.release(tables, claimed)
         raise
+    if member and not charged:  # uncharged: the month's spend gets the price back (best effort, logged)
+        try:
+            member.give_back(tables)
+        except AppwriteException as error:
+            request.log.exception(f"consulta {consulta_id}: monthly spend not given back", error)
     # Rendered exactly as a replay renders the stored row, so the first answer and a replay match.
     public = render.to_public(SimpleNamespace(id=consulta_id, data={**row, "audit_id": audit_id}, createdat=None))
     public.pop("created_at")
