@@ -149,5 +149,21 @@ def member_terms(tables: Any, database_id: str, tenant_settings: Mapping[str, An
     return MemberTerms(database_id, user_id, price, monthly_limit(config, user_id), datetime.now(UTC).strftime("%Y-%m"))
 
 
+def spending(tables: Any, database_id: str, user_id: str) -> dict[str, Any] | None:
+    """The member's monthly limit and what they spent this month (``GET /me``); ``None`` without a limit."""
+    config = varejo_config(tables, database_id)
+    limit = monthly_limit(config, user_id)
+    if limit is None:
+        return None
+    terms = MemberTerms(database_id, user_id, 0, limit, datetime.now(UTC).strftime("%Y-%m"))
+    try:
+        spent = int(tables.get_row(database_id, SPEND_TABLE, terms.row_id).data.get("count") or 0)
+    except AppwriteException as error:
+        if error.code != 404:
+            raise
+        spent = 0
+    return {"month": terms.month, "limit": limit, "spent": spent, "remaining": max(0, limit - spent)}
+
+
 __all__ = ["VAREJO", "MemberTerms", "active_packages", "member_terms", "monthly_limit", "price_for", "prices",
-           "varejo_config"]
+           "spending", "varejo_config"]

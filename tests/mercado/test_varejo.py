@@ -66,6 +66,10 @@ def test_members_read_the_price_list(stack, shop):
     assert listed.body["prices"] == {"credito": 200, "cadastral": 100, "veicular": 300}
     assert [p["id"] for p in listed.body["packages"]] == ["p100"]
     assert listed.body["products"][0]["price"] == 250
+    # orders sell the catalogue's packages (credits include the bonus); expired ones are not offered
+    offered = viewer.call("billing", "GET", "/packages")
+    assert offered.status == 200, offered
+    assert [(p["id"], p["credits"], p["bonus_credits"]) for p in offered.body["items"]] == [("p100", 1100, 100)]
 
 
 def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack, shop):
@@ -82,6 +86,8 @@ def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack
         assert refused.body["error"]["details"] == {"limit": 250, "price": 100, "month": refused.body["error"][
             "details"]["month"]}
         assert analyst.call("billing", "GET", "/wallet").body == before
+        shown = analyst.call("auth", "GET", "/me").body["spending_limit"]
+        assert shown["limit"] == 250 and shown["spent"] == 200 and shown["remaining"] == 50
         # the owner, under the default limit, goes on
         assert consulta(owner, "m-owner").status == 201
     finally:
