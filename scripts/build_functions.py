@@ -131,6 +131,8 @@ def build_function(
         raise BuildError(f"{function_id}: the function folder already has a {LIBRARY}/ (it is vendored by the build).")
     shutil.copytree(shared, target / LIBRARY, ignore=shutil.ignore_patterns(*ALWAYS_IGNORED))
 
+    _vendor_extra(source, target, repo_root, function_id)
+
     own_file = source / "requirements.txt"
     own = own_file.read_text(encoding="utf-8").splitlines() if own_file.exists() else []
     merged = merge_requirements(own, library if library is not None else library_requirements(repo_root))
@@ -140,6 +142,28 @@ def build_function(
     existing = init.read_text(encoding="utf-8") if init.exists() else ""
     init.write_text(BOOTSTRAP + ("\n" + existing if existing else ""), encoding="utf-8")
     return target
+
+
+VENDOR_FILE = "vendor.json"
+
+
+def _vendor_extra(source: Path, target: Path, repo_root: Path, function_id: str) -> None:
+    """A function's ``vendor.json`` (``{"package": "repo/relative/folder"}``) names other folders of the
+    repository it imports as packages (mercado-atacado runs the consultas flow): each is copied to
+    ``<target>/<package>/`` with an ``__init__.py``, importable once the root bootstrap ran."""
+    listing = source / VENDOR_FILE
+    if not listing.is_file():
+        return
+    for package, relative in json.loads(listing.read_text(encoding="utf-8")).items():
+        if package.startswith("_"):
+            continue  # comments
+        folder = (repo_root / relative).resolve()
+        if not folder.is_dir() or not folder.is_relative_to(repo_root.resolve()):
+            raise BuildError(f"{function_id}: {VENDOR_FILE} names {relative}, not a folder of the repository.")
+        if (target / package).exists():
+            raise BuildError(f"{function_id}: {package}/ already exists; {VENDOR_FILE} would overwrite it.")
+        shutil.copytree(folder, target / package, ignore=shutil.ignore_patterns(*ALWAYS_IGNORED))
+        (target / package / "__init__.py").touch()
 
 
 def build(

@@ -11,6 +11,7 @@ import threading
 from . import account, functions, health, tablesdb, teams, users
 from .auth import Caller, Credentials, authorize
 from .cors import Cors
+from .domains import FunctionDomains
 from .errors import AppwriteError
 from .events import EventHub
 from .http import Dispatcher, HTTPServer, Request, Route, Router, serve_in_thread
@@ -35,6 +36,7 @@ class LocalAppwrite:
         self._background: list[threading.Thread] = []
         for service in SERVICES:
             service.register(self, self.router)
+        self.dispatcher.domains = FunctionDomains(self).route
 
     @property
     def endpoint(self) -> str:

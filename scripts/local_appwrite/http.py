@@ -93,6 +93,7 @@ class Request:
     body: bytes
     caller: Caller | None = None
     client_ip: str = ""
+    raw_query: str = ""  # the query string as sent (function domains pass it on untouched)
 
     def param(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
@@ -261,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(decoded, dict):
                 params.update(decoded)
         path = url.path
-        return Request(self.command, path, headers, params, body, client_ip=self.client_address[0])
+        return Request(self.command, path, headers, params, body, client_ip=self.client_address[0], raw_query=url.query)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch  # noqa: N815 - stdlib names
 
@@ -288,6 +289,8 @@ class Dispatcher:
         # Called with (request, route or None, response) after every request: the contract test
         # records responses this way without the services knowing.
         self.observers: list[Callable[[Request, Route | None, Response], None]] = []
+        # Asked first: answers requests whose Host is a function domain (``domains.py``), else None.
+        self.domains: Callable[[Request], Response | None] | None = None
 
     def handle(self, request: Request) -> Response:
         route: Route | None = None
@@ -301,6 +304,10 @@ class Dispatcher:
         return response
 
     def _handle(self, request: Request) -> Response:
+        if self.domains is not None:
+            answer = self.domains(request)
+            if answer is not None:
+                return answer
         try:
             if not request.path.startswith(API_PREFIX):
                 raise AppwriteError(404, "general_route_not_found", "The requested route was not found.")

@@ -97,6 +97,19 @@ MATRIX: dict[str, Rule] = {
     "orders.read": _rule("tenant", *_EVERYONE),
     # billing's POST /events: the relay delivers with a key (no user); the route refuses every user itself
     "billing.events": _rule("platform"),
+    # mercado-atacado: owners/admins manage the tenant's API keys; the public API (/v1/*) needs no
+    # member at all: its caller is an API key, checked by the function itself (docs/mercado.md)
+    "apikeys.create": _rule("tenant", *_MANAGERS),
+    "apikeys.list": _rule("tenant", *_MANAGERS),
+    "apikeys.update": _rule("tenant", *_MANAGERS),
+    "apikeys.rotate": _rule("tenant", *_MANAGERS),
+    "apikeys.revoke": _rule("tenant", *_MANAGERS),
+    "prices.read": _rule("tenant", *_EVERYONE),  # mercado-varejo's price list
+    "public_api.consultas_create": _rule("public"),
+    "public_api.consultas_list": _rule("public"),
+    "public_api.consultas_read": _rule("public"),
+    "public_api.balance_read": _rule("public"),
+    "public_api.usage_read": _rule("public"),
     # billing's POST / (the reaper): run by its schedule with a key; the route refuses every user itself
     "billing.reap": _rule("platform"),
     # ops' POST / (backups, retention): run by its schedule with a key; the route refuses every user itself

@@ -70,6 +70,15 @@ class MemoryGateway:
             raise self.reserve_error
         self.holds.append(hold)
 
+    def member_terms(self, command: Any) -> None:
+        return None  # no market plugin: the tenant's price, no monthly limit
+
+    def reserve_spend(self, member: Any) -> None:
+        raise AssertionError("no member terms here")
+
+    def give_back(self, member: Any) -> None:
+        raise AssertionError("no member terms here")
+
     def release_hold(self, hold: Hold, reason: str) -> None:
         self.released_holds.append((hold, reason))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bigtech import appwrite_access
+from bigtech import appwrite_access, market
 from bigtech.credits import read_wallet
 from bigtech.http import Request
 from bigtech.identity import Identity, current, default_membership
@@ -15,8 +15,10 @@ def me(request: Request) -> Any:
     user = identity.user()
     tenant = identity.tenant()
     wallet = None  # the caller's credits in the current tenant (one row read)
+    limit = None  # their monthly spending limit, when the tenant's market plugin sets one (mercado-varejo)
     if tenant is not None:
         wallet = read_wallet(appwrite_access.tables(request), tenant.database_id, identity.user_id).to_public()
+        limit = market.spending(appwrite_access.tables(request), tenant.database_id, identity.user_id)
     return {
         "user": user.to_public(),
         "platform_admin": user.platform_admin,
@@ -29,6 +31,7 @@ def me(request: Request) -> Any:
         "invitations": [{"tenant_id": m.tenant_id, "tenant_name": m.tenant_name, "role": m.role,
                          "invited_at": m.invited or None} for m in identity.pending_invitations()],
         "wallet": None if wallet is None else {"balance": wallet["balance"], "held": wallet["held"]},
+        "spending_limit": limit,
     }
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from bigtech import accounts, appwrite_access, idempotency
 from bigtech.audit import AuditTrail
 from bigtech.audited import Actor, Event
-from bigtech.credits import ensure_wallet, grants
+from bigtech.credits import SERVICE_WALLET, ensure_wallet, grants
 from bigtech.errors import NotFound
 from bigtech.http import Request, created
 from bigtech.identity import current
@@ -30,7 +30,7 @@ MAX_GRANT = 100_000_000
 class GrantBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    user_id: str = Field(pattern=ID_PATTERN)
+    user_id: str = Field(pattern=ID_PATTERN)  # a member, or SERVICE_WALLET (mercado-atacado)
     credits: StrictInt = Field(ge=1, le=MAX_GRANT)  # "100", true, 1.0 → 422
     reason: str = Field(min_length=3, max_length=512)
 
@@ -41,7 +41,7 @@ def create(request: Request) -> Any:
     client = appwrite_access.key_client(request)
     tables = TablesDB(client)
     tenant_id, database_id = identity.tenant_id or "", identity.database_id
-    if accounts.find_member(Teams(client), tenant_id, body.user_id) is None:
+    if body.user_id != SERVICE_WALLET and accounts.find_member(Teams(client), tenant_id, body.user_id) is None:
         raise NotFound("That user is not a member of this tenant.", code="member_not_found")
 
     scope = f"grants:{identity.user_id}"

@@ -16,7 +16,7 @@ from typing import Any
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, platform_settings
+from bigtech import appwrite_access, market, platform_settings
 from bigtech.errors import Conflict, NotFound
 from bigtech.http import Request
 from bigtech.identity import current
@@ -31,11 +31,12 @@ class Package:
     credits: int
     price_cents: int
     active: bool = True
+    bonus_credits: int = 0  # included in ``credits`` (mercado-varejo packages)
 
     def to_public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "credits": self.credits, "price_cents": self.price_cents,
                 "price": f"{self.price_cents // 100}.{self.price_cents % 100:02d}", "currency": "BRL",
-                "active": self.active}
+                "active": self.active, "bonus_credits": self.bonus_credits}
 
 
 def package_from(row: Any) -> Package:
@@ -48,7 +49,17 @@ def purchasable(package: Package, settings: PlatformSettings) -> bool:
     return package.active and settings.min_purchase_credits <= package.credits <= settings.max_purchase_credits
 
 
+def catalogue_packages(config: dict[str, Any]) -> list[Package]:
+    """mercado-varejo's packages on sale now; credits include the bonus."""
+    return sorted((Package(p["id"], str(p.get("name") or p["id"]), int(p["credits"]) + int(p.get("bonus_credits") or 0),
+                           int(p["price_cents"]), True, int(p.get("bonus_credits") or 0))
+                   for p in market.active_packages(config)), key=lambda p: (p.credits, p.id))
+
+
 def load_packages(tables: TablesDB, database_id: str) -> list[Package]:
+    config = market.varejo_config(tables, database_id)  # the market plugin's catalogue, when it has packages
+    if config and config.get("packages"):
+        return catalogue_packages(config)
     rows = tables.list_rows(database_id, TABLE, [Query.limit(100)], total=False).rows
     if not rows:  # a tenant created before packages existed, or whose creation skipped them
         ensure_default_packages(tables, database_id)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, documents, idempotency, secrets_box, uow
+from bigtech import appwrite_access, documents, idempotency, market, secrets_box, uow
 from bigtech.audited import Actor
 from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
@@ -112,6 +112,16 @@ class AppwriteGateway:
     def reserve(self, hold: Hold) -> None:
         reserve(self.tables, hold)
 
+    def member_terms(self, command: ConsultaCommand) -> market.MemberTerms:
+        return market.member_terms(self.tables, command.database_id, command.settings, command.body.category,
+                                   command.user_id)
+
+    def reserve_spend(self, member: market.MemberTerms) -> None:
+        member.reserve_spend(self.tables)
+
+    def give_back(self, member: market.MemberTerms) -> None:
+        member.give_back(self.tables)
+
     def release_hold(self, hold: Hold, reason: str) -> None:
         release_now(self.tables, hold, reason=reason)
 
@@ -138,7 +148,8 @@ def create(request: Request) -> Any:
     command = ConsultaCommand(
         tenant_id=tenant.id, database_id=identity.database_id, actor=Actor.of(identity), settings=tenant.settings,
         body=body, lookup=lookup, idempotency_key=idempotency.read_key(request),
-        fingerprint=fingerprint(body, lookup, key), document_hash=document_hash(lookup, key))
+        fingerprint=fingerprint(body, lookup, key), document_hash=document_hash(lookup, key),
+        terms=getattr(identity, "consulta_terms", None))
     gateway = AppwriteGateway(request)
     outcome = run_consulta(command, gateway)
     if outcome.stored is not None:

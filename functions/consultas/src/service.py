@@ -6,7 +6,8 @@ idempotency claim, the route, the reservation, the plugin execution, the unit of
 does it with the SDK; the unit tests use an in-memory one.
 
 1. ``idempotency-key``: a replay returns the first answer (and charges nothing more);
-2. price it from the tenant's settings and find the route (409 if the category is not enabled);
+2. price it (an API key's terms, else the market plugin's member price within the member's monthly
+   limit, else the tenant's settings) and find the route (409 if the category is not enabled);
 3. reserve the price (402 with balance and price);
 4. run the consulta plugin (its fontes fall back in order);
 5. one unit of work: the consulta row + ``debit`` (answer or billable error) or ``release`` (timeout,
@@ -28,6 +29,7 @@ from bigtech import idempotency
 from bigtech.audit import AuditTrail
 from bigtech.audited import Actor, Event
 from bigtech.credits import Hold, price_for, stage_release, stage_settle
+from bigtech.market import MemberTerms
 from bigtech.plugin_loader.routing import Route
 from bigtech.plugins import ConsultaInput, PluginResult
 from bigtech.uow import UnitOfWork
@@ -52,6 +54,9 @@ class ConsultaCommand:
     idempotency_key: str | None = None
     fingerprint: str = ""  # what makes two requests "the same" (keyed hash; see create.fingerprint)
     document_hash: str | None = None
+    # A caller that is not a member (mercado-atacado's API key, docs/mercado.md) brings its own terms: the
+    # price of its volume band, the wallet it spends from and the columns that name it on the row.
+    terms: Any = None
 
     @property
     def user_id(self) -> str:
@@ -89,6 +94,15 @@ class Gateway(Protocol):
 
     def reserve(self, hold: Hold) -> None: ...
 
+    def member_terms(self, command: ConsultaCommand) -> MemberTerms | None:
+        """A member's price and monthly limit from the market plugin (mercado-varejo), or ``None`` for the
+        platform's price without a limit."""
+        ...
+
+    def reserve_spend(self, member: MemberTerms) -> None: ...
+
+    def give_back(self, member: MemberTerms) -> None: ...
+
     def release_hold(self, hold: Hold, reason: str) -> None: ...
 
     def execute(self, route: Route, tenant_id: str, consulta_id: str, lookup: ConsultaInput) -> PluginResult: ...
@@ -111,12 +125,22 @@ def run_consulta(command: ConsultaCommand, gateway: Gateway) -> ConsultaOutcome:
             return ConsultaOutcome(stored_body.get("consulta_id"), stored=got)
         claimed = got
     consulta_id = claimed.resource_id("c") if claimed else ID.unique()
-    price = price_for(command.settings, body.category)
-    hold = Hold(database_id, command.user_id, price, "consulta", consulta_id, actor=command.user_id)
+    terms = command.terms
+    member = None if terms else gateway.member_terms(command)
+    if terms:
+        price = terms.price(body.category)
+    else:
+        price = member.price if member else price_for(command.settings, body.category)
+    wallet_id = terms.wallet_id if terms else command.user_id
+    hold = Hold(database_id, wallet_id, price, "consulta", consulta_id, actor=command.user_id)
     try:
         route = gateway.route(command.tenant_id, database_id, body.category)
+        if member:
+            gateway.reserve_spend(member)  # 402 monthly_limit_reached
         gateway.reserve(hold)
     except BaseException:
+        if member:
+            gateway.give_back(member)
         gateway.release_claim(claimed)
         raise
 
@@ -130,6 +154,8 @@ def run_consulta(command: ConsultaCommand, gateway: Gateway) -> ConsultaOutcome:
         audit_id, _ = gateway.transact(_settlement(command, gateway, claimed, consulta_id, hold, route, result, row,
                                                    started))
     except BaseException as error:
+        if member:
+            gateway.give_back(member)
         gateway.log_exception(f"consulta {consulta_id}: failed after reserving; releasing the reservation", error)
         try:
             gateway.release_hold(hold, "the consulta did not finish")
@@ -137,6 +163,11 @@ def run_consulta(command: ConsultaCommand, gateway: Gateway) -> ConsultaOutcome:
             gateway.log_exception(f"consulta {consulta_id}: release failed too (hold stays held)", undo_error)
         gateway.release_claim(claimed)
         raise
+    if member and not row["cost"]:  # uncharged: the month's spend gets the price back (best effort, logged)
+        try:
+            gateway.give_back(member)
+        except Exception as error:
+            gateway.log_exception(f"consulta {consulta_id}: monthly spend not given back", error)
     return ConsultaOutcome(consulta_id, {**row, "audit_id": audit_id})
 
 
@@ -155,6 +186,7 @@ def _consulta_row(command: ConsultaCommand, route: Route, result: PluginResult, 
         "error": json.dumps(error) if error else None,
         "idempotency_key": command.idempotency_key,
         "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        **(command.terms.row_fields() if command.terms else {}),
     }
 
 

@@ -12,11 +12,12 @@ from . import grants, holds, ledger, pricing, wallets
 from .holds import Hold, release_now, reserve, stage_release, stage_settle
 from .ledger import EFFECT, balance_from
 from .pricing import DEFAULT_PRICES, price_for, price_table
-from .wallets import Wallet, ensure_wallet, read_wallet
+from .wallets import SERVICE_WALLET, Wallet, ensure_wallet, read_wallet
 
 __all__ = [
     "DEFAULT_PRICES",
     "EFFECT",
+    "SERVICE_WALLET",
     "Hold",
     "Wallet",
     "balance_from",

@@ -16,6 +16,9 @@ from appwrite.services.tables_db import TablesDB
 from ..appwrite_access import is_unique_violation
 
 TABLE = "wallets"
+# The tenant-level wallet mercado-atacado's API keys spend from (docs/mercado.md): not a member, so its row
+# id is not one Appwrite generates for users (ID.unique() is hex); funded by grants like a member's.
+SERVICE_WALLET = "tenant.service"
 
 
 @dataclass(frozen=True)
@@ -54,4 +57,4 @@ def ensure_wallet(tables: TablesDB, database_id: str, user_id: str) -> bool:
         raise
 
 
-__all__ = ["TABLE", "Wallet", "ensure_wallet", "read_wallet"]
+__all__ = ["SERVICE_WALLET", "TABLE", "Wallet", "ensure_wallet", "read_wallet"]

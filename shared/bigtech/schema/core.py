@@ -55,8 +55,23 @@ API_KEYS = Table(
         string("client_name", 128, required=True),
         string("prefix", 16),
         boolean("revoked", default=False),
+        # mercado-atacado (docs/mercado.md): what the key may do, where from, until when, what it spends
+        text("scopes", 2048),
+        text("ip_allowlist", 4096),
+        string("environment", 8),
+        string("tier", 32),
+        integer("rate_limit_per_minute", min=1),
+        integer("rate_limit_per_day", min=1),
+        string("wallet_id", 36),
+        string("created_by", 64),
+        datetime_("expires_at"),
+        datetime_("last_used_at"),
+        datetime_("revoked_at"),
+        datetime_("rotated_at"),
+        text("webhook_secret", 1024),  # sealed (AES-GCM, bigtech.secrets_box): signs async callbacks
     ),
     (unique_index("key_hash"), key_index("tenant_id")),
+    "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix.",
 )
 
 PLATFORM_USAGE = Table(

@@ -75,8 +75,11 @@ CONSULTAS = Table(
         string("idempotency_key", 160),
         datetime_("completed_at"),
         string("audit_id", 32),
+        string("api_key_id", 36),  # mercado-atacado: the key that ran it (user_id is then "apikey:<id>")
+        string("price_tier", 32),  # mercado-atacado: the volume band the price came from
     ),
-    (key_index("user_id"), key_index("category"), key_index("status"), key_index("document_hash")),
+    (key_index("user_id"), key_index("category"), key_index("status"), key_index("document_hash"),
+     key_index("api_key_id")),
 )
 
 ORDERS = Table(

@@ -1,0 +1,55 @@
+"""mercado-varejo: the retail catalogue (docs/mercado.md).
+
+The catalogue is the plugin's tenant config (prices, products, packages), managed by owners/admins
+through the plugin loader (``PUT /plugins/mercado-varejo``: validated by the manifest, audited,
+``plugin.configured``). CORE reads it through ``bigtech.market``. This function serves the plugin
+protocol (CORE only) and ``GET /prices``, the price list ("tabela de preços") for signed-in members.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from bigtech import appwrite_access, market
+from bigtech.http import Request, serve
+from bigtech.identity import authenticate, current
+from bigtech.plugins import PluginContext, PluginResult, Status, build_router
+from bigtech.plugins.base import Plugin
+from bigtech.plugins.service import core_only
+
+
+class VarejoPlugin(Plugin):
+    manifest_path = Path(__file__).resolve().parents[1] / "plugin.json"
+
+    def execute(self, ctx: PluginContext) -> PluginResult:
+        return PluginResult.error(Status.FAILED, "unsupported", "mercado-varejo runs no consulta.")
+
+
+PLUGIN = VarejoPlugin()
+
+
+def price_list(request: Request) -> Any:
+    """The tenant's effective prices (catalogue over the platform's), its products and packages on sale."""
+    identity = current(request)
+    tenant = identity.require_tenant()
+    tables = appwrite_access.tables(request)
+    config = market.varejo_config(tables, identity.database_id)
+    prices, source = market.prices(tables, identity.database_id, tenant.settings)
+    return {"source": source, "currency": "credits", "prices": prices,
+            "products": list((config or {}).get("products") or []), "packages": market.active_packages(config)}
+
+
+_plugin_gate = core_only(PLUGIN.id)
+
+
+def before(request: Request, route: Any) -> None:
+    if route.action.startswith("plugin."):
+        _plugin_gate(request, route)
+    else:
+        authenticate(request, route)
+
+
+router = build_router(PLUGIN)
+router.add("GET", "/prices", price_list, action="prices.read")
+
+main = serve(router, before=[before])
+main.plugin = PLUGIN  # type: ignore[attr-defined]
