@@ -96,6 +96,21 @@ MATRIX: dict[str, Rule] = {
     "billing.events": _rule("platform"),
     # billing's POST / (the reaper): run by its schedule with a key; the route refuses every user itself
     "billing.reap": _rule("platform"),
+    # funcional-webhooks: endpoints, their log and replays are owner/admin; the retry schedule runs with a key
+    "webhooks.create": _rule("tenant", *_MANAGERS),
+    "webhooks.list": _rule("tenant", *_MANAGERS),
+    "webhooks.read": _rule("tenant", *_MANAGERS),
+    "webhooks.update": _rule("tenant", *_MANAGERS),
+    "webhooks.delete": _rule("tenant", *_MANAGERS),
+    "webhooks.rotate": _rule("tenant", *_MANAGERS),
+    "webhooks.test": _rule("tenant", *_MANAGERS),
+    "webhooks.replay": _rule("tenant", *_MANAGERS),
+    "webhook_log.list": _rule("tenant", *_MANAGERS),
+    "webhook_log.read": _rule("tenant", *_MANAGERS),
+    "webhooks.dispatch": _rule("platform"),
+    # funcional-relatorios: everyone reads reports (members only their own; costs and margins to managers)
+    "reports.read": _rule("tenant", *_EVERYONE),
+    "reports.export": _rule("tenant", *_EVERYONE),
 }
 
 
