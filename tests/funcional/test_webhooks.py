@@ -184,3 +184,21 @@ def test_a_tenant_without_the_plugin_gets_nothing(stack, admin):
     assert owner.call(PLUGIN, "GET", "/endpoints").error_code == "plugin_not_enabled"
     _, answer = send_event(stack, PLUGIN, tenant_id, "order.created", {"order_id": "x"})
     assert answer["reason"] == "not_enabled"
+
+
+def test_an_endpoint_failing_past_the_limit_is_disabled(stack, tenant, receiver, monkeypatch):
+    """The 5-day rule, with the limit shortened to 1 s: the first failure starts the streak, the retry
+    after the limit disables the endpoint (audited, event staged) and nothing more is sent."""
+    tenant_id, owner = tenant
+    monkeypatch.setenv("BIGTECH_WEBHOOK_DISABLE_AFTER_SECONDS", "1")
+    monkeypatch.setenv("BIGTECH_WEBHOOK_RETRY_SCHEDULE", "0,1.2,0.3,0.3")
+    receiver.statuses = [503]
+    endpoint, _ = create_endpoint(owner, receiver.url("/down"), events=["apikey.*"])
+    send_event(stack, PLUGIN, tenant_id, "apikey.created", {"key_id": "k-1"})
+    run_schedule(stack, PLUGIN)
+    state = owner.call(PLUGIN, "GET", f"/endpoints/{endpoint['id']}").body["endpoint"]
+    assert state["enabled"] is False and state["disabled_reason"] == "failing"
+    assert len([h for h in receiver.hits if h["path"] == "/down"]) == 2
+    # re-enabling starts a fresh streak
+    again = owner.call(PLUGIN, "PATCH", f"/endpoints/{endpoint['id']}", {"enabled": True})
+    assert again.status == 200 and again.body["endpoint"]["failing_since"] is None
