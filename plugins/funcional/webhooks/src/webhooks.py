@@ -8,14 +8,20 @@ delivers every tenant's events to every subscriber).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from appwrite.services.tables_db import TablesDB
+from pydantic import ValidationError
 
+from bigtech.bus.envelope import EventEnvelope
 from bigtech.plugins import Plugin, PluginContext, PluginResult, Status
+from bigtech.tenancy import valid_tenant_id
 
 from . import engine
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class WebhooksPlugin(Plugin):
@@ -25,7 +31,11 @@ class WebhooksPlugin(Plugin):
         return PluginResult.error(Status.FAILED, "unsupported", "funcional-webhooks has no /execute: use its routes.")
 
     def handle_event(self, tables: TablesDB, envelope: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(envelope.get("tenant_id"), str) or not isinstance(envelope.get("id"), str):
+        try:  # everything from outside is hostile, the relay's POST included: the envelope's own model
+            checked = EventEnvelope.model_validate(envelope)
+        except ValidationError:
+            return {"endpoints": 0, "reason": "invalid_envelope"}
+        if not valid_tenant_id(checked.tenant_id) or not ID_PATTERN.match(checked.id):
             return {"endpoints": 0, "reason": "invalid_envelope"}
         config = engine.tenant_config(tables, envelope["tenant_id"])
         if config is None:
