@@ -111,6 +111,9 @@ MATRIX: dict[str, Rule] = {
     # funcional-relatorios: everyone reads reports (members only their own; costs and margins to managers)
     "reports.read": _rule("tenant", *_EVERYONE),
     "reports.export": _rule("tenant", *_EVERYONE),
+    "report_jobs.create": _rule("tenant", *_EVERYONE),
+    "report_jobs.read": _rule("tenant", *_EVERYONE),
+    "report_jobs.run": _rule("platform"),  # the job's own asynchronous executions (key, no user)
 }
 
 

@@ -158,3 +158,27 @@ def test_bad_periods_are_422(world):
     assert owner.call(PLUGIN, "GET", "/usage?from=2026-03-01&to=2026-02-01").status == 422
     assert owner.call(PLUGIN, "GET", "/usage?from=2024-01-01&to=2026-01-01").status == 422
     assert owner.call(PLUGIN, "GET", "/usage?group_by=planet").status == 422
+
+
+def test_a_usage_job_runs_in_chunks_and_matches_the_report(world, monkeypatch):
+    """The asynchronous path for big periods: one page per run here, so the job needs several executions."""
+    import time
+
+    monkeypatch.setenv("BIGTECH_REPORT_CHUNK_SECONDS", "0")
+    owner = world["owner"]
+    started = owner.call(PLUGIN, "POST", "/jobs/usage", {"from": today(), "to": today(), "group_by": "category"})
+    assert started.status == 202, started
+    job_id = started.body["job"]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        job = owner.call(PLUGIN, "GET", f"/jobs/{job_id}").body["job"]
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert job["status"] == "done", job
+    assert job["runs"] >= 3  # consultas scan, its end, the costs scan
+    sync = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=category").body
+    assert job["result"]["totals"] == sync["totals"]
+    assert job["result"]["items"] == sync["items"]
+    assert world["analyst"].call(PLUGIN, "GET", f"/jobs/{job_id}").status == 404  # not theirs
+    assert owner.call(PLUGIN, "POST", "/jobs/run", {"tenant_id": world["tenant"], "job_id": job_id}).status == 403

@@ -284,11 +284,30 @@ WEBHOOK_ATTEMPTS = Table(
     "One row per attempt; the unique (delivery, attempt) index refuses a second send of one claimed attempt's log.",
 )
 
+REPORT_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+REPORT_JOBS = Table(
+    "report_jobs", "Report jobs (funcional-relatorios)",
+    (
+        string("kind", 32, required=True),
+        string("created_by", 36, required=True),
+        enum("status", REPORT_JOB_STATUSES, required=True),
+        text("params", 4096),
+        text("state", 65535),  # the partial aggregation and the cursor between chunks
+        text("result", 65535),
+        string("error", 1024),
+        integer("runs", default=0),  # chunks claimed (a bounded increment: one chunk at a time)
+        integer("appwrite_calls", default=0),
+    ),
+    (key_index("created_by"),),
+    "A report too big for one execution: run in chunks by asynchronous executions, fetched when done.",
+)
+
 TENANT_SCHEMA = DatabaseSchema(
     (
         WALLETS, LEDGER, CONSULTAS, ORDERS, PACKAGES, PLUGINS, AUDIT, AUDIT_HEAD, OUTBOX, PROCESSED_EVENTS,
         DELIVERIES, IDEMPOTENCY, RATE_LIMITS, WEBHOOK_ENDPOINTS, WEBHOOK_DELIVERIES, WEBHOOK_MESSAGES,
-        WEBHOOK_ATTEMPTS,
+        WEBHOOK_ATTEMPTS, REPORT_JOBS,
     )
 )
 

@@ -10,7 +10,7 @@ from bigtech.identity import authenticate
 from bigtech.plugins import build_router
 from bigtech.plugins.service import core_only
 
-from . import routes
+from . import jobs, routes
 from .relatorios import RelatoriosPlugin
 
 plugin = RelatoriosPlugin()
@@ -21,6 +21,9 @@ router.add("GET", "/exports/{file}", routes.export, action="reports.export")
 router.add("GET", "/receipts/consultas/{file}", routes.consulta_receipt, action="reports.read")
 router.add("GET", "/receipts/orders/{file}", routes.order_receipt, action="reports.read")
 router.add("GET", "/statements/{file}", routes.statement_pdf, action="reports.read")
+router.add("POST", "/jobs/usage", jobs.create, action="report_jobs.create")
+router.add("GET", "/jobs/{job_id}", jobs.read, action="report_jobs.read")
+router.add("POST", "/jobs/run", jobs.run, action=jobs.RUN_ACTION)
 
 _core = core_only(plugin.id)
 
@@ -29,7 +32,7 @@ def gate(request: Request, route: Any) -> None:
     """Plugin routes need CORE's token; report routes resolve the signed-in member."""
     if route.action.startswith("plugin."):
         _core(request, route)
-    else:
+    elif route.action != jobs.RUN_ACTION:  # a job's own runs check their caller themselves
         authenticate(request, route)
 
 

@@ -29,8 +29,8 @@ class Reader:
         self.database_id = database_id
         self.calls = 0  # Appwrite calls made (the benchmark reports them)
 
-    def pages(self, table: str, queries: list[str], columns: list[str] | None = None) -> Iterator[list[Any]]:
-        cursor: str | None = None
+    def pages(self, table: str, queries: list[str], columns: list[str] | None = None,
+              cursor: str | None = None) -> Iterator[list[Any]]:
         while True:
             page_queries = [*queries, Query.order_asc("$createdAt"), Query.order_asc("$id"), Query.limit(PAGE)]
             if columns:
