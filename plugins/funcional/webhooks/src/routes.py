@@ -215,10 +215,12 @@ def message_deliveries(request: Request, message_id: str) -> Any:
 
 
 def _reopen(ctx: Context, rows: list[Any]) -> list[str]:
-    now = iso(datetime.now(UTC))
+    moment = datetime.now(UTC)
+    now = iso(moment)
     reopened = []
     for row in rows:
-        if row.data.get("status") == "pending" and parse_time(row.data.get("claimed_until")):
+        leased = parse_time(row.data.get("claimed_until"))
+        if row.data.get("status") == "pending" and leased is not None and leased > moment:
             continue  # being attempted right now
         ctx.store.update_delivery(row.id, {"status": "pending", "step": 0, "next_at": now, "error": None})
         reopened.append(row.id)
