@@ -21,7 +21,7 @@ from bigtech.payments.tenant_config import load_plugin_config
 from . import filters, payload
 from .delivery import Outcome, attempt
 from .signing import PLUGIN_ID
-from .store import Endpoint, Store
+from .store import Endpoint, Store, iso, parse_time
 
 INLINE_BUDGET_SECONDS = 10.0  # the relay waits for POST /events: keep the inline attempts short
 DEFAULT_TIMEOUT = 15
@@ -76,8 +76,6 @@ def enqueue(tables: TablesDB, envelope: dict[str, Any], config: dict[str, Any]) 
 
 
 def _occurred(envelope: dict[str, Any]) -> str:
-    from .store import iso, parse_time
-
     return iso(parse_time(envelope.get("occurred_at")) or datetime.now(UTC))
 
 
