@@ -122,6 +122,24 @@ MATRIX: dict[str, Rule] = {
     "metrics.compact": _rule("platform"),  # its hourly schedule, with a key; the route refuses every user
     # ops' GET /invoices: the platform's invoice report per tenant and month
     "platform_invoices.read": _rule("platform"),
+    # funcional-webhooks: endpoints, their log and replays are owner/admin; the retry schedule runs with a key
+    "webhooks.create": _rule("tenant", *_MANAGERS),
+    "webhooks.list": _rule("tenant", *_MANAGERS),
+    "webhooks.read": _rule("tenant", *_MANAGERS),
+    "webhooks.update": _rule("tenant", *_MANAGERS),
+    "webhooks.delete": _rule("tenant", *_MANAGERS),
+    "webhooks.rotate": _rule("tenant", *_MANAGERS),
+    "webhooks.test": _rule("tenant", *_MANAGERS),
+    "webhooks.replay": _rule("tenant", *_MANAGERS),
+    "webhook_log.list": _rule("tenant", *_MANAGERS),
+    "webhook_log.read": _rule("tenant", *_MANAGERS),
+    "webhooks.dispatch": _rule("platform"),
+    # funcional-relatorios: everyone reads reports (members only their own; costs and margins to managers)
+    "reports.read": _rule("tenant", *_EVERYONE),
+    "reports.export": _rule("tenant", *_EVERYONE),
+    "report_jobs.create": _rule("tenant", *_EVERYONE),
+    "report_jobs.read": _rule("tenant", *_EVERYONE),
+    "report_jobs.run": _rule("platform"),  # the job's own asynchronous executions (key, no user)
 }
 
 

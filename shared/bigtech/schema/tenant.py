@@ -220,33 +220,97 @@ RATE_LIMITS = Table(
     (unique_index("key", "window_start"),),
 )
 
+WEBHOOK_DELIVERY_STATUSES = ("pending", "succeeded", "failed")
+
 WEBHOOK_ENDPOINTS = Table(
-    "webhook_endpoints", "Outgoing webhook endpoints",
+    "webhook_endpoints", "Outgoing webhook endpoints (funcional-webhooks)",
     (
         string("url", 2048, required=True),
-        string("events", 1024),
-        text("secret", 1024),
+        string("events", 1024),  # JSON list of type filters (`consulta.*`, `order.created`, `*`)
+        text("secret", 1024),  # the whsec_ secret, sealed (bigtech.secrets_box)
         boolean("enabled", default=True),
+        string("description", 512),
+        text("previous_secret", 1024),  # sealed; still signed with until previous_until (rotation)
+        datetime_("previous_until"),
+        string("disabled_reason", 64),
+        datetime_("failing_since"),  # first failure of the current failing streak
+        string("created_by", 64),
     ),
+    (),
+    "Secrets are sealed bound to `<tenant>/funcional-webhooks/<endpoint id>`; shown once on create/rotate.",
+)
+
+WEBHOOK_MESSAGES = Table(
+    "webhook_messages", "Outgoing webhook messages (funcional-webhooks)",
+    (
+        string("type", 128, required=True),
+        text("payload", 65535),  # the exact body sent, `{type, timestamp, data}`
+        datetime_("occurred_at", required=True),
+    ),
+    (key_index("occurred_at"), key_index("type")),
+    "Row id = message id (the event id; `webhook-id`), so an event redelivered by the relay is one message.",
 )
 
 WEBHOOK_DELIVERIES = Table(
-    "webhook_deliveries", "Outgoing webhook attempts",
+    "webhook_deliveries", "Outgoing webhook deliveries (one per endpoint and message)",
     (
         string("endpoint_id", 36, required=True),
-        string("event_id", 64, required=True),
-        integer("attempt", default=1),
+        string("event_id", 64, required=True),  # the message id
+        integer("attempt", default=0),  # attempts claimed so far (a bounded increment: the claim)
         integer("status_code"),
         string("error", 1024),
         datetime_("next_at"),
+        enum("status", WEBHOOK_DELIVERY_STATUSES),
+        integer("step", default=0),  # position in the retry schedule of the current round
+        datetime_("claimed_until"),
+        datetime_("last_attempt_at"),
     ),
-    (key_index("endpoint_id"), key_index("event_id")),
+    (key_index("endpoint_id"), key_index("event_id"), key_index("status", "next_at")),
+    "Row id = sha256(endpoint id, message id)[:32]; durable retry state read by the schedule.",
+)
+
+WEBHOOK_ATTEMPTS = Table(
+    "webhook_attempts", "Outgoing webhook attempts (delivery log)",
+    (
+        string("delivery_id", 36, required=True),
+        string("endpoint_id", 36, required=True),
+        string("event_id", 64, required=True),
+        integer("attempt", required=True),
+        integer("status_code"),
+        integer("latency_ms"),
+        string("response", 1024),  # truncated response body
+        string("error", 512),
+        datetime_("attempted_at", required=True),
+        string("trigger", 16),  # event | schedule | replay | test
+    ),
+    (unique_index("delivery_id", "attempt"), key_index("endpoint_id"), key_index("event_id")),
+    "One row per attempt; the unique (delivery, attempt) index refuses a second send of one claimed attempt's log.",
+)
+
+REPORT_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+REPORT_JOBS = Table(
+    "report_jobs", "Report jobs (funcional-relatorios)",
+    (
+        string("kind", 32, required=True),
+        string("created_by", 36, required=True),
+        enum("status", REPORT_JOB_STATUSES, required=True),
+        text("params", 4096),
+        text("state", 65535),  # the partial aggregation and the cursor between chunks
+        text("result", 65535),
+        string("error", 1024),
+        integer("runs", default=0),  # chunks claimed (a bounded increment: one chunk at a time)
+        integer("appwrite_calls", default=0),
+    ),
+    (key_index("created_by"),),
+    "A report too big for one execution: run in chunks by asynchronous executions, fetched when done.",
 )
 
 TENANT_SCHEMA = DatabaseSchema(
     (
         WALLETS, LEDGER, CONSULTAS, ORDERS, PACKAGES, PLUGINS, AUDIT, AUDIT_HEAD, OUTBOX, PROCESSED_EVENTS,
-        DELIVERIES, IDEMPOTENCY, RATE_LIMITS, WEBHOOK_ENDPOINTS, WEBHOOK_DELIVERIES,
+        DELIVERIES, IDEMPOTENCY, RATE_LIMITS, WEBHOOK_ENDPOINTS, WEBHOOK_DELIVERIES, WEBHOOK_MESSAGES,
+        WEBHOOK_ATTEMPTS, REPORT_JOBS,
     )
 )
 
