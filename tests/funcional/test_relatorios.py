@@ -77,7 +77,9 @@ def test_usage_totals_equal_the_ledger(world):
     assert totals["margin_cents"] == totals["value_cents"] - totals["provider_cost_cents"]
     by_member = {item["key"]: item for item in usage.body["items"]}
     assert by_member[world["analyst"].user_id]["count"] == 1 and by_member[owner.user_id]["count"] == 3
-    for group in ("day", "week", "month", "category", "product", "status"):
+    channels = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=channel").body["items"]
+    assert [(i["key"], i["count"]) for i in channels] == [("web", 4)]  # members in the web app, no API key
+    for group in ("day", "week", "month", "category", "product", "status", "channel"):
         grouped = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by={group}").body
         assert sum(i["credits"] for i in grouped["items"]) == totals["credits"], group
 
@@ -182,3 +184,15 @@ def test_a_usage_job_runs_in_chunks_and_matches_the_report(world, monkeypatch):
     assert job["result"]["items"] == sync["items"]
     assert world["analyst"].call(PLUGIN, "GET", f"/jobs/{job_id}").status == 404  # not theirs
     assert owner.call(PLUGIN, "POST", "/jobs/run", {"tenant_id": world["tenant"], "job_id": job_id}).status == 403
+
+
+def test_the_channel_of_a_consulta_is_the_web_app_or_an_api_key():
+    from types import SimpleNamespace
+
+    from tests.plugins.conftest import load_plugin_module
+
+    usage = load_plugin_module("funcional", "relatorios", "usage")
+    web = SimpleNamespace(data={"user_id": "u1", "api_key_id": None})
+    api = SimpleNamespace(data={"user_id": "apikey:k1", "api_key_id": "k1"})
+    assert usage.group_key(web, "channel") == "web" and usage.group_key(api, "channel") == "api"
+    assert usage.channel_of(None, "apikey:k9") == "api"  # an audit entry names the key as its actor

@@ -189,6 +189,8 @@ def audit_group(row: Any, group_by: str) -> tuple[str, Decimal]:
         when = datetime.fromisoformat(str(data.get("occurred_at")).replace("Z", "+00:00")).astimezone(UTC)
         key = when.date().isoformat() if group_by == "day" else \
             (when.date() - timedelta(days=when.weekday())).isoformat() if group_by == "week" else when.strftime("%Y-%m")
+    elif group_by == "channel":
+        key = usage.channel_of(None, data.get("actor"))
     else:
         key = str({"member": data.get("actor"), "product": details.get("plugin_id")}.get(group_by)
                   if group_by in ("member", "product") else details.get(group_by) or "")

@@ -17,7 +17,7 @@ from .period import Period, iso
 
 PAGE = 500
 CONSULTA_COLUMNS = ["$id", "$createdAt", "user_id", "category", "status", "cost", "plugin_id", "input_masked",
-                    "purpose", "legal_basis", "sources", "completed_at", "audit_id"]
+                    "purpose", "legal_basis", "sources", "completed_at", "audit_id", "api_key_id"]
 LEDGER_COLUMNS = ["$id", "$createdAt", "wallet_id", "type", "amount", "reference_type", "reference_id", "reason"]
 ORDER_COLUMNS = ["$id", "$createdAt", "user_id", "package_id", "credits", "amount_cents", "method", "status",
                  "gateway", "gateway_order_id", "gateway_charge_id", "paid_at"]

@@ -1,4 +1,5 @@
-"""The usage report: consultas of a period grouped by time, member, category, product or status.
+"""The usage report: consultas of a period grouped by time, member, category, product, status or channel
+(``web``: a member in the web app; ``api``: a mercado-atacado API key).
 
 Credits are what the consultas cost (``consultas.cost``: 0 when nothing was charged), which is exactly
 what the ledger's ``debit`` entries of those consultas say; the BRL value is credits × the platform's
@@ -16,7 +17,12 @@ from typing import Any
 
 from .readers import parse_time
 
-GROUPS = ("day", "week", "month", "member", "category", "product", "status")
+GROUPS = ("day", "week", "month", "member", "category", "product", "status", "channel")
+API_ACTOR_PREFIX = "apikey:"  # user_id/actor of a consulta run by an API key (docs/mercado.md)
+
+
+def channel_of(api_key_id: Any, user_id: Any) -> str:
+    return "api" if api_key_id or str(user_id or "").startswith(API_ACTOR_PREFIX) else "web"
 
 
 @dataclass
@@ -56,6 +62,8 @@ def group_key(row: Any, group_by: str) -> str:
         if group_by == "week":  # the ISO week's Monday
             return (created.date() - timedelta(days=created.weekday())).isoformat()
         return created.strftime("%Y-%m")
+    if group_by == "channel":
+        return channel_of(data.get("api_key_id"), data.get("user_id"))
     column = {"member": "user_id", "product": "plugin_id"}.get(group_by, group_by)
     return str(data.get(column) or "")
 
