@@ -204,7 +204,7 @@ def audit_verify(c: Context, trail: str, checkpoints: str, public_key: list[str]
           f"--checkpoints {shlex.quote(checkpoints)} {keys}", env=_env(), pty=_pty())
 
 
-def _ops(c: Context, arguments: list[str]) -> None:
+def _run_ops(c: Context, arguments: list[str]) -> None:
     """``python -m bigtech.ops …`` with the environment (and .env) of this checkout."""
     from dotenv import load_dotenv
 
@@ -217,7 +217,7 @@ def _ops(c: Context, arguments: list[str]) -> None:
             "full": "a full backup even when an incremental one would do"})
 def backup(c: Context, tenant: str = "", full: bool = False) -> None:
     """Back up to S3 (BIGTECH_BACKUP_BUCKET/PREFIX, BIGTECH_S3_ENDPOINT_URL, AWS_*) the stack at APPWRITE_ENDPOINT."""
-    _ops(c, ["backup", *(["--tenant", tenant] if tenant else []), *(["--full"] if full else [])])
+    _run_ops(c, ["backup", *(["--tenant", tenant] if tenant else []), *(["--full"] if full else [])])
 
 
 @task(help={"tenant": "the tenant to restore", "backup": "backup id (default: the latest)",
@@ -225,5 +225,5 @@ def backup(c: Context, tenant: str = "", full: bool = False) -> None:
             "yes": "replace an existing database without asking"})
 def restore(c: Context, tenant: str, backup: str = "", to: str = "", yes: bool = False) -> None:
     """Restore a tenant's database from S3, verifying hashes, counts, ledger sums and the audit chain first."""
-    _ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []), *(["--to", to] if to else []),
-             *(["--yes"] if yes else [])])
+    _run_ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []),
+                 *(["--to", to] if to else []), *(["--yes"] if yes else [])])

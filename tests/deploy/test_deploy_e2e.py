@@ -203,7 +203,9 @@ def _wait_for_tenant(client: Client, timeout: float = 60.0) -> str:
     while True:
         try:
             row = TablesDB(client).get_row("core", "tenants", TENANT)
-            if row.data.get("status") == "active" and row.data.get("owner_user_id"):
+            provisioning = row.data.get("provisioning") or "active"  # no column: provisioned before it existed
+            assert provisioning != "failed", row.data.get("provisioning_error")
+            if row.data.get("status") == "active" and provisioning == "active" and row.data.get("owner_user_id"):
                 return str(row.data["owner_user_id"])
         except AppwriteException as error:
             if error.code != 404:
