@@ -47,7 +47,10 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalAppwrite]:
     """One stack for the whole session, on a free port, with its data in a temp dir."""
-    settings = StackSettings.for_tests(free_port(), variables=TEST_SECRETS)
+    # Synchronous executions may wait 120 s here (Appwrite, and the stack's default: 30 s): the suite's
+    # 100-concurrent-call tests run every function in this one process on a 2-core machine, where a
+    # burst can pass 30 s without anything being wrong. The 408 itself is tested on stacks of their own.
+    settings = StackSettings.for_tests(free_port(), variables=TEST_SECRETS, sync_timeout_seconds=120)
     with LocalAppwrite(settings) as running:
         yield running
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MAX_IDLE_CONNECTIONS = 32
+MAX_IDLE_CONNECTIONS = 128
 
 
 class _Lease:

@@ -20,6 +20,7 @@ from appwrite.services.functions import Functions
 
 from bigtech import secrets_box
 from bigtech.payments.jwks import JwksCache, verify_rs256
+from bigtech.plugins import core_calls
 from tests.conftest import make_client
 from tests.payments.stack_support import guest_call
 from tests.support.actors import create_tenant, platform_admin, tenant_id_for
@@ -82,10 +83,11 @@ def test_brasilapi_and_pagarme_urls_are_checked_too(owner):
 
 
 def run_consulta(stack, fontes):
-    execution = Functions(make_client(stack)).create_execution(
-        "consulta-cadastral", body=json.dumps({"tenant_id": "t-ssrf", "request_id": "req-ssrf",
-                                               "input": {"document": CNPJ}, "fontes": fontes}),
-        path="/execute", method=ExecutionMethod.POST, headers={"content-type": "application/json"})
+    raw = json.dumps({"tenant_id": "t-ssrf", "request_id": "req-ssrf", "input": {"document": CNPJ}, "fontes": fontes})
+    execution = Functions(make_client(stack)).create_execution(  # as CORE calls a plugin: with its token
+        "consulta-cadastral", body=raw, path="/execute", method=ExecutionMethod.POST,
+        headers={"content-type": "application/json",
+                 **core_calls.headers("consulta-cadastral", "POST", "/execute", raw)})
     return execution, json.loads(execution.responsebody)
 
 
