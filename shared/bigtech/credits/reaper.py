@@ -49,6 +49,7 @@ from ..audit.writer import AuditTrail, stage_entry
 from ..outbox import stage_event
 from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import tenant_database_id
+from ..tenancy import PROVISION_ACTIVE
 from . import ledger, wallets
 from .holds import Hold, stage_release
 
@@ -239,7 +240,10 @@ def reap_tenant(tables: TablesDB, tenant_id: str, now: datetime | None = None,
 
 
 def tenant_ids(tables: TablesDB) -> list[str]:
-    return [row.id for row in _rows(tables, CORE_DATABASE_ID, TENANTS_TABLE, [Query.select(["$id"])])]
+    """Every provisioned tenant: one still provisioning, or whose provisioning failed, has no database
+    to sweep yet (a row without the column predates asynchronous provisioning and is provisioned)."""
+    rows = _rows(tables, CORE_DATABASE_ID, TENANTS_TABLE, [Query.select(["$id", "provisioning"])])
+    return [row.id for row in rows if (row.data.get("provisioning") or PROVISION_ACTIVE) == PROVISION_ACTIVE]
 
 
 def reap_all(tables: TablesDB, now: datetime | None = None, *, budget_seconds: float = 20.0) -> Report:
