@@ -28,14 +28,14 @@ from typing import Any, TypeVar
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, documents, idempotency, market, secrets_box, uow
+from bigtech import appwrite_access, documents, idempotency, market, uow
 from bigtech.audited import Actor
 from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
 from bigtech.identity import current
 from bigtech.plugin_loader import routing
 from bigtech.plugins import ConsultaInput, PluginResult, validate_input
-from bigtech.settings import load_settings
+from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
 
 from . import render, runner
@@ -45,18 +45,6 @@ from .service import ConsultaCommand, run_consulta
 T = TypeVar("T")
 
 TABLE = "consultas"
-
-
-def document_key() -> bytes | None:
-    """Key of the document HMAC (search key for history/DSAR): ``BIGTECH_DATA_KEY``, else one derived
-    from the secrets key; ``None`` when neither is configured (no hash is stored then)."""
-    data_key = load_settings().data_key
-    if data_key:
-        return data_key.encode("utf-8")
-    try:
-        return hmac.new(secrets_box.load_key(), b"bigtech-document-hash", hashlib.sha256).digest()
-    except secrets_box.SecretsKeyMissing:
-        return None
 
 
 def document_hash(lookup: ConsultaInput, key: bytes | None) -> str | None:
