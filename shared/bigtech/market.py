@@ -58,13 +58,14 @@ def active_packages(config: Mapping[str, Any] | None, now: datetime | None = Non
     moment = now or datetime.now(UTC)
     active = []
     for package in (config or {}).get("packages") or []:
-        starts, ends = _time(package.get("active_from")), _time(package.get("active_until"))
+        starts, ends = parse_time(package.get("active_from")), parse_time(package.get("active_until"))
         if (starts is None or starts <= moment) and (ends is None or moment < ends):
             active.append(dict(package))
     return active
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO time (``Z`` or naive read as UTC); ``None`` when absent or unreadable."""
     if not value:
         return None
     try:
@@ -165,5 +166,5 @@ def spending(tables: Any, database_id: str, user_id: str) -> dict[str, Any] | No
     return {"month": terms.month, "limit": limit, "spent": spent, "remaining": max(0, limit - spent)}
 
 
-__all__ = ["VAREJO", "MemberTerms", "active_packages", "member_terms", "monthly_limit", "price_for", "prices",
-           "spending", "varejo_config"]
+__all__ = ["VAREJO", "MemberTerms", "active_packages", "member_terms", "monthly_limit", "parse_time", "price_for",
+           "prices", "spending", "varejo_config"]

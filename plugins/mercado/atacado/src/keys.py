@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bigtech import secrets_box
+from bigtech.market import parse_time
 from bigtech.schema.core import CORE_DATABASE_ID
 
 TABLE = "api_keys"
@@ -89,16 +90,6 @@ def _loads(text: Any) -> list[str]:
     except ValueError:
         return []
     return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
