@@ -1,5 +1,5 @@
 """Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bootstrap, migrate, bench, schedule,
-audit-verify.
+audit-verify, backup, restore, smoke.
 
 The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
 ``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
@@ -227,3 +227,16 @@ def restore(c: Context, tenant: str, backup: str = "", to: str = "", yes: bool =
     """Restore a tenant's database from S3, verifying hashes, counts, ledger sums and the audit chain first."""
     _run_ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []),
                  *(["--to", to] if to else []), *(["--yes"] if yes else [])])
+
+
+@task(help={"tenant": "the smoke tenant (created once by BIGTECH_ADMIN_EMAIL, then reused; default smoke)"})
+def smoke(c: Context, tenant: str = "smoke") -> None:
+    """After a deploy: health, then one sandbox consulta on the smoke tenant, against APPWRITE_* (docs/deploy.md)."""
+    target, ops_error = _ops()
+    from appwrite_ops.smoke import smoke as run_smoke
+
+    try:
+        result = run_smoke(target, tenant_id=tenant)
+    except ops_error as error:
+        raise Exit(str(error), code=1) from None
+    print(json.dumps(result))
