@@ -220,13 +220,20 @@ def backup(c: Context, tenant: str = "", full: bool = False) -> None:
     _run_ops(c, ["backup", *(["--tenant", tenant] if tenant else []), *(["--full"] if full else [])])
 
 
-@task(help={"tenant": "the tenant to restore", "backup": "backup id (default: the latest)",
-            "to": "restore into tenant_<TO> instead of the tenant's own database",
-            "yes": "replace an existing database without asking"})
-def restore(c: Context, tenant: str, backup: str = "", to: str = "", yes: bool = False) -> None:
-    """Restore a tenant's database from S3, verifying hashes, counts, ledger sums and the audit chain first."""
-    _run_ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []),
-                 *(["--to", to] if to else []), *(["--yes"] if yes else [])])
+@task(help={"tenant": "the tenant to restore", "core": "restore the core database instead (runbook in "
+            "docs/operations.md)", "backup": "backup id (default: the latest)",
+            "to": "restore into tenant_<TO> (with --core: database TO) instead of the original database",
+            "yes": "replace an existing database without asking",
+            "dry_run": "verify the backup and report what would be written; write nothing"})
+def restore(c: Context, tenant: str = "", core: bool = False, backup: str = "", to: str = "", yes: bool = False,
+            dry_run: bool = False) -> None:
+    """Restore a tenant's (or the core) database from S3, verifying hashes, counts, ledger sums, the audit chain
+    and its signed checkpoints first."""
+    if bool(tenant) == core:
+        raise Exit("name one: invoke restore --tenant ID, or invoke restore --core", code=2)
+    which = ["--tenant", tenant] if tenant else ["--core"]
+    _run_ops(c, ["restore", *which, *(["--backup", backup] if backup else []), *(["--to", to] if to else []),
+                 *(["--yes"] if yes else []), *(["--dry-run"] if dry_run else [])])
 
 
 @task(help={"tenant": "the smoke tenant (created once by BIGTECH_ADMIN_EMAIL, then reused; default smoke)"})

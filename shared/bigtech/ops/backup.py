@@ -35,6 +35,7 @@ DELTA_TABLES = frozenset({"ledger", "audit", "consultas", "orders", "outbox", "w
 FULL_EVERY_DAYS = 7
 CHECKPOINTS_TABLE = "audit_checkpoints"  # core; added by the audit checkpoints work (may be absent)
 MANIFEST = "manifest.json"
+CHECKPOINTS_FILE = "checkpoints.ndjson.gz"  # the chain's signed checkpoints (not a table of this database)
 
 Progress = Callable[[str], None]
 
@@ -142,6 +143,7 @@ def backup_database(tables: TablesDB, store: BackupStore, database_id: str, sche
         report.tables[table.id] = len(rows)
         progress(f"{database_id}: {table.id} {len(rows)} rows{' (delta)' if delta else ''}, {len(blob)} bytes")
     manifest.audit = _audit_state(tables, database_id, exported, counter)
+    manifest.checkpoints = _save_checkpoints(tables, store, manifest, counter)
     manifest.ledger = ledger_totals(exported.get("ledger"), exported.get("wallets")) if not base else {}
     manifest.finished_at = iso(datetime.now(UTC))
     sealed = manifest.sealed(mac_key())
@@ -176,6 +178,39 @@ def _audit_state(tables: TablesDB, database_id: str, exported: dict[str, list[di
     head = {"seq": int(heads[0].get("seq") or 0), "hash": heads[0].get("hash")} if heads else {"seq": 0, "hash": None}
     chain = f"{database_id}/{trail}"
     return {"chain": chain, "head": head, "checkpoint": latest_checkpoint(tables, chain, counter)}
+
+
+def chain_checkpoints(tables: TablesDB, chain: str, head_seq: int, counter: CallCounter | None = None
+                      ) -> list[dict[str, Any]] | None:
+    """Every stored checkpoint of ``chain`` up to the backed-up head (later ones name entries this backup
+    does not hold), as their JSON form; ``None`` without an ``audit_checkpoints`` table."""
+    from ..audit.anchoring import stored_checkpoints
+    from ..audit.writer import AuditTrail
+
+    database_id, _, table_id = chain.partition("/")
+    found: list[dict[str, Any]] = []
+    try:
+        for checkpoint in stored_checkpoints(tables, AuditTrail(database_id, table_id)):
+            if checkpoint.seq <= head_seq:
+                found.append(checkpoint.to_json())
+    except AppwriteException as error:
+        if error.code in (400, 404):
+            return None
+        raise
+    if counter:
+        counter.calls += 1 + len(found) // 100
+    return found
+
+
+def _save_checkpoints(tables: TablesDB, store: BackupStore, manifest: Manifest, counter: CallCounter
+                      ) -> TableFile | None:
+    rows = chain_checkpoints(tables, manifest.audit["chain"], int(manifest.audit["head"]["seq"] or 0), counter)
+    if rows is None:
+        return None
+    blob = encode_rows(rows)
+    store.put(store.key(manifest.database_id, manifest.backup_id, CHECKPOINTS_FILE), blob, "application/gzip")
+    return TableFile(key=CHECKPOINTS_FILE, rows=len(rows), sha256=hashlib.sha256(blob).hexdigest(),
+                     bytes=len(blob), total=len(rows))
 
 
 def latest_checkpoint(tables: TablesDB, chain: str, counter: CallCounter | None = None) -> dict[str, Any] | None:

@@ -48,11 +48,15 @@ class Manifest(BaseModel):
     tables: dict[str, TableFile] = Field(default_factory=dict)
     audit: dict[str, Any] = Field(default_factory=dict)  # {chain, head: {seq, hash}, checkpoint: {...}|None}
     ledger: dict[str, Any] = Field(default_factory=dict)  # {entries, wallets: {id: {balance, held, effect}}}
+    # the audit chain's signed checkpoints (core audit_checkpoints rows of this chain), absent in older backups
+    checkpoints: TableFile | None = None
     mac: str | None = None
     digest: str = ""
 
     def body(self) -> bytes:
         content = self.model_dump(exclude={"mac", "digest"})
+        if content.get("checkpoints") is None:  # manifests written before the field keep their digest
+            content.pop("checkpoints", None)
         return canonical_json(content).encode("utf-8")
 
     def sealed(self, key: bytes | None) -> Manifest:
