@@ -24,6 +24,7 @@ from appwrite.services.tables_db import TablesDB
 
 from ..credits.ledger import EFFECT
 from ..schema.core import CORE_DATABASE_ID, CORE_SCHEMA
+from ..schema.migrations import LEDGER as MIGRATIONS_LEDGER
 from ..schema.model import DatabaseSchema
 from ..schema.tenant import TENANT_SCHEMA, tenant_database_id
 from .manifest import Manifest, TableFile, mac_key, schema_version
@@ -35,6 +36,9 @@ DELTA_TABLES = frozenset({"ledger", "audit", "consultas", "orders", "outbox", "w
 FULL_EVERY_DAYS = 7
 CHECKPOINTS_TABLE = "audit_checkpoints"  # core; added by the audit checkpoints work (may be absent)
 MANIFEST = "manifest.json"
+# the core database as backed up and restored: its declared tables plus the migrations ledger that
+# `invoke bootstrap`/`migrate` keep there (without it a restored core would re-run every migration)
+CORE_BACKUP_SCHEMA = DatabaseSchema((*CORE_SCHEMA.tables, MIGRATIONS_LEDGER))
 CHECKPOINTS_FILE = "checkpoints.ndjson.gz"  # the chain's signed checkpoints (not a table of this database)
 
 Progress = Callable[[str], None]
@@ -239,4 +243,4 @@ def backup_tenant(tables: TablesDB, store: BackupStore, tenant_id: str, **option
 
 
 def backup_core(tables: TablesDB, store: BackupStore, **options: Any) -> BackupReport:
-    return backup_database(tables, store, CORE_DATABASE_ID, CORE_SCHEMA, **options)
+    return backup_database(tables, store, CORE_DATABASE_ID, CORE_BACKUP_SCHEMA, **options)

@@ -34,11 +34,11 @@ from appwrite.services.tables_db import TablesDB
 
 from ..audit import Anchor, AuditEntry, AuditTrail, Checkpoint, load_public_keys, verify_entries, verify_trail
 from ..audit.writer import Head
-from ..schema.core import CORE_DATABASE_ID, CORE_SCHEMA
+from ..schema.core import CORE_DATABASE_ID
 from ..schema.model import DatabaseSchema
 from ..schema.provision import provision
 from ..schema.tenant import TENANT_SCHEMA, tenant_database_id
-from .backup import MANIFEST, decode_rows, ledger_totals, list_backups, load_manifest
+from .backup import CORE_BACKUP_SCHEMA, MANIFEST, decode_rows, ledger_totals, list_backups, load_manifest
 from .manifest import Manifest, check_manifest, mac_key
 from .store import BackupStore
 from .tables_io import CallCounter, count_rows, write_rows
@@ -65,7 +65,7 @@ class DatabaseKind:
 
     @classmethod
     def core(cls) -> DatabaseKind:
-        return cls(CORE_SCHEMA, "platform_audit", "core")
+        return cls(CORE_BACKUP_SCHEMA, "platform_audit", "core")
 
 
 class RestoreRefused(Exception):
