@@ -26,6 +26,9 @@ from appwrite.services.tables_db import TablesDB
 from .schema.core import CORE_DATABASE_ID
 
 TABLE = "metrics"
+GAUGE_MINUTE = "gauge"  # the one row of a gauge series (compaction never folds it: it is not a minute)
+DEAD_LETTERS = "bigtech_dead_letters_total"  # relay: events given up on after the delivery limit
+BACKUP_SUCCESS = "bigtech_backup_last_success_timestamp_seconds"  # ops: per database, set after each backup
 DURATION_BUCKETS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
 PAGE = 1000
 
@@ -61,6 +64,13 @@ def record(tables: TablesDB, name: str, labels: Mapping[str, Any], value: int = 
         if error.code != 409:  # someone created it first: add ours to theirs
             raise
         tables.increment_row_column(CORE_DATABASE_ID, TABLE, target, "value", value)
+
+
+def set_gauge(tables: TablesDB, name: str, labels: Mapping[str, Any], value: int) -> None:
+    """A gauge's current value (one upsert): e.g. when each database was last backed up."""
+    encoded = labels_json(labels)
+    tables.upsert_row(CORE_DATABASE_ID, TABLE, row_id(name, encoded, GAUGE_MINUTE),
+                      {"name": name, "labels": encoded, "minute": GAUGE_MINUTE, "value": value})
 
 
 def duration_bucket(duration_ms: float) -> str:

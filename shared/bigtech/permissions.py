@@ -122,6 +122,9 @@ MATRIX: dict[str, Rule] = {
     "metrics.compact": _rule("platform"),  # its hourly schedule, with a key; the route refuses every user
     # ops' GET /invoices: the platform's invoice report per tenant and month
     "platform_invoices.read": _rule("platform"),
+    # ops' GET /usage: per-tenant usage built from the bus events; POST /events: the relay (key, no user)
+    "platform_usage.read": _rule("platform"),
+    "ops.events": _rule("platform"),
     # funcional-webhooks: endpoints, their log and replays are owner/admin; the retry schedule runs with a key
     "webhooks.create": _rule("tenant", *_MANAGERS),
     "webhooks.list": _rule("tenant", *_MANAGERS),

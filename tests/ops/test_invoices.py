@@ -59,9 +59,6 @@ def test_the_invoice_reconciles_with_the_tenants_ledger(stack, world):
     assert item["consultas"] == 2 and item["categories"]["cadastral"]["credits"] == by_type["debit"]
     assert item["revenue_cents"] == world["order"]["amount_cents"]
     assert item["fee"]["total_cents"] == 2 * 15 + world["order"]["amount_cents"] * 500 // 10_000
-    usage = TablesDB(make_client(stack)).list_rows("core", "platform_usage", [
-        Query.equal("tenant_id", world["tenant"]), Query.equal("period", period)]).rows
-    assert {(u.data["category"], u.data["count"]) for u in usage} >= {("cadastral", 2)}
 
     as_csv = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}&format=csv")
     assert as_csv.status == 200 and as_csv.headers["content-type"].startswith("text/csv")

@@ -1,17 +1,25 @@
-"""The metric families Prometheus scrapes, built from the core ``metrics`` counters and the backup store.
+"""The metric families Prometheus scrapes, built from the core database in a few calls per scrape.
 
-- ``bigtech_executions_total{function,route,method,status}`` — counter (Σ of the latency buckets);
-- ``bigtech_execution_duration_ms{function,route,method,status}`` — histogram (cumulative buckets, sum);
-- ``bigtech_backup_age_seconds{database}`` — gauge, age of each database's newest backup (when the
-  backup store is configured); ``bigtech_backup_store_configured`` — 1 or 0;
-- ``bigtech_outbox_pending``, ``bigtech_relay_lag_seconds`` (age of the oldest pending event),
-  ``bigtech_dead_letters{kind="outbox|delivery"}``, ``bigtech_webhook_delivery_failures`` — gauges
-  summed over tenants, read at scrape time (a few counting queries per tenant).
+Every family comes from three reads, whatever the number of tenants:
+
+1. the core ``metrics`` counters (``bigtech.metrics.totals``: one call per 1,000 rows; compaction keeps
+   it to about one row per series) — executions and latency per function and route; the business
+   counters the ``ops`` function adds from the bus events (consultas by category and status, credits
+   sold/spent/granted, payments by gateway and outcome); payment-webhook refusals and failures (the
+   ``pagamento-*`` executions of ``/webhook/{tenant_id}`` that answered 4xx/5xx); outgoing webhook
+   deliveries by outcome (funcional-webhooks); dead letters (the relay); each database's last
+   successful backup (a gauge the backup run sets);
+2. the oldest pending-outbox marker in core ``outbox_pending`` (one call, with the total): the relay lag;
+3. the tenant list (one call per 100 tenants), so a tenant never backed up reads as 1e9 seconds old.
+
+``bigtech_scrape_appwrite_calls`` reports what the scrape cost.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,70 +32,72 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from bigtech import metrics
 from bigtech.credits.reaper import tenant_ids
 from bigtech.http.observe import METRIC_DURATION
-from bigtech.ops.backup import list_backups, parse_backup_time
-from bigtech.ops.store import BackupStore, BackupStoreMissing
-from bigtech.schema.core import CORE_DATABASE_ID
+from bigtech.schema.core import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE
 from bigtech.schema.tenant import tenant_database_id
 
 LABELS = ("function", "route", "method", "status")
-MAX_BACKUP_DATABASES = 200  # one S3 listing each; beyond this the oldest-first alert is enough
+NEVER = 1e9  # the age of a backup that never happened: any BackupTooOld alert fires
+# counters added elsewhere (name without Prometheus' "_total" → help, labels)
+BUSINESS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "bigtech_consultas": ("Consultas by category and final status (from consulta.* events)", ("category", "status")),
+    "bigtech_credits": ("Credits sold, spent on consultas and granted (from events)", ("kind",)),
+    "bigtech_payments": ("Payment outcomes by gateway (from payment.* events)", ("gateway", "outcome")),
+    "bigtech_webhook_deliveries": ("Outgoing webhook delivery attempts by outcome (funcional-webhooks)",
+                                   ("outcome",)),
+    "bigtech_dead_letters": ("Events dead-lettered by the relay after the delivery limit", ("kind",)),
+}
+
+
+class CountingTables:
+    """The TablesDB the collector reads through, counting the Appwrite calls it makes."""
+
+    def __init__(self, tables: TablesDB) -> None:
+        self._tables = tables
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._tables, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
 
 
 class Collector:
     def __init__(self, tables: TablesDB) -> None:
-        self.tables = tables
+        self.tables = CountingTables(tables)
 
     def collect(self) -> Iterator[Any]:
-        yield from self._executions()
-        yield from self._backups()
-        yield from self._bus()
+        sums = self._sums()
+        yield from self._executions(sums)
+        yield from self._business(sums)
+        yield from self._payment_webhooks(sums)
+        yield from self._backups(sums)
+        yield from self._relay()
+        calls = GaugeMetricFamily("bigtech_scrape_appwrite_calls", "Appwrite calls this scrape made")
+        calls.add_metric([], self.tables.calls)
+        yield calls
 
-    def _count(self, database_id: str, table_id: str, *queries: str) -> tuple[int, Any]:
-        try:
-            page = self.tables.list_rows(database_id, table_id, [*queries, Query.limit(1)], total=True)
-        except AppwriteException as error:
-            if error.code == 404:
-                return 0, None
-            raise
-        return page.total, (page.rows[0] if page.rows else None)
+    def _sums(self) -> dict[tuple[str, str], int]:
+        return metrics.totals(self.tables)  # type: ignore[arg-type]
 
-    def _bus(self) -> Iterator[Any]:
-        now = datetime.now(UTC)
-        pending_total, oldest, dead_outbox, dead_deliveries, webhook_failures = 0, 0.0, 0, 0, 0
-        for tenant_id in tenant_ids(self.tables)[:MAX_BACKUP_DATABASES]:
-            database_id = tenant_database_id(tenant_id)
-            pending, first = self._count(database_id, "outbox", Query.equal("status", "pending"),
-                                         Query.order_asc("occurred_at"))
-            pending_total += pending
-            if first is not None and first.data.get("occurred_at"):
-                occurred = datetime.fromisoformat(str(first.data["occurred_at"]).replace("Z", "+00:00"))
-                oldest = max(oldest, (now - occurred).total_seconds())
-            dead_outbox += self._count(database_id, "outbox", Query.equal("status", "dead"))[0]
-            dead_deliveries += self._count(database_id, "deliveries", Query.equal("status", "dead"))[0]
-            webhook_failures += self._count(database_id, "webhook_deliveries", Query.is_not_null("error"))[0]
-        pending_family = GaugeMetricFamily("bigtech_outbox_pending", "Outbox events not yet published")
-        pending_family.add_metric([], pending_total)
-        lag = GaugeMetricFamily("bigtech_relay_lag_seconds", "Age of the oldest pending outbox event")
-        lag.add_metric([], oldest)
-        dead = GaugeMetricFamily("bigtech_dead_letters", "Dead-lettered events", labels=["kind"])
-        dead.add_metric(["outbox"], dead_outbox)
-        dead.add_metric(["delivery"], dead_deliveries)
-        failures = GaugeMetricFamily("bigtech_webhook_delivery_failures", "Failed outgoing webhook attempts")
-        failures.add_metric([], webhook_failures)
-        yield from (pending_family, lag, dead, failures)
+    @staticmethod
+    def _series(sums: dict[tuple[str, str], int], name: str) -> Iterator[tuple[dict[str, str], int]]:
+        for (found, encoded), value in sums.items():
+            if found == name:
+                yield json.loads(encoded), value
 
-    def _executions(self) -> Iterator[Any]:
-        sums = metrics.totals(self.tables)
+    def _executions(self, sums: dict[tuple[str, str], int]) -> Iterator[Any]:
         buckets: dict[tuple[str, ...], dict[str, int]] = {}
         durations: dict[tuple[str, ...], int] = {}
-        for (name, encoded), value in sums.items():
-            labels = json.loads(encoded)
+        for labels, value in self._series(sums, METRIC_DURATION + "_bucket"):
+            slot = buckets.setdefault(tuple(labels.get(label, "") for label in LABELS), {})
+            slot[labels.get("le", "+Inf")] = slot.get(labels.get("le", "+Inf"), 0) + value
+        for labels, value in self._series(sums, METRIC_DURATION + "_sum"):
             key = tuple(labels.get(label, "") for label in LABELS)
-            if name == METRIC_DURATION + "_bucket":
-                slot = buckets.setdefault(key, {})
-                slot[labels.get("le", "+Inf")] = slot.get(labels.get("le", "+Inf"), 0) + value
-            elif name == METRIC_DURATION + "_sum":
-                durations[key] = durations.get(key, 0) + value
+            durations[key] = durations.get(key, 0) + value
         executions = CounterMetricFamily("bigtech_executions", "Function executions", labels=LABELS)
         latency = HistogramMetricFamily("bigtech_execution_duration_ms", "Execution duration (ms)", labels=LABELS)
         bounds = [*map(str, metrics.DURATION_BUCKETS_MS), "+Inf"]
@@ -101,22 +111,62 @@ class Collector:
         yield executions
         yield latency
 
-    def _backups(self) -> Iterator[Any]:
+    def _business(self, sums: dict[tuple[str, str], int]) -> Iterator[Any]:
+        for name, (help_text, labels) in BUSINESS.items():
+            family = CounterMetricFamily(name, help_text, labels=list(labels))
+            merged: dict[tuple[str, ...], int] = {}
+            for found, value in self._series(sums, name + "_total"):
+                key = tuple(found.get(label, "") for label in labels)
+                merged[key] = merged.get(key, 0) + value
+            for key, value in sorted(merged.items()):
+                family.add_metric(list(key), value)
+            yield family
+
+    def _payment_webhooks(self, sums: dict[tuple[str, str], int]) -> Iterator[Any]:
+        """Gateway webhooks refused (4xx: bad signature, unknown order…) or failed (5xx), per gateway and status."""
+        family = CounterMetricFamily("bigtech_payment_webhook_failures",
+                                     "Payment webhooks answered 4xx (refused) or 5xx (failed)",
+                                     labels=["gateway", "status"])
+        merged: dict[tuple[str, str], int] = {}
+        for labels, value in self._series(sums, METRIC_DURATION + "_bucket"):
+            function, status = labels.get("function", ""), labels.get("status", "")
+            if function.startswith("pagamento-") and labels.get("route", "").startswith("/webhook") \
+                    and status[:1] in ("4", "5"):
+                key = (function.removeprefix("pagamento-"), status)
+                merged[key] = merged.get(key, 0) + value
+        for key, value in sorted(merged.items()):
+            family.add_metric(list(key), value)
+        yield family
+
+    def _backups(self, sums: dict[tuple[str, str], int]) -> Iterator[Any]:
         configured = GaugeMetricFamily("bigtech_backup_store_configured", "1 when BIGTECH_BACKUP_BUCKET is set")
-        try:
-            store = BackupStore.from_env()
-        except BackupStoreMissing:
-            configured.add_metric([], 0)
-            yield configured
-            return
-        configured.add_metric([], 1)
+        configured.add_metric([], 1 if os.environ.get("BIGTECH_BACKUP_BUCKET") else 0)
         yield configured
-        age = GaugeMetricFamily("bigtech_backup_age_seconds", "Age of the newest backup", labels=["database"])
-        now = datetime.now(UTC)
-        databases = [CORE_DATABASE_ID, *(tenant_database_id(t) for t in tenant_ids(self.tables))]
-        for database_id in databases[:MAX_BACKUP_DATABASES]:
-            backups = list_backups(store, database_id)
-            # never backed up: as old as it gets, so the BackupTooOld alert fires
-            seconds = (now - parse_backup_time(backups[-1])).total_seconds() if backups else 1e9
-            age.add_metric([database_id], seconds)
+        last = {labels.get("database", ""): value for labels, value in self._series(sums, metrics.BACKUP_SUCCESS)}
+        databases = [CORE_DATABASE_ID, *(tenant_database_id(t) for t in tenant_ids(self.tables))]  # type: ignore[arg-type]
+        age = GaugeMetricFamily("bigtech_backup_age_seconds", "Seconds since the last successful backup",
+                                labels=["database"])
+        now = time.time()
+        for database_id in sorted({*databases, *last}):
+            age.add_metric([database_id], max(0.0, now - last[database_id]) if database_id in last else NEVER)
         yield age
+
+    def _relay(self) -> Iterator[Any]:
+        """Pending events and the relay lag from the core markers (one call), not from every tenant's outbox."""
+        try:
+            page = self.tables.list_rows(CORE_DATABASE_ID, OUTBOX_PENDING_TABLE,
+                                         [Query.order_asc("$createdAt"), Query.limit(1)], total=True)
+            pending, oldest = page.total, (page.rows[0].createdat if page.rows else None)
+        except AppwriteException as error:
+            if error.code != 404:
+                raise
+            pending, oldest = 0, None
+        lag = 0.0
+        if oldest:
+            lag = max(0.0, (datetime.now(UTC) - datetime.fromisoformat(oldest.replace("Z", "+00:00"))).total_seconds())
+        pending_family = GaugeMetricFamily("bigtech_outbox_pending", "Outbox events not yet published (markers)")
+        pending_family.add_metric([], pending)
+        lag_family = GaugeMetricFamily("bigtech_relay_lag_seconds", "Age of the oldest pending outbox event")
+        lag_family.add_metric([], lag)
+        yield pending_family
+        yield lag_family

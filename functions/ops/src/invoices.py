@@ -1,6 +1,7 @@
 """``GET /invoices?period=YYYY-MM[&tenant_id=…][&format=json|csv|pdf]``: the platform's invoice report
-(platform admins). Per tenant: the month's usage from its ledger, consultas, orders and audit, the fee
-from the platform's fee model, and the monthly usage record written to core ``platform_usage``.
+(platform admins). Per tenant: the month's usage from its ledger, consultas, orders and audit (so it
+reconciles with the ledger by construction) and the fee from the platform's fee model. The running
+usage record in core ``platform_usage`` is built from the bus events instead (``GET /usage``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bigtech.credits.reaper import tenant_ids
 from bigtech.errors import NotFound
 from bigtech.http import Request, Response, text_response
 from bigtech.identity import AppwriteDirectory, resolve
-from bigtech.ops.usage import CSV_COLUMNS, invoice, record_usage, tenant_usage, to_csv
+from bigtech.ops.usage import CSV_COLUMNS, invoice, tenant_usage, to_csv
 from bigtech.tenancy import find_tenant
 
 READ_ACTION = "platform_invoices.read"
@@ -40,9 +41,7 @@ def read(request: Request) -> Any:
     settings, _ = platform_settings.load(tables)
     invoices = []
     for tenant_id in [query.tenant_id] if query.tenant_id else tenant_ids(tables):
-        usage = tenant_usage(tables, tenant_id, query.period)
-        record_usage(tables, usage)
-        invoices.append(invoice(usage, settings))
+        invoices.append(invoice(tenant_usage(tables, tenant_id, query.period), settings))
     if query.format == "csv":
         return text_response(to_csv(invoices), 200, "text/csv; charset=utf-8")
     if query.format == "pdf":

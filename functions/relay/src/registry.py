@@ -31,6 +31,7 @@ SUBSCRIBERS_ENV = "BIGTECH_BUS_SUBSCRIBERS"
 # function id -> topic patterns of the CORE functions that consume events.
 CORE_SUBSCRIBERS: dict[str, tuple[str, ...]] = {
     "billing": ("payment.*",),  # crediting of paid orders (functions/billing/src/crediting.py)
+    "ops": ("consulta.*", "credits.*", "payment.*"),  # platform usage and business counters (ops/src/events.py)
 }
 
 

@@ -17,6 +17,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
+from bigtech import metrics
 from bigtech.bus import BusConfig, Relay, RelayReport, Subscriber, execution_deliverer
 from bigtech.bus.appwrite_deliveries import TablesDeliveryStore
 from bigtech.bus.appwrite_outbox import TablesOutboxStore
@@ -74,6 +75,17 @@ def build_relay(client: Client, config: BusConfig, log: Callable[[str], Any] | N
     return relay, store
 
 
+def count_dead_letters(tables: TablesDB, report: RelayReport) -> None:
+    """``bigtech_dead_letters_total{kind="delivery"}`` for the metrics function: one increment, only when this
+    run dead-lettered something; best effort (a metrics failure is a note, never a failed run)."""
+    if not report.dead_lettered:
+        return
+    try:
+        metrics.record(tables, metrics.DEAD_LETTERS, {"kind": "delivery"}, report.dead_lettered)
+    except AppwriteException as error:
+        report.note(f"metrics: dead letters not counted: {error}")
+
+
 def run_relay(client: Client, tenant_id: str | None, trigger: str, log: Callable[[str], Any] | None = None,
               budget: float | None = None, event_id: str | None = None) -> RelayReport:
     config = BusConfig.from_env()
@@ -98,6 +110,7 @@ def run_relay(client: Client, tenant_id: str | None, trigger: str, log: Callable
         report.error = str(unavailable("reading the subscriber registry", error))
         return report
     report = relay.run(tenant_id, budget if budget is not None else budget_for(trigger))
+    count_dead_letters(TablesDB(client), report)
     try:
         focus = {tenant_id: [event_id]} if tenant_id and event_id else None
         markers.settle(store.settled, store.pending_by_tenant, focus)

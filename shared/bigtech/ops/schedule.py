@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
+from .. import metrics
 from ..credits.reaper import tenant_ids
 from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import tenant_database_id
@@ -44,6 +46,14 @@ def _fresh(store: BackupStore, database_id: str, now: datetime) -> bool:
     return bool(backups) and now - parse_backup_time(backups[-1]) < timedelta(hours=FRESH_HOURS)
 
 
+def _mark_success(tables: TablesDB, database_id: str, progress: Callable[[str], None]) -> None:
+    """The metrics function's backup age comes from this gauge (one upsert), not from listing the bucket."""
+    try:
+        metrics.set_gauge(tables, metrics.BACKUP_SUCCESS, {"database": database_id}, int(time.time()))
+    except AppwriteException as error:  # the backup itself is done; only its age metric is stale
+        progress(f"{database_id}: backup age not recorded: {error}")
+
+
 def run_backups(tables: TablesDB, store: BackupStore, *, tenant: str | None = None, full: bool = False,
                 include_core: bool = True, budget_seconds: float | None = None, skip_fresh: bool = False,
                 policy: Policy | None = DEFAULT_POLICY, progress: Callable[[str], None] = print) -> RunReport:
@@ -66,6 +76,7 @@ def run_backups(tables: TablesDB, store: BackupStore, *, tenant: str | None = No
             else:
                 result = backup_tenant(tables, store, tenant_id, full=full, progress=progress)
             report.backed_up.append(result.to_json())
+            _mark_success(tables, database_id, progress)
             if policy is not None:
                 for backup_id in to_delete(list_backups(store, database_id), policy):
                     store.delete_folder(store.key(database_id, backup_id))

@@ -11,15 +11,13 @@ construction and can be rebuilt at any time:
   (decimal BRL, as the plugins report it).
 
 The fee model lives in platform settings: ``platform_fee_per_consulta_cents`` per billable consulta
-plus ``platform_fee_revenue_bp`` basis points of the revenue. The monthly usage record is written to
-the core ``platform_usage`` table (one row per tenant, period and category; row id derived, so a rebuild
-overwrites it).
+plus ``platform_fee_revenue_bp`` basis points of the revenue. The running usage record (core
+``platform_usage``) is built from the bus events as they happen (``bigtech.ops.usage_events``).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from datetime import UTC, datetime
@@ -31,7 +29,6 @@ from appwrite.services.tables_db import TablesDB
 
 from ..credits.ledger import EFFECT
 from ..platform_settings import PlatformSettings
-from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import CATEGORIES, LEDGER_TYPES, tenant_database_id
 from .tables_io import read_rows
 
@@ -88,15 +85,6 @@ def invoice(usage: dict[str, Any], settings: PlatformSettings) -> dict[str, Any]
     return {**usage, "fee": {"per_consulta_cents": settings.platform_fee_per_consulta_cents,
                              "revenue_bp": settings.platform_fee_revenue_bp, "consultas_cents": per_consulta,
                              "revenue_share_cents": share, "total_cents": per_consulta + share}}
-
-
-def record_usage(tables: TablesDB, usage: dict[str, Any]) -> None:
-    """The monthly usage record: core ``platform_usage`` rows (tenant, period, category), rebuilt in place."""
-    for category, slot in usage["categories"].items():
-        row_id = "u" + hashlib.sha256(f"{usage['tenant_id']}|{usage['period']}|{category}".encode()).hexdigest()[:35]
-        tables.upsert_row(CORE_DATABASE_ID, "platform_usage", row_id, {
-            "tenant_id": usage["tenant_id"], "period": usage["period"], "category": category,
-            "count": slot["count"], "credits": slot["credits"]})
 
 
 CSV_COLUMNS = ("tenant_id", "period", "consultas", "credits_sold", "credits_spent", "ledger_net", "revenue_cents",

@@ -82,6 +82,7 @@ PLATFORM_USAGE = Table(
         string("category", 32, required=True),
         integer("count", default=0),
         integer("credits", default=0),
+        integer("amount_cents", default=0),  # payments:<outcome> rows (bigtech.ops.usage_events)
     ),
     (unique_index("tenant_id", "period", "category"),),
 )

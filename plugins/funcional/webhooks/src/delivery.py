@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from appwrite.exception import AppwriteException
 
-from bigtech import outbound, uow
+from bigtech import metrics, outbound, uow
 from bigtech.audit.writer import AuditTrail
 from bigtech.audited import Actor, Event, commit_change
 from bigtech.secrets_box import SecretsCorrupted
@@ -177,7 +177,20 @@ def record(store: Store, row: Any, endpoint: Endpoint, number: int, code: int | 
                                                  {"endpoint_id": endpoint.id, "reason": disable})])
     else:
         uow.run(store.tables, stage)
+    count(store, delivery["status"])
     return Outcome(row.id, number, delivery["status"], code, latency, log["error"], disable)
+
+
+WEBHOOK_DELIVERIES = "bigtech_webhook_deliveries_total"
+
+
+def count(store: Store, outcome: str) -> None:
+    """``bigtech_webhook_deliveries_total{outcome=succeeded|pending|failed}`` (pending: failed, will retry) for
+    the metrics function: one increment per attempt, best effort (the attempt is already recorded)."""
+    try:
+        metrics.record(store.tables, WEBHOOK_DELIVERIES, {"outcome": outcome})
+    except AppwriteException:
+        return
 
 
 def _host(url: str) -> str:
