@@ -32,8 +32,8 @@ def run(report) -> None:
     from moto import mock_aws
 
     from bench.support import client_for, private_stack
-    from bigtech.ops.backup import backup_tenant
-    from bigtech.ops.restore import restore_tenant
+    from bigtech.ops.backup import backup_core, backup_tenant
+    from bigtech.ops.restore import restore_core, restore_tenant
     from bigtech.ops.store import BackupStore, StoreSettings
     from bigtech.ops.tables_io import write_rows
     from bigtech.schema import provision_core, provision_tenant
@@ -69,6 +69,11 @@ def run(report) -> None:
         report.metric("incremental backup Appwrite calls", incremental.appwrite_calls, "calls")
         report.metric("incremental backup size", incremental.bytes / 1024, "KiB")
 
+        store.calls = 0
+        dry = restore_tenant(tables, store, tenant, dry_run=True)
+        report.metric("restore dry run (every check, nothing written)", dry.seconds, "s")
+        report.metric("restore dry run Appwrite calls", dry.appwrite_calls, "calls")
+
         tables.delete(database)
         store.calls = 0
         restored = restore_tenant(tables, store, tenant)
@@ -76,3 +81,9 @@ def run(report) -> None:
         report.metric("restore (chain of 2, all checks)", restored.seconds, "s")
         report.metric("restore Appwrite calls", restored.appwrite_calls, "calls")
         report.metric("restore S3 calls", restored.s3_calls, "calls")
+
+        backup_core(tables, store, full=True)
+        store.calls = 0
+        core = restore_core(tables, store, to_database_id="core_bench")
+        report.metric("core restore into a new id (all checks)", core.seconds, "s")
+        report.metric("core restore Appwrite calls", core.appwrite_calls, "calls")
