@@ -11,9 +11,12 @@ import json
 import time
 
 import pytest
+from appwrite.services.tables_db import TablesDB
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from bigtech import metrics
+from tests.conftest import make_client
 from tests.support.actors import add_member
 
 from .conftest import new_tenant, run_schedule, send_event, wait_for
@@ -38,6 +41,12 @@ def receiver(monkeypatch):
 @pytest.fixture(scope="module")
 def tenant(stack, admin):
     return new_tenant(stack, admin, "wh", PLUGIN)
+
+
+def delivery_counters(stack) -> dict[str, int]:
+    sums = metrics.totals(TablesDB(make_client(stack)))
+    return {json.loads(labels)["outcome"]: value for (name, labels), value in sums.items()
+            if name == "bigtech_webhook_deliveries_total"}
 
 
 def create_endpoint(owner, url, **extra):
@@ -79,6 +88,7 @@ def test_a_consulta_event_arrives_signed_through_the_relay(stack, tenant, receiv
 def test_500_three_times_then_200_is_one_successful_delivery(stack, tenant, receiver):
     tenant_id, owner = tenant
     receiver.statuses = [500, 500, 500, 200]
+    counted = delivery_counters(stack)
     _endpoint, secret = create_endpoint(owner, receiver.url("/retry"), events=["order.created"])
     envelope, answer = send_event(stack, PLUGIN, tenant_id, "order.created", {"order_id": "o-1", "credits": 10})
     assert answer["endpoints"] == 1 and answer["failed"] == 1  # the immediate attempt
@@ -97,6 +107,9 @@ def test_500_three_times_then_200_is_one_successful_delivery(stack, tenant, rece
     assert [d["status"] for d in message.body["deliveries"]] == ["succeeded"]
     assert sorted(a["attempt"] for a in message.body["attempts"]) == [1, 2, 3, 4]
     assert sum(1 for a in message.body["attempts"] if a["status_code"] == 200) == 1
+    after = delivery_counters(stack)  # what the metrics function serves as bigtech_webhook_deliveries_total
+    assert after.get("pending", 0) - counted.get("pending", 0) >= 3  # other tenants may deliver meanwhile
+    assert after.get("succeeded", 0) - counted.get("succeeded", 0) >= 1
 
 
 def test_410_disables_the_endpoint_with_an_audit_entry(stack, tenant, receiver):

@@ -7,6 +7,7 @@ Appwrite calls per scrape that does not grow with the tenants. A redelivered eve
 
 from __future__ import annotations
 
+import importlib
 import time
 from datetime import UTC, datetime
 
@@ -139,3 +140,23 @@ def test_effects_of_each_event_type():
     assert of("tenant.created") == ([], [])
     assert of("consulta.completed", category="x" * 80 + "\n", status=None, cost="-3")[1][0][1] == {
         "category": "x" * 40, "status": "unknown"}  # hostile labels are bounded; negative costs are zero
+
+
+def test_the_relay_counts_what_it_dead_letters(stack):
+    from bigtech import metrics
+    from bigtech.bus import RelayReport
+    from local_appwrite.runner.loader import bind_package, forget
+    from tests.support.actors import REPO_ROOT, ensure_core
+
+    ensure_core(stack)
+    forget("_ops_relay")
+    bind_package("_ops_relay", REPO_ROOT / "functions" / "relay")
+    run = importlib.import_module("_ops_relay.src.run")
+    tables = TablesDB(make_client(stack))
+    key = ("bigtech_dead_letters_total", metrics.labels_json({"kind": "delivery"}))
+    before = metrics.totals(tables).get(key, 0)
+    report = RelayReport(mode="direct", tenant_id="any")
+    run.count_dead_letters(tables, report)  # nothing dead-lettered: no call at all
+    report.dead_lettered = 2
+    run.count_dead_letters(tables, report)
+    assert metrics.totals(tables).get(key, 0) - before == 2
