@@ -64,3 +64,21 @@ def test_core_backup_dry_run_destroy_restore_reads_back_identical(stack, store):
     assert me.status == 200 and me.body["tenant"]["id"] == tenant_id
     verify = admin.call("audit", "GET", "/platform/verify")
     assert verify.status == 200 and verify.body["ok"], verify.body
+
+
+def test_the_restore_command_dry_runs_the_core_and_refuses_with_exit_code_2(stack, store, monkeypatch, capsys):
+    """``invoke restore --core --dry-run`` runs ``python -m bigtech.ops``: the same code, named by APPWRITE_*."""
+    from bigtech.ops.__main__ import main
+    from tests.ops.conftest import BUCKET
+
+    platform_admin(stack)
+    for name, value in {"APPWRITE_ENDPOINT": stack.endpoint, "APPWRITE_PROJECT_ID": stack.settings.project_id,
+                        "APPWRITE_API_KEY": stack.settings.api_key, "BIGTECH_BACKUP_BUCKET": BUCKET,
+                        "BIGTECH_BACKUP_PREFIX": "drill"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["restore", "--core", "--dry-run"]) == 2  # nothing backed up yet
+    assert "restore refused: no backup of core in the store" in capsys.readouterr().err
+    backup_core(TablesDB(make_client(stack)), store, full=True)
+    assert main(["restore", "--core", "--dry-run"]) == 0
+    out = capsys.readouterr()
+    assert '"dry_run": true' in out.out and "nothing written" in out.err
