@@ -86,6 +86,9 @@ class MemoryGateway:
         self.executed.append(consulta_id)
         return self.result
 
+    def store_receipts(self, command: Any, consulta_id: str, result: PluginResult) -> list[dict[str, Any]]:
+        return []
+
     def transact(self, build: Callable[[UnitOfWork], T]) -> T:
         unit = UnitOfWork()
         result = build(unit)

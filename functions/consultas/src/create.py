@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from appwrite.services.functions import Functions
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
 from bigtech import appwrite_access, documents, idempotency, market, uow
@@ -35,6 +36,8 @@ from bigtech.http import Request, Response, created
 from bigtech.identity import current
 from bigtech.plugin_loader import routing
 from bigtech.plugins import ConsultaInput, PluginResult, validate_input
+from bigtech.storage import Audience
+from bigtech.storage.receipts import receipt_urls, store_source_receipts
 from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
 
@@ -86,6 +89,7 @@ class AppwriteGateway:
         client = appwrite_access.key_client(request)
         self.tables = TablesDB(client)
         self.functions = Functions(client)
+        self.storage = Storage(client)
         self.request_log = request.log
 
     def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim | idempotency.Stored:
@@ -115,6 +119,12 @@ class AppwriteGateway:
 
     def execute(self, route: routing.Route, tenant_id: str, consulta_id: str, lookup: ConsultaInput) -> PluginResult:
         return runner.run(self.functions, route, tenant_id, consulta_id, lookup)
+
+    def store_receipts(self, command: ConsultaCommand, consulta_id: str, result: PluginResult) -> list[dict[str, Any]]:
+        if not receipt_urls(result.sources):
+            return []
+        return store_source_receipts(self.storage, Audience(command.tenant_id, command.user_id), consulta_id,
+                                     result.sources, self.request_log.log)
 
     def transact(self, build: Callable[[UnitOfWork], T]) -> T:
         return uow.run(self.tables, build)

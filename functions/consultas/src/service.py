@@ -107,6 +107,10 @@ class Gateway(Protocol):
 
     def execute(self, route: Route, tenant_id: str, consulta_id: str, lookup: ConsultaInput) -> PluginResult: ...
 
+    def store_receipts(self, command: ConsultaCommand, consulta_id: str, result: PluginResult) -> list[dict[str, Any]]:
+        """The fontes' source receipts stored in the tenant's bucket (links; never raises)."""
+        ...
+
     def transact(self, build: Callable[[UnitOfWork], T]) -> T: ...
 
     def log(self, message: str) -> None: ...
@@ -148,6 +152,9 @@ def run_consulta(command: ConsultaCommand, gateway: Gateway) -> ConsultaOutcome:
         started = datetime.now(UTC)
         result = gateway.execute(route, command.tenant_id, consulta_id, command.lookup)
         row = _consulta_row(command, route, result, price)
+        receipts = gateway.store_receipts(command, consulta_id, result)
+        if receipts:  # committed with the row: the links exist exactly when the consulta does
+            row["source_receipts"] = json.dumps(receipts, separators=(",", ":"))
         gateway.log(f"consulta {consulta_id} {body.category} {command.lookup.masked()} → {row['status']} "
                     f"({'charged' if row['cost'] else 'released'} {price}; "
                     f"fontes {[s['plugin'] for s in render.public_sources(result)]})")

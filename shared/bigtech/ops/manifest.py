@@ -48,6 +48,8 @@ class Manifest(BaseModel):
     tables: dict[str, TableFile] = Field(default_factory=dict)
     audit: dict[str, Any] = Field(default_factory=dict)  # {chain, head: {seq, hash}, checkpoint: {...}|None}
     ledger: dict[str, Any] = Field(default_factory=dict)  # {entries, wallets: {id: {balance, held, effect}}}
+    # the tenant's Storage files (ops/files_io.py): file id → {key, name, size, md5, permissions}
+    files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     mac: str | None = None
     digest: str = ""
 

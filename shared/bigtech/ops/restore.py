@@ -8,7 +8,8 @@ Checks, in order, each refusing the restore with its reason (``RestoreRefused``)
 3. every table holds the rows the manifest counted (``total``) and only columns today's schema knows;
 4. the ledger: every wallet's balance equals its entries' Σ effect, as recorded at backup time;
 5. the audit chain: every link recomputes, the head matches the manifest's, and the entry at the
-   latest signed checkpoint's sequence has the hash the checkpoint signed.
+   latest signed checkpoint's sequence has the hash the checkpoint signed;
+6. every Storage file the backup names: its MD5 and size (``files_io``).
 
 Only then is the target database provisioned and filled (bulk creates keeping ids and timestamps),
 and the restored audit trail is verified again through Appwrite.
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from appwrite.exception import AppwriteException
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
 from ..audit import AuditEntry, AuditTrail, verify_entries, verify_trail
@@ -30,6 +32,7 @@ from ..audit.writer import Head
 from ..schema.provision import provision_tenant
 from ..schema.tenant import TENANT_SCHEMA, tenant_database_id
 from .backup import MANIFEST, decode_rows, ledger_totals, list_backups, load_manifest
+from .files_io import load_files, restore_files
 from .manifest import Manifest, check_manifest, mac_key
 from .store import BackupStore
 from .tables_io import CallCounter, count_rows, write_rows
@@ -58,6 +61,7 @@ class RestoreReport:
     s3_calls: int = 0
     audit: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)
+    files: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -197,7 +201,11 @@ def restore_tenant(tables: TablesDB, store: BackupStore, tenant_id: str, *, back
     progress(f"{source}: restoring {final.backup_id} (chain {' → '.join(m.backup_id for m in chain)}) into {target}")
     merged = load_tables(store, chain, progress)
     audit = verify_contents(final, merged)
-    progress(f"verified: counts, schema, ledger, audit chain ({audit['checked']} entries)")
+    try:
+        contents = load_files(store, final.files)
+    except ValueError as error:
+        raise RestoreRefused(str(error)) from None
+    progress(f"verified: counts, schema, ledger, audit chain ({audit['checked']} entries), {len(contents)} files")
     counter.calls += 1
     if _database_exists(tables, target):
         if not replace:
@@ -214,6 +222,7 @@ def restore_tenant(tables: TablesDB, store: BackupStore, tenant_id: str, *, back
         report.rows += len(rows)
         if rows:
             progress(f"{target}: {table.id} {len(rows)} rows restored")
+    report.files = restore_files(Storage(tables.client), target_tenant, tenant_id, final.files, contents, counter)
     for table_id, expected in report.tables.items():
         stored = count_rows(tables, target, table_id, None, counter)
         if stored != expected:
