@@ -189,8 +189,9 @@ def run(request: Request) -> Any:
         text = render_rows(reader, params["kind"], span, params.get("member"), params.get("locale") or "pt-BR")
         stored = store_file(Storage(tables.client), Audience(tenant_id, params.get("member")),
                             export_name(params["kind"], span), text.encode("utf-8"))
-    except (BigtechError, AppwriteException) as error:
-        reason = getattr(error, "code", None) or type(error).__name__
+    except Exception as error:  # recorded on the document for the member polling it; never left "running"
+        reason = getattr(error, "code", None) if isinstance(error, BigtechError | AppwriteException) else None
+        reason = reason or type(error).__name__
         tables.update_row(database_id, TABLE, document_id, {"status": "failed", "error": str(reason)[:1000],
                                                             "appwrite_calls": reader.calls + 3})
         return {"status": "failed"}
