@@ -170,15 +170,17 @@ def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed
 def idempotent_build(tables: Any, trail: AuditTrail, actor: Actor, claimed: Claim | None, *, action: str,
                      resource: tuple[str, str], details: Mapping[str, Any], stage: Callable[[UnitOfWork], T],
                      events: Sequence[Event], answer: Callable[[str, T], tuple[int, Any]],
-                     finish: Callable[[UnitOfWork, str, T], None] | None = None,
+                     finish: Callable[[UnitOfWork, str, T], None] | None = None, deferred_seal: bool = False,
                      ) -> Callable[[UnitOfWork], tuple[str, T]]:
     """The ``build`` that ``commit_idempotent`` commits (for a caller that runs the unit of work itself,
-    e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards."""
+    e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards;
+    ``deferred_seal``: the entry is marked for a later seal instead (``bigtech.audit.pending``)."""
 
     def build(unit: UnitOfWork) -> tuple[str, T]:
         result = stage(unit)
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
-                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip)
+                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip,
+                            deferred=deferred_seal)
         audit_id = entry.id
         if finish is not None:
             finish(unit, audit_id, result)

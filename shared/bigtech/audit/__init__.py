@@ -3,7 +3,8 @@ platform (core ``platform_audit``).
 
 - ``chain``: canonical JSON, entry hashes, the genesis link;
 - ``writer``: stage an unsealed entry into a transaction's unit of work, then seal it into the chain
-  right after the commit (group commit; ``seal_all`` is the scheduled sweep for leftovers);
+  right after the commit (group commit; ``seal_all`` is the scheduled sweep for leftovers; ``pending``: the
+  markers of entries written to be sealed later);
 - ``verify``: walk a trail and name the first bad sequence (and flag entries left unsealed);
 - ``signing``/``checkpoints``/``anchoring``: signed checkpoints of each chain's head (Ed25519, key
   outside the database) that ``verify`` holds the chain against;
@@ -17,7 +18,7 @@ from .checkpoints import Anchor, Checkpoint
 from .export import to_csv
 from .signing import PublicKeys, Signer, SigningKeyMissing, load_public_keys, load_signer
 from .verify import VerifyResult, all_entries, entry_of, stored_entries, verify_entries, verify_trail
-from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, stage_entry
+from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, seal_pending, stage_entry
 
 __all__ = [
     "CHECKPOINT_TABLE",
@@ -47,6 +48,7 @@ __all__ = [
     "read_head",
     "seal",
     "seal_all",
+    "seal_pending",
     "stage_entry",
     "stored_entries",
     "to_csv",
