@@ -33,7 +33,7 @@ from bigtech.audited import Actor
 from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
 from bigtech.identity import current
-from bigtech.plugin_loader import routing
+from bigtech.plugin_loader import routing, state
 from bigtech.plugins import ConsultaInput, PluginResult, validate_input
 from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
@@ -87,6 +87,13 @@ class AppwriteGateway:
         self.tables = TablesDB(client)
         self.functions = Functions(client)
         self.request_log = request.log
+        self._plugins: dict[str, state.TenantPlugin] | None = None
+
+    def plugins(self, database_id: str) -> dict[str, state.TenantPlugin]:
+        """The tenant's plugin rows, read once per execution: the market terms and the route both need them."""
+        if self._plugins is None:
+            self._plugins = state.load(self.tables, database_id)
+        return self._plugins
 
     def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim | idempotency.Stored:
         return idempotency.claim(self.tables, database_id, scope, key, fingerprint)
@@ -95,14 +102,15 @@ class AppwriteGateway:
         idempotency.release(self.tables, claimed)
 
     def route(self, tenant_id: str, database_id: str, category: str) -> routing.Route:
-        return routing.resolve(self.tables, tenant_id, database_id, category)
+        return routing.resolve(self.tables, tenant_id, database_id, category, self.plugins(database_id))
 
     def reserve(self, hold: Hold) -> None:
         reserve(self.tables, hold)
 
     def member_terms(self, command: ConsultaCommand) -> market.MemberTerms:
+        varejo = self.plugins(command.database_id).get(market.VAREJO)
         return market.member_terms(self.tables, command.database_id, command.settings, command.body.category,
-                                   command.user_id)
+                                   command.user_id, varejo.config if varejo and varejo.enabled else None)
 
     def reserve_spend(self, member: market.MemberTerms) -> None:
         member.reserve_spend(self.tables)
