@@ -217,7 +217,7 @@ def _settlement(command: ConsultaCommand, gateway: Gateway, claimed: idempotency
         gateway.tables, AuditTrail.tenant(command.database_id), command.actor, claimed, action="consultas.create",
         resource=("consulta", consulta_id), details=audit_details(command, row, result, hold.amount, started),
         stage=stage, events=[event], answer=answer, finish=finish,
-        deferred_seal=True)  # sealed by the next sealer, reader or sweep: 7 calls fewer (docs/audit.md)
+        deferred_seal=True)  # sealed by the next sealer or the sweep: 7 calls fewer (docs/audit.md)
 
 
 def audit_details(command: ConsultaCommand, row: dict[str, Any], result: PluginResult, price: int,

@@ -18,7 +18,7 @@ from .checkpoints import Anchor, Checkpoint
 from .export import to_csv
 from .signing import PublicKeys, Signer, SigningKeyMissing, load_public_keys, load_signer
 from .verify import VerifyResult, all_entries, entry_of, stored_entries, verify_entries, verify_trail
-from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, seal_pending, stage_entry
+from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, stage_entry
 
 __all__ = [
     "CHECKPOINT_TABLE",
@@ -48,7 +48,6 @@ __all__ = [
     "read_head",
     "seal",
     "seal_all",
-    "seal_pending",
     "stage_entry",
     "stored_entries",
     "to_csv",

@@ -6,9 +6,8 @@ the request path (7 Appwrite calls fewer per consulta). To tell the sweep where 
 transaction creates a marker here (``stage_mark``; row id = the entry id, so it is a create of a fresh
 row and concurrent changes never conflict over it). The entry is then sealed by whichever comes
 first: the next change of that chain that seals at once (a sealer seals *every* unsealed entry in
-write order), a reader of the trail (``GET /audit/verify`` and the exports seal before they read:
-``bigtech.audit.writer.seal_pending``) or the scheduled sweep (``seal_all``), which clears the markers
-it read once their chain is sealed.
+write order) or the scheduled sweep (``seal_all``), which clears the markers it read once their chain
+is sealed. Until then ``verify`` counts it as ``unsealed`` and gives it ``DEFERRED_GRACE_SECONDS``.
 
 Like ``outbox_pending``: a marker may outlive its entry's unsealed state (a later visit finds nothing
 and clears it), but a deferred entry never lacks one — both are in one transaction, and a marker is

@@ -19,7 +19,7 @@ and the loser of each race rebuilt and retried its whole change. So an entry is 
 A sealing failure never fails the request: the change and its unsealed entry are durable, and the
 next writer's sealer, or the scheduled sweep (``seal_all``, from billing's reaper schedule), seals them.
 A change too frequent to pay for step 2 on its request (a consulta) skips it (``deferred``): its entry
-waits, with a marker (``bigtech.audit.pending``), for the next sealer, reader or sweep.
+waits, with a marker (``bigtech.audit.pending``), for the next sealer or the sweep.
 A sealer that sealed something then signs a checkpoint of the new head (``bigtech.audit.anchoring``).
 ``bigtech.audit.verify`` treats entries unsealed for longer than ``UNSEALED_GRACE_SECONDS`` as a fault.
 """
@@ -51,7 +51,7 @@ HEAD_ROW = "head"
 SEAL_BATCH = 50  # entries sealed per transaction (one update each + two for the head: under Appwrite's 100)
 SEAL_ATTEMPTS = 20
 UNSEALED_GRACE_SECONDS = 60
-# An entry written for a later seal (``deferred``, with its marker) waits for the next sealer, reader or
+# An entry written for a later seal (``deferred``, with its marker) waits for the next sealer or the
 # sweep: billing's schedule runs every 5 minutes, so three runs may pass (one stopped by its time budget,
 # one failed) before ``verify`` calls it a fault.
 DEFERRED_GRACE_SECONDS = 15 * 60
@@ -119,7 +119,7 @@ def stage_entry(tables: TablesDB, unit: UnitOfWork, trail: AuditTrail, *, action
 
     Its ``audit_id`` (what mutating routes return) is ``entry.id``, the row id. ``tables`` is what the
     sealer will use after the commit. ``deferred``: no seal after the commit; a marker in the same unit
-    (``bigtech.audit.pending``) names the chain for the next sealer, reader or sweep — for changes too
+    (``bigtech.audit.pending``) names the chain for the next sealer or the sweep — for changes too
     frequent to pay a seal and a checkpoint each (a consulta: 7 Appwrite calls).
     """
     entry = new_entry(action=action, actor=actor, actor_role=actor_role, resource_type=resource_type,
@@ -195,36 +195,22 @@ def seal(tables: TablesDB, trail: AuditTrail, entry_id: str | None = None, *, ba
             return sealed
 
 
-def seal_quietly(tables: TablesDB, trail: AuditTrail, entry_id: str | None) -> None:
+def seal_quietly(tables: TablesDB, trail: AuditTrail, entry_id: str) -> None:
     """``seal`` for after a commit, then a signed checkpoint of the new head when this call sealed
-    anything: a failure is logged, never raised (the scheduled sweep seals and anchors what is left).
-    Without ``entry_id`` it seals everything unsealed (``seal_pending``)."""
+    anything: a failure is logged, never raised (the scheduled sweep seals and anchors what is left)."""
     from .anchoring import checkpoint_quietly  # anchoring builds on this module
 
     entries: list[AuditEntry] = []
     try:
         sealed = seal(tables, trail, entry_id, sealed_out=entries)
     except Exception as error:  # the change is committed; the sweep seals it later
-        log.warning("audit: entry %s in %s/%s left unsealed: %s", entry_id or "(all)", trail.database_id,
-                    trail.table_id, error)
+        log.warning("audit: entry %s in %s/%s left unsealed: %s", entry_id, trail.database_id, trail.table_id,
+                    error)
         return
     if sealed:
         # The entries just sealed and the head they end at are known: the checkpoint need not read
         # them back (2 calls fewer per audited change; it still reads the last checkpoint).
         checkpoint_quietly(tables, trail, known=entries)
-
-
-def seal_pending(tables: TablesDB, trail: AuditTrail) -> None:
-    """Seal and anchor what deferred writers left in ``trail`` before someone reads it (``GET /audit/verify``
-    and the exports), so a reader never meets them unsealed: one list call when nothing is pending.
-    Never raises; the markers stay for the sweep, which clears them."""
-    try:
-        if not unsealed_rows(tables, trail, 1):
-            return
-    except Exception as error:  # reading goes on; verify reports what is left unsealed
-        log.warning("audit: unsealed entries of %s not checked before reading: %s", trail.chain_id, error)
-        return
-    seal_quietly(tables, trail, None)
 
 
 def seal_all(tables: TablesDB, trails: list[AuditTrail] | None = None,
