@@ -121,6 +121,7 @@ class AppwriteGateway:
         if claimed is None:
             reserve(self.tables, hold)
             return
+
         def stage(unit: UnitOfWork) -> None:
             idempotency.stage_claim(unit, claimed, self._fingerprint)
 

@@ -1,7 +1,7 @@
 """The core ``audit_pending`` markers: which chains have entries written to be sealed later.
 
-A high-volume audited change (a consulta) writes its entry **unsealed and unmarked for an immediate
-seal** (``stage_entry(..., deferred=True)``): no head read, no seal transaction and no checkpoint on
+A high-volume audited change (a consulta) writes its entry unsealed and registers no seal after its
+commit (``stage_entry(..., deferred=True)``): no head read, no seal transaction and no checkpoint on
 the request path (7 Appwrite calls fewer per consulta). To tell the sweep where to look, the same
 transaction creates a marker here (``stage_mark``; row id = the entry id, so it is a create of a fresh
 row and concurrent changes never conflict over it). The entry is then sealed by whichever comes
