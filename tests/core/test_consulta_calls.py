@@ -101,3 +101,22 @@ def test_a_keyed_consulta_takes_its_key_in_the_reservation(stack, tenant):
     again = analyst.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "calls-1"})
     assert again.status == 201 and again.body == first.body
     assert again.headers.get("idempotent-replayed") == "true"
+
+
+def test_a_replay_wins_over_a_refusal_that_comes_first(stack, tenant):
+    """The key is checked when anything before the reservation's transaction refuses, so a retry of a
+    consulta that spent the last credits still gets its first answer, not 402."""
+    _, owner, _ = tenant
+    spender = add_member(owner, "analyst")
+    assert owner.call("billing", "POST", "/grants",
+                      {"user_id": spender.user_id, "credits": 100, "reason": "exactly one"}).status == 201
+    first = spender.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "last-credits"})
+    assert first.status == 201 and first.body["cost"] == 100, first
+    again = spender.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "last-credits"})
+    assert again.status == 201 and again.body == first.body
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = spender.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "no-credits"})
+    assert other.status == 402 and other.error_code == "insufficient_credits"
+    reused = spender.call("consultas", "POST", "/", {**BODY, "purpose": "another"},
+                          headers={"idempotency-key": "last-credits"})
+    assert reused.status == 422 and reused.error_code == "idempotency_key_reused"
