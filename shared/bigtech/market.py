@@ -143,9 +143,10 @@ class MemberTerms:
 
 
 def member_terms(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None, category: str,
-                 user_id: str) -> MemberTerms:
-    """Price and monthly limit of ``user_id``'s consulta, from one read of the varejo config."""
-    config = varejo_config(tables, database_id)
+                 user_id: str, config: Any = False) -> MemberTerms:
+    """Price and monthly limit of ``user_id``'s consulta, from one read of the varejo config (none when the
+    caller passes the ``config`` it already read)."""
+    config = varejo_config(tables, database_id) if config is False else config
     price = prices(tables, database_id, tenant_settings, config)[0][category]
     return MemberTerms(database_id, user_id, price, monthly_limit(config, user_id), datetime.now(UTC).strftime("%Y-%m"))
 

@@ -113,6 +113,16 @@ OUTBOX_PENDING = Table(
     "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
 )
 
+AUDIT_PENDING_TABLE = "audit_pending"
+AUDIT_PENDING = Table(
+    AUDIT_PENDING_TABLE, "Unsealed audit markers",
+    (string("database_id", 64, required=True), string("table_id", 32, required=True), string("tenant_id", 36)),
+    (key_index("database_id", "table_id"), key_index("tenant_id")),
+    "Row id = audit entry id: written in the same transaction as an entry left for a later seal (a consulta's, "
+    "bigtech.audit.pending); cleared by the sweep once that chain is sealed. tenant_id is null for the platform "
+    "trail. The audit sweep visits only the chains named here (docs/audit.md).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 AUDIT_CHECKPOINTS = Table(
@@ -147,5 +157,5 @@ METRICS = Table(
 
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH, OUTBOX_PENDING, METRICS)
+     PROVIDER_HEALTH, OUTBOX_PENDING, AUDIT_PENDING, METRICS)
 )
