@@ -61,8 +61,9 @@ def document_hash(lookup: ConsultaInput, key: bytes | None) -> str | None:
 
 def fingerprint(body: ConsultaBody, lookup: ConsultaInput, key: bytes | None) -> str:
     """What makes two requests "the same" for idempotency; keyed, so it reveals no document."""
-    canonical = json.dumps({"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
-                            "legal_basis": body.legal_basis}, sort_keys=True, separators=(",", ":"))
+    fields = {"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
+              "legal_basis": body.legal_basis, **({"product": body.product} if body.product else {})}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     if key is None:
         return hashlib.sha256(canonical.encode()).hexdigest()
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
@@ -102,7 +103,7 @@ class AppwriteGateway:
 
     def member_terms(self, command: ConsultaCommand) -> market.MemberTerms:
         return market.member_terms(self.tables, command.database_id, command.settings, command.body.category,
-                                   command.user_id)
+                                   command.user_id, command.body.product)
 
     def reserve_spend(self, member: market.MemberTerms) -> None:
         member.reserve_spend(self.tables)
