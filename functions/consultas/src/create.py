@@ -65,8 +65,9 @@ def document_hash(lookup: ConsultaInput, key: bytes | None) -> str | None:
 
 def fingerprint(body: ConsultaBody, lookup: ConsultaInput, key: bytes | None) -> str:
     """What makes two requests "the same" for idempotency; keyed, so it reveals no document."""
-    canonical = json.dumps({"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
-                            "legal_basis": body.legal_basis}, sort_keys=True, separators=(",", ":"))
+    fields = {"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
+              "legal_basis": body.legal_basis, **({"product": body.product} if body.product else {})}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     if key is None:
         return hashlib.sha256(canonical.encode()).hexdigest()
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
@@ -140,7 +141,8 @@ class AppwriteGateway:
     def member_terms(self, command: ConsultaCommand) -> market.MemberTerms:
         varejo = self.plugins(command.database_id).get(market.VAREJO)
         return market.member_terms(self.tables, command.database_id, command.settings, command.body.category,
-                                   command.user_id, varejo.config if varejo and varejo.enabled else None)
+                                   command.user_id, command.body.product,
+                                   varejo.config if varejo and varejo.enabled else None)
 
     def reserve_spend(self, member: market.MemberTerms) -> None:
         member.reserve_spend(self.tables)

@@ -29,13 +29,13 @@ from appwrite.id import ID
 from bigtech import idempotency
 from bigtech.audit import AuditTrail
 from bigtech.audited import Actor, Event
-from bigtech.credits import Hold, price_for, stage_release, stage_settle
+from bigtech.credits import Hold, stage_release, stage_settle
 from bigtech.market import MemberTerms
 from bigtech.plugin_loader.routing import Route
 from bigtech.plugins import ConsultaInput, PluginResult
 from bigtech.uow import UnitOfWork
 
-from . import render
+from . import pricing, render
 from .models import ConsultaBody
 
 T = TypeVar("T")
@@ -133,11 +133,7 @@ def run_consulta(command: ConsultaCommand, gateway: Gateway) -> ConsultaOutcome:
         claimed = got
     consulta_id = claimed.resource_id("c") if claimed else ID.unique()
     terms = command.terms
-    member = None if terms else gateway.member_terms(command)
-    if terms:
-        price = terms.price(body.category)
-    else:
-        price = member.price if member else price_for(command.settings, body.category)
+    member, price = pricing.quote(command, gateway, claimed)  # the product's or category's price (pricing.py)
     wallet_id = terms.wallet_id if terms else command.user_id
     hold = Hold(database_id, wallet_id, price, "consulta", consulta_id, actor=command.user_id)
     try:

@@ -69,9 +69,13 @@ API_KEYS = Table(
         datetime_("revoked_at"),
         datetime_("rotated_at"),
         text("webhook_secret", 1024),  # sealed (AES-GCM, bigtech.secrets_box): signs async callbacks
+        string("key_id", 36),  # the public id; the row id is derived from key_hash (moves on rotation)
+        datetime_("created_at"),  # kept when the row moves
+        integer("minute_slots", default=0, min=0),  # the per-minute counter (minute * 10^6 + requests)
     ),
-    (unique_index("key_hash"), key_index("tenant_id")),
-    "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix.",
+    (unique_index("key_hash"), key_index("tenant_id"), unique_index("key_id")),
+    "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix. Row id "
+    "derived from key_hash, so one increment on it both finds the key and counts its minute (docs/mercado.md).",
 )
 
 PLATFORM_USAGE = Table(
