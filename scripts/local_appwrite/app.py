@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from . import account, functions, health, tablesdb, teams, users
+from . import account, functions, health, storage_service, tablesdb, teams, users
 from .auth import Caller, Credentials, authorize
 from .cors import Cors
 from .domains import FunctionDomains
@@ -18,7 +18,7 @@ from .http import Dispatcher, HTTPServer, Request, Route, Router, serve_in_threa
 from .stack_settings import StackSettings
 from .storage import Storage
 
-SERVICES = (health, tablesdb, users, teams, account, functions)
+SERVICES = (health, tablesdb, users, teams, account, functions, storage_service)
 
 
 class LocalAppwrite:

@@ -51,6 +51,7 @@ ALL_SCOPES = frozenset(
         "documents.read", "documents.write", "users.read", "users.write", "sessions.read", "sessions.write",
         "teams.read", "teams.write", "functions.read", "functions.write", "execution.read", "execution.write",
         "executions.read", "executions.write", "health.read", "rules.read",
+        "buckets.read", "buckets.write", "files.read", "files.write",
     }
 )
 

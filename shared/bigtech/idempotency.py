@@ -5,7 +5,10 @@ the route and the caller, so two users' keys never meet) and holding a hash of t
 
 1. ``claim`` creates the row *before* any effect. Appwrite refuses a second row with the same id, so
    of two concurrent requests with one key exactly one gets the claim; the other is told the first
-   is still running (409 ``idempotency_in_progress``) or, once it finished, gets its stored answer;
+   is still running (409 ``idempotency_in_progress``) or, once it finished, gets its stored answer.
+   A request whose first effect is a transaction may instead stage the claim into it (``stage_claim``,
+   one call fewer: a consulta's reservation) and, when that transaction or anything before it is
+   refused, ask ``held_by_another`` whether the key was the reason;
 2. the handler does its work and stages ``stage_complete`` (status + answer) in the **same
    transaction** as its effects, so an answer is stored exactly when the effects are;
 3. a request that fails before its effects calls ``release`` so the key can be used again; a claim
@@ -125,11 +128,34 @@ def claim(tables: TablesDB, database_id: str, scope: str, key: str, fingerprint:
     except AppwriteException as error:
         if not is_unique_violation(error):
             raise
+    stored = held_by_another(tables, Claim(database_id, rid, scope, key), fingerprint)
+    if stored is None:  # released between our create and our read: the caller may retry
+        raise Conflict("This idempotency key is being processed; retry.", code="idempotency_in_progress")
+    return stored
+
+
+def unwritten_claim(database_id: str, scope: str, key: str, nonce: str) -> Claim:
+    """A claim to be created by the request's first transaction (``stage_claim``) rather than on its own:
+    one call fewer. ``nonce`` (fresh per attempt) stands for the row's ``$createdAt`` in ``resource_id``."""
+    return Claim(database_id, row_id(scope, key), scope, key, nonce)
+
+
+def stage_claim(unit: UnitOfWork, claimed: Claim, fingerprint: str) -> None:
+    """Create the claim in the transaction that makes the request's first effect (a consulta's reservation):
+    the key is taken exactly when that effect is made, and a duplicate fails the whole transaction."""
+    unit.create(claimed.database_id, TABLE, claimed.row_id,
+                {"scope": claimed.scope, "key": claimed.key, "request_hash": fingerprint})
+
+
+def held_by_another(tables: TablesDB, claimed: Claim, fingerprint: str) -> Stored | None:
+    """After this request could not take ``claimed``: the first request's stored answer; ``None`` if no
+    request holds the key (any more). 422 ``idempotency_key_reused`` for another request's key, 409
+    ``idempotency_in_progress`` while the first request runs."""
     try:
-        data = tables.get_row(database_id, TABLE, rid).data
+        data = tables.get_row(claimed.database_id, TABLE, claimed.row_id).data
     except AppwriteException as error:
-        if error.code == 404:  # released between our create and our read: the caller may retry
-            raise Conflict("This idempotency key is being processed; retry.", code="idempotency_in_progress") from None
+        if error.code == 404:
+            return None
         raise
     if data.get("request_hash") != fingerprint:
         raise Unprocessable.field(HEADER, "was already used for a different request", code="idempotency_key_reused")
@@ -170,15 +196,17 @@ def commit_idempotent(tables: TablesDB, trail: AuditTrail, actor: Actor, claimed
 def idempotent_build(tables: Any, trail: AuditTrail, actor: Actor, claimed: Claim | None, *, action: str,
                      resource: tuple[str, str], details: Mapping[str, Any], stage: Callable[[UnitOfWork], T],
                      events: Sequence[Event], answer: Callable[[str, T], tuple[int, Any]],
-                     finish: Callable[[UnitOfWork, str, T], None] | None = None,
+                     finish: Callable[[UnitOfWork, str, T], None] | None = None, deferred_seal: bool = False,
                      ) -> Callable[[UnitOfWork], tuple[str, T]]:
     """The ``build`` that ``commit_idempotent`` commits (for a caller that runs the unit of work itself,
-    e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards."""
+    e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards;
+    ``deferred_seal``: the entry is marked for a later seal instead (``bigtech.audit.pending``)."""
 
     def build(unit: UnitOfWork) -> tuple[str, T]:
         result = stage(unit)
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
-                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip)
+                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip,
+                            deferred=deferred_seal)
         audit_id = entry.id
         if finish is not None:
             finish(unit, audit_id, result)
@@ -209,10 +237,13 @@ __all__ = [
     "commit_idempotent",
     "complete",
     "derived_id",
+    "held_by_another",
     "idempotent_build",
     "read_key",
     "release",
     "request_hash",
     "row_id",
+    "stage_claim",
     "stage_complete",
+    "unwritten_claim",
 ]

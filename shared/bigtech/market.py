@@ -1,10 +1,11 @@
 """Prices and packages through the tenant's market plugin (docs/mercado.md), CORE staying agnostic.
 
-When the tenant has ``mercado-varejo`` enabled, its config (validated by the plugin's manifest, changed
-only through the audited plugin loader) is the catalogue: ``prices`` per category and ``packages``. A
+When the tenant has ``mercado-varejo`` enabled, its config (validated by the plugin's manifest and the
+platform's catalogue bounds, changed only through the audited plugin loader) is the catalogue: ``prices``
+per category, ``products`` (a category's products, each with its own price) and ``packages``. A
 category the catalogue does not price, and a tenant without the plugin, fall back to the platform's
-table (``bigtech.credits.price_table``: the tenant's settings over the defaults). One read of the
-tenant's ``plugins`` row (id = plugin id) per look-up.
+table (``bigtech.credits.price_table``: the tenant's settings over the defaults); a product exists only
+in the catalogue. One read of the tenant's ``plugins`` row (id = plugin id) per look-up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from appwrite.exception import AppwriteException
 
 from .appwrite_access import is_unique_violation
 from .credits.pricing import price_table
-from .errors import PaymentRequired
+from .errors import PaymentRequired, Unprocessable
 from .plugin_loader import state
 
 VAREJO = "mercado-varejo"
@@ -51,6 +52,16 @@ def prices(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | N
 
 def price_for(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None, category: str) -> int:
     return prices(tables, database_id, tenant_settings)[0][category]
+
+
+def product_price(config: Mapping[str, Any] | None, category: str, product: str) -> int:
+    """The catalogue's price of ``product`` (a product of ``category``): the very number the price list shows.
+    422 ``product_not_offered`` when the tenant's catalogue (or its absence) does not sell it."""
+    for item in (config or {}).get("products") or []:
+        if item.get("id") == product and item.get("category") == category:
+            return int(item["price"])
+    raise Unprocessable(f"This tenant's catalogue offers no product {product!r} for {category}.",
+                        code="product_not_offered", details=[{"field": "product", "message": "not offered"}])
 
 
 def active_packages(config: Mapping[str, Any] | None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -143,10 +154,14 @@ class MemberTerms:
 
 
 def member_terms(tables: Any, database_id: str, tenant_settings: Mapping[str, Any] | None, category: str,
-                 user_id: str) -> MemberTerms:
-    """Price and monthly limit of ``user_id``'s consulta, from one read of the varejo config."""
-    config = varejo_config(tables, database_id)
-    price = prices(tables, database_id, tenant_settings, config)[0][category]
+                 user_id: str, product: str | None = None, config: Any = False) -> MemberTerms:
+    """Price (of the product when one is named, else of the category) and monthly limit of ``user_id``'s
+    consulta, from one read of the varejo config (none when the caller passes the ``config`` it already read)."""
+    config = varejo_config(tables, database_id) if config is False else config
+    if product:
+        price = product_price(config, category, product)
+    else:
+        price = prices(tables, database_id, tenant_settings, config)[0][category]
     return MemberTerms(database_id, user_id, price, monthly_limit(config, user_id), datetime.now(UTC).strftime("%Y-%m"))
 
 
@@ -167,4 +182,4 @@ def spending(tables: Any, database_id: str, user_id: str) -> dict[str, Any] | No
 
 
 __all__ = ["VAREJO", "MemberTerms", "active_packages", "member_terms", "monthly_limit", "parse_time", "price_for",
-           "prices", "spending", "varejo_config"]
+           "prices", "product_price", "spending", "varejo_config"]

@@ -143,6 +143,8 @@ MATRIX: dict[str, Rule] = {
     "report_jobs.create": _rule("tenant", *_EVERYONE),
     "report_jobs.read": _rule("tenant", *_EVERYONE),
     "report_jobs.run": _rule("platform"),  # the job's own asynchronous executions (key, no user)
+    "documents.read": _rule("tenant", *_EVERYONE),  # stored receipts/statements/exports (docs/storage.md)
+    "documents.run": _rule("platform"),  # an async export's own execution (key, no user)
 }
 
 

@@ -26,6 +26,31 @@ PluginId = Annotated[str, StringConstraints(pattern=PLUGIN_ID_PATTERN)]
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120  # per member and tenant (bigtech.ratelimit); tenants may override
 
 
+class CatalogueBounds(BaseModel):
+    """The platform's bounds on a tenant's retail catalogue (mercado-varejo, docs/mercado.md): prices in
+    credits per consulta (a category's or a product's), how many products and packages, and each package's
+    credits and price. A tenant's catalogue is checked against them whenever it is saved enabled (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_price: StrictInt = Field(10, ge=1, le=10_000_000, description="Least credits a consulta or product may cost")
+    max_price: StrictInt = Field(100_000, ge=1, le=10_000_000)
+    max_products: StrictInt = Field(50, ge=0, le=500)
+    max_packages: StrictInt = Field(20, ge=0, le=200)
+    min_package_credits: StrictInt = Field(100, ge=1, le=1_000_000_000)
+    max_package_credits: StrictInt = Field(10_000_000, ge=1, le=1_000_000_000)
+    min_package_price_cents: StrictInt = Field(100, ge=1, le=1_000_000_000)
+    max_package_price_cents: StrictInt = Field(10_000_000, ge=1, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> CatalogueBounds:
+        for low, high in (("min_price", "max_price"), ("min_package_credits", "max_package_credits"),
+                          ("min_package_price_cents", "max_package_price_cents")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{high} must be at least {low}")
+        return self
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,6 +69,7 @@ class PlatformSettings(BaseModel):
     platform_fee_revenue_bp: StrictInt = Field(0, ge=0, le=10_000, description="Basis points of tenant revenue")
     default_plugins: list[PluginId] = Field(default_factory=lambda: list(DEFAULT_PLUGINS), max_length=50,
                                             description="Plugins enabled for every new tenant")
+    catalogue: CatalogueBounds = Field(default_factory=CatalogueBounds)
 
     @model_validator(mode="after")
     def _purchase_range(self) -> PlatformSettings:
@@ -68,6 +94,8 @@ class PlatformSettingsUpdate(BaseModel):
     platform_fee_per_consulta_cents: StrictInt | None = Field(None, ge=0, le=1_000_000)
     platform_fee_revenue_bp: StrictInt | None = Field(None, ge=0, le=10_000)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
+    # any subset of CatalogueBounds, merged over the current bounds and validated whole
+    catalogue: dict[str, StrictInt] | None = Field(None, max_length=len(CatalogueBounds.model_fields))
 
 
 def load(tables: TablesDB) -> tuple[PlatformSettings, bool]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appwrite.client import Client
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.teams import Teams
 
@@ -26,6 +27,7 @@ from .permissions import OWNER
 from .plugin_loader import enable_default_plugins
 from .schema import provision_tenant
 from .schema.core import CORE_DATABASE_ID
+from .storage import ensure_bucket
 from .tenancy import PROVISION_ACTIVE, PROVISION_FAILED, TENANTS_TABLE, Tenant, get_tenant
 from .uow import UnitOfWork
 
@@ -55,6 +57,7 @@ def run(client: Client, tenant_id: str, log: Log, error_log: Log) -> tuple[int, 
 
 def _provision(client: Client, tables: TablesDB, tenant: Tenant, error_log: Log) -> dict[str, Any]:
     report = provision_tenant(tables, tenant.id)  # one create_table per table, columns and indexes inline
+    ensure_bucket(Storage(client), tenant.id, tenant.name)  # the tenant's private files (docs/storage.md)
     accounts.ensure_team(Teams(client), tenant.id, tenant.name)
     if tenant.owner_user_id:
         accounts.add_membership(Teams(client), tenant.id, tenant.owner_user_id, OWNER)

@@ -54,5 +54,5 @@ def test_calls_added_by_key_auth_and_rate_limits(stack, market):
     total = sum(calls.by_route.values()) / samples
     print(f"\nmercado-atacado: {per_consulta:.1f} Appwrite calls per public consulta for key auth + rate limits "
           f"(of {total:.1f} made by the function); by route: {dict(calls.by_route)}")
-    # 1 key look-up by hash + 1 atomic increment per window (minute, day) in the steady state
-    assert per_consulta <= 3
+    # steady state: 1 increment on the key's row (reads the key, counts its minute) + 1 for the day
+    assert per_consulta <= 2

@@ -3,6 +3,7 @@ revoke keys through executions; the secret is shown once and stored nowhere; eve
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from appwrite.query import Query
@@ -86,3 +87,63 @@ def test_update_rotate_revoke_are_audited_and_tenant_scoped(stack, market):
     events = tables.list_rows(f"tenant_{market.tenant}", "outbox", [Query.limit(5000)]).rows
     types = {row.data["type"] for row in events if key_id in (row.data.get("payload") or "")}
     assert types == {"apikey.created", "apikey.updated", "apikey.rotated", "apikey.revoked"}
+
+
+def _key_row(tables, key_id):
+    rows = tables.list_rows("core", "api_keys", [Query.equal("key_id", [key_id])]).rows
+    return rows[0] if rows else None
+
+
+def test_the_key_row_is_named_by_the_secret_and_moves_on_rotation(stack, market):
+    """Only the secret's holder can name the row the gate increments: its id is derived from the secret's
+    hash, never the public id, and a rotated key leaves its old row (the old secret names nothing)."""
+    from tests.mercado.test_atacado_public import api
+
+    tables = TablesDB(make_client(stack))
+    created = create_key(market.owner).body
+    key_id, secret = created["key"]["id"], created["secret"]
+    before = _key_row(tables, key_id)
+    assert before.id != key_id and before.data["key_id"] == key_id
+    rotated = market.owner.call(FN, "POST", f"/keys/{key_id}/rotate").body["secret"]
+    after = _key_row(tables, key_id)
+    assert after.id != before.id and after.data["created_at"] == before.data["created_at"]
+    assert api(stack, secret, "GET", "/v1/balance").status_code == 401
+    assert api(stack, rotated, "GET", "/v1/balance").status_code == 200
+
+
+def test_a_key_stored_before_derived_row_ids_keeps_working_and_moves_on_first_use(stack, market):
+    from tests.mercado.test_atacado_public import api
+
+    tables = TablesDB(make_client(stack))
+    created = create_key(market.owner, rate_limit_per_day=2).body
+    key_id, secret = created["key"]["id"], created["secret"]
+    row = _key_row(tables, key_id)  # put it back as keys were stored before: row id = public id
+    legacy = {k: v for k, v in row.data.items()
+              if not k.startswith("$") and k not in ("key_id", "created_at", "minute_slots") and v is not None}
+    tables.delete_row("core", "api_keys", row.id)
+    tables.create_row("core", "api_keys", key_id, legacy)
+    assert market.owner.call(FN, "PATCH", f"/keys/{key_id}", {"name": "ERP legacy"}).status == 200
+    assert [api(stack, secret, "GET", "/v1/balance").status_code for _ in range(3)] == [200, 200, 429]
+    moved = _key_row(tables, key_id)
+    assert moved is not None and moved.id == row.id and moved.data["client_name"] == "ERP legacy"
+    listed = [k for k in market.owner.call(FN, "GET", "/keys").body["items"] if k["id"] == key_id]
+    assert listed and listed[0]["name"] == "ERP legacy"
+
+
+def test_the_minute_counter_refills_each_minute_and_refuses_past_the_limit(stack, market):
+    from local_appwrite.runner.loader import bind_package
+    from tests.support.actors import REPO_ROOT
+
+    bind_package("_atacado_limits", REPO_ROOT / "plugins" / "mercado" / "atacado")
+    limits = importlib.import_module("_atacado_limits.src.limits")
+    tables = TablesDB(make_client(stack))
+    key_id = create_key(market.owner, rate_limit_per_minute=2).body["key"]["id"]
+    row_id = _key_row(tables, key_id).id
+    start = 60 * 10_000_000.0  # a minute of its own, far from the clock of any other request
+
+    def counts(at, n):
+        return [limits.claim_minute(tables, "core", "api_keys", row_id, at)[1].count for _ in range(n)]
+
+    assert counts(start + 1, 3) == [1, 2, 3]  # the third is past the limit of 2
+    assert counts(start + 59, 1) == [3]
+    assert counts(start + 61, 3) == [1, 2, 3]  # the next minute: refilled once

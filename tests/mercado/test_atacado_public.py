@@ -8,6 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bigtech.documents import cpf_check_digits
 from tests.mercado.test_function_domains import domain
 
@@ -104,22 +106,37 @@ def test_bad_consulta_body_is_the_flows_422(stack, market):
 
 def _wait_for_a_fresh_minute() -> None:
     second = datetime.now(UTC).second
-    if second > 35:  # the burst must fit in one minute window
+    if second > 30:  # start the burst with at least 30 s left in the minute window
         time.sleep(61 - second)
 
 
-def test_100_concurrent_requests_on_30_per_minute_let_exactly_30_through(stack, market):
-    _, secret = new_key(market.owner, rate_limit_per_minute=30)
+def _burst_in_one_minute(stack, owner, requests: int, limit: int, body: dict) -> list:
+    """``requests`` concurrent consultas on a fresh key limited to ``limit``/min, all inside one UTC minute
+    (a burst that still crossed the boundary on a very slow machine is run again on another fresh key)."""
+    for _attempt in range(3):
+        _, secret = new_key(owner, rate_limit_per_minute=limit)
+        _wait_for_a_fresh_minute()
+        minute = int(time.time() // 60)
+        with ThreadPoolExecutor(max_workers=requests) as pool:
+            responses = list(pool.map(lambda _: api(stack, secret, "POST", "/v1/consultas", json=body),
+                                      range(requests)))
+        if int(time.time() // 60) == minute:
+            return responses
+    raise AssertionError("no burst fit in one minute")
+
+
+@pytest.mark.slow  # waits for a minute window with 30 s left (up to 30 s)
+def test_40_concurrent_requests_on_12_per_minute_let_exactly_12_through(stack, market):
+    # 40 on 12/min proves exactness under concurrency as 100 on 30 did; 100 concurrent executions in source
+    # mode on two loaded cores passed the function's 30 s timeout (500 "Execution timed out.").
     invalid = {**BODY, "purpose": ""}  # reaches the consulta flow, which refuses it (422): nothing is charged
-    _wait_for_a_fresh_minute()
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        responses = list(pool.map(lambda _: api(stack, secret, "POST", "/v1/consultas", json=invalid), range(100)))
+    responses = _burst_in_one_minute(stack, market.owner, 40, 12, invalid)
     statuses = [r.status_code for r in responses]
-    assert statuses.count(422) == 30, sorted(statuses)
-    assert statuses.count(429) == 70
+    assert statuses.count(422) == 12, sorted(statuses)
+    assert statuses.count(429) == 28, sorted(statuses)
     refused = next(r for r in responses if r.status_code == 429)
     assert int(refused.headers["retry-after"]) >= 1
-    assert refused.headers["ratelimit-remaining"] == "0" and refused.headers["ratelimit-limit"] == "30"
+    assert refused.headers["ratelimit-remaining"] == "0" and refused.headers["ratelimit-limit"] == "12"
     assert refused.json()["error"]["code"] == "rate_limited"
 
 

@@ -25,8 +25,8 @@ def configure(owner, config, enabled=True):
     return result
 
 
-def consulta(owner, key):
-    result = owner.call("consultas", "POST", "/", BODY, headers={"idempotency-key": key})
+def consulta(owner, key, **fields):
+    result = owner.call("consultas", "POST", "/", {**BODY, **fields}, headers={"idempotency-key": key})
     assert result.status == 201, result
     return result
 
@@ -91,4 +91,74 @@ def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack
         # the owner, under the default limit, goes on
         assert consulta(owner, "m-owner").status == 201
     finally:
+        configure(owner, {}, enabled=False)
+
+
+PF = [{"id": "pf-basico", "category": "cadastral", "name": "PF básico", "price": 120},
+      {"id": "pf-completo", "category": "cadastral", "name": "PF completo", "price": 250}]
+
+
+def test_each_product_is_charged_the_price_its_catalogue_shows(stack, shop):
+    owner, viewer = shop
+    configure(owner, {"prices": {"cadastral": 90}, "products": PF})
+    try:
+        shown = {p["id"]: p["price"] for p in viewer.call(FN, "GET", "/prices").body["products"]}
+        basico, completo = consulta(owner, "p1", product="pf-basico"), consulta(owner, "p2", product="pf-completo")
+        assert (basico.body["cost"], completo.body["cost"]) == (shown["pf-basico"], shown["pf-completo"]) == (120, 250)
+        assert consulta(owner, "p3").body["cost"] == 90  # no product: the category's price
+        before = owner.call("billing", "GET", "/wallet").body
+        for product in ("pf-nenhum", "veiculo-x"):
+            refused = owner.call("consultas", "POST", "/", {**BODY, "product": product})
+            assert refused.status == 422 and refused.error_code == "product_not_offered", refused
+        wrong_category = owner.call("consultas", "POST", "/", {**BODY, "category": "veicular", "document": None,
+                                                               "plate": "ABC1234", "product": "pf-basico"})
+        assert wrong_category.status == 422 and wrong_category.error_code == "product_not_offered"
+        assert owner.call("billing", "GET", "/wallet").body == before
+        # a price change: the next consulta pays it, a replay of the earlier one keeps what it was charged
+        configure(owner, {"prices": {"cadastral": 90}, "products": [PF[0], {**PF[1], "price": 300}]})
+        assert consulta(owner, "p4", product="pf-completo").body["cost"] == 300
+        replay = consulta(owner, "p2", product="pf-completo")
+        assert replay.headers.get("idempotent-replayed") == "true" and replay.body["cost"] == 250
+        # the same key with another product is another request, not a replay
+        other = owner.call("consultas", "POST", "/", {**BODY, "product": "pf-basico"},
+                           headers={"idempotency-key": "p2"})
+        assert other.status == 422 and other.error_code == "idempotency_key_reused", other
+    finally:
+        configure(owner, {}, enabled=False)
+    refused = owner.call("consultas", "POST", "/", {**BODY, "product": "pf-basico"})  # no catalogue: no products
+    assert refused.status == 422 and refused.error_code == "product_not_offered"
+
+
+def _bounds(admin, **changes):
+    result = admin.call("tenants", "PATCH", "/settings", {"catalogue": changes})
+    assert result.status == 200, result
+    return result.body["settings"]["catalogue"]
+
+
+def test_catalogue_bounds_come_from_the_platform_settings(stack, market, shop):
+    owner, _ = shop
+    admin = market.admin
+    defaults = admin.call("tenants", "GET", "/settings").body["settings"]["catalogue"]
+    assert (defaults["min_price"], defaults["max_price"], defaults["max_products"]) == (10, 100_000, 50)
+    cheap = {"prices": {"cadastral": 5}, "products": [{**PF[0], "price": 5}]}
+    refused = owner.call("plugins", "PUT", f"/{FN}", {"enabled": True, "config": cheap})
+    assert refused.status == 422 and refused.error_code == "catalogue_out_of_bounds", refused
+    assert {d["field"] for d in refused.body["error"]["details"]} == {"config.prices.cadastral",
+                                                                      "config.products[0].price"}
+    assert owner.call(FN, "GET", "/prices").body["source"] == "platform"  # nothing changed
+    assert owner.call("tenants", "PATCH", "/settings", {"catalogue": {"min_price": 1}}).status == 403
+    try:
+        assert _bounds(admin, min_price=5)["min_price"] == 5
+        configure(owner, cheap)  # the admin lowered the floor: the same catalogue is accepted
+        _bounds(admin, max_products=1)
+        two = owner.call("plugins", "PUT", f"/{FN}", {"enabled": True, "config": {"products": PF}})
+        assert two.status == 422 and two.body["error"]["details"] == [
+            {"field": "config.products", "message": "at most 1 products (platform bounds)"}]
+        duplicate = owner.call("plugins", "PUT", f"/{FN}", {"enabled": True, "config": {"products": [PF[0], PF[0]]}})
+        assert duplicate.status == 422
+        bad = admin.call("tenants", "PATCH", "/settings", {"catalogue": {"min_price": 500, "max_price": 100}})
+        assert bad.status == 422 and bad.body["error"]["details"][0]["field"] == "catalogue", bad
+        assert admin.call("tenants", "PATCH", "/settings", {"catalogue": {"nope": 1}}).status == 422
+    finally:
+        _bounds(admin, **defaults)
         configure(owner, {}, enabled=False)

@@ -86,6 +86,9 @@ class MemoryGateway:
         self.executed.append(consulta_id)
         return self.result
 
+    def store_receipts(self, command: Any, consulta_id: str, result: PluginResult) -> list[dict[str, Any]]:
+        return []
+
     def transact(self, build: Callable[[UnitOfWork], T]) -> T:
         unit = UnitOfWork()
         result = build(unit)
@@ -170,3 +173,13 @@ def test_a_unit_that_cannot_commit_releases_the_hold_on_its_own_and_frees_the_ke
     [(hold, reason)] = gateway.released_holds
     assert hold.amount == PRICE and reason == "the consulta did not finish"
     assert gateway.released_claims == ["k-3"] and not gateway.committed
+
+
+def test_a_product_no_catalogue_sells_is_422_before_anything_is_held_and_frees_the_key():
+    from bigtech.errors import Unprocessable
+
+    gateway = MemoryGateway()  # no market terms: no catalogue, so no product is sold
+    with pytest.raises(Unprocessable) as refused:
+        service_module().run_consulta(command("k-4", product="pf-completo"), gateway)
+    assert refused.value.code == "product_not_offered"
+    assert gateway.released_claims == ["k-4"] and not gateway.holds and not gateway.executed

@@ -25,7 +25,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+from appwrite.id import ID
 from appwrite.services.functions import Functions
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
 from bigtech import appwrite_access, documents, idempotency, market, uow
@@ -33,8 +35,10 @@ from bigtech.audited import Actor
 from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
 from bigtech.identity import current
-from bigtech.plugin_loader import routing
+from bigtech.plugin_loader import routing, state
 from bigtech.plugins import ConsultaInput, PluginResult, validate_input
+from bigtech.storage import Audience
+from bigtech.storage.receipts import receipt_urls, store_source_receipts
 from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
 
@@ -61,8 +65,9 @@ def document_hash(lookup: ConsultaInput, key: bytes | None) -> str | None:
 
 def fingerprint(body: ConsultaBody, lookup: ConsultaInput, key: bytes | None) -> str:
     """What makes two requests "the same" for idempotency; keyed, so it reveals no document."""
-    canonical = json.dumps({"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
-                            "legal_basis": body.legal_basis}, sort_keys=True, separators=(",", ":"))
+    fields = {"category": body.category, "input": lookup.to_json(), "purpose": body.purpose,
+              "legal_basis": body.legal_basis, **({"product": body.product} if body.product else {})}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     if key is None:
         return hashlib.sha256(canonical.encode()).hexdigest()
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
@@ -86,23 +91,58 @@ class AppwriteGateway:
         client = appwrite_access.key_client(request)
         self.tables = TablesDB(client)
         self.functions = Functions(client)
+        self.storage = Storage(client)
         self.request_log = request.log
+        self._plugins: dict[str, state.TenantPlugin] | None = None
+        self._claim: idempotency.Claim | None = None  # taken by the reservation's transaction, not on its own
+        self._claim_written = False
+        self._fingerprint = ""
+
+    def plugins(self, database_id: str) -> dict[str, state.TenantPlugin]:
+        """The tenant's plugin rows, read once per execution: the market terms and the route both need them."""
+        if self._plugins is None:
+            self._plugins = state.load(self.tables, database_id)
+        return self._plugins
 
     def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim | idempotency.Stored:
-        return idempotency.claim(self.tables, database_id, scope, key, fingerprint)
+        """No call here: the claim row is created in the reservation's transaction (``reserve``), so the key
+        is taken exactly when the credits are; a duplicate shows up as that transaction's refusal."""
+        self._claim = idempotency.unwritten_claim(database_id, scope, key, ID.unique())
+        self._fingerprint, self._claim_written = fingerprint, False
+        return self._claim
 
-    def release_claim(self, claimed: idempotency.Claim | None) -> None:
+    def release_claim(self, claimed: idempotency.Claim | None) -> idempotency.Stored | None:
+        if claimed is not None and claimed is self._claim and not self._claim_written:
+            # Refused before the claim was written: was the key the reason? (its answer, 409 or 422)
+            return idempotency.held_by_another(self.tables, claimed, self._fingerprint)
         idempotency.release(self.tables, claimed)
+        return None
 
     def route(self, tenant_id: str, database_id: str, category: str) -> routing.Route:
-        return routing.resolve(self.tables, tenant_id, database_id, category)
+        return routing.resolve(self.tables, tenant_id, database_id, category, self.plugins(database_id))
 
     def reserve(self, hold: Hold) -> None:
-        reserve(self.tables, hold)
+        claimed = self._claim if not self._claim_written else None
+        if claimed is None:
+            reserve(self.tables, hold)
+            return
+
+        def stage(unit: UnitOfWork) -> None:
+            idempotency.stage_claim(unit, claimed, self._fingerprint)
+
+        if hold.amount > 0:
+            reserve(self.tables, hold, first=stage)
+        else:  # a free consulta holds nothing: the claim on its own (a duplicate's 409: see release_claim)
+            unit = UnitOfWork()
+            stage(unit)
+            uow.commit(self.tables, unit.operations)
+        self._claim_written = True
 
     def member_terms(self, command: ConsultaCommand) -> market.MemberTerms:
+        varejo = self.plugins(command.database_id).get(market.VAREJO)
         return market.member_terms(self.tables, command.database_id, command.settings, command.body.category,
-                                   command.user_id)
+                                   command.user_id, command.body.product,
+                                   varejo.config if varejo and varejo.enabled else None)
 
     def reserve_spend(self, member: market.MemberTerms) -> None:
         member.reserve_spend(self.tables)
@@ -115,6 +155,12 @@ class AppwriteGateway:
 
     def execute(self, route: routing.Route, tenant_id: str, consulta_id: str, lookup: ConsultaInput) -> PluginResult:
         return runner.run(self.functions, route, tenant_id, consulta_id, lookup)
+
+    def store_receipts(self, command: ConsultaCommand, consulta_id: str, result: PluginResult) -> list[dict[str, Any]]:
+        if not receipt_urls(result.sources):
+            return []
+        return store_source_receipts(self.storage, Audience(command.tenant_id, command.user_id), consulta_id,
+                                     result.sources, self.request_log.log)
 
     def transact(self, build: Callable[[UnitOfWork], T]) -> T:
         return uow.run(self.tables, build)

@@ -27,6 +27,8 @@ class ConsultaBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     category: Category
+    # a product of the category in the tenant's catalogue (mercado-varejo), priced as its price list shows
+    product: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,47}$")
     document: str | None = Field(None, max_length=32)
     plate: str | None = Field(None, max_length=16)
     renavam: str | None = Field(None, max_length=16)

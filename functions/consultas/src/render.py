@@ -134,9 +134,19 @@ def to_public(row: Any, *, with_result: bool = True, full_documents: bool = True
         result = _loads(data.get("result"), None)
         public["result"] = result if full_documents else masked(result)
         public["documents"] = "full" if full_documents else "masked"
+        # Appwrite Storage links (docs/storage.md): only readers of the full result are granted the files
+        public["files"] = files_of(data) if full_documents else {"source_receipts": [], "receipt": None}
     if not full_documents:
         public["error"] = masked(public["error"])
     return public
+
+
+def files_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The consulta's files in the tenant's bucket: download with the member's JWT through Appwrite."""
+    receipts = _loads(data.get("source_receipts"), [])
+    receipt = data.get("receipt_file_id")
+    return {"source_receipts": receipts if isinstance(receipts, list) else [],
+            "receipt": {"file_id": receipt} if receipt else None}
 
 
 def for_reader(row: Any, role: str | None, user_id: str | None, *, with_result: bool = True) -> dict[str, Any]:

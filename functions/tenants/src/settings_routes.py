@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from bigtech import appwrite_access, platform_settings
 from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, commit_change
@@ -38,7 +40,14 @@ def update(request: Request) -> Any:
         if merged["min_purchase_credits"] > merged["max_purchase_credits"]:
             field = "max_purchase_credits" if "max_purchase_credits" in changes else "min_purchase_credits"
             raise Unprocessable.field(field, "min_purchase_credits must not exceed max_purchase_credits.")
-        return PlatformSettings(**merged)
+        if "catalogue" in changes:  # a subset of the bounds: merged over the current ones, checked whole
+            merged["catalogue"] = {**current_settings.catalogue.model_dump(), **changes["catalogue"]}
+        try:
+            return PlatformSettings(**merged)
+        except ValidationError as error:
+            raise Unprocessable("Invalid settings.", details=[
+                {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+                for problem in error.errors()]) from None
 
     def stage(unit: UnitOfWork) -> PlatformSettings:
         current_settings, _exists = platform_settings.load(tables)

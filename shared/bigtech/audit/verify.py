@@ -19,7 +19,9 @@ Reports the first sequence that is wrong and why:
   entries although they were sealed more than ``UNANCHORED_GRACE_SECONDS`` ago;
 - ``unsealed`` (no sequence): the chain is sound but entries were left unsealed for longer than
   ``UNSEALED_GRACE_SECONDS`` (their writer's sealer failed and no sweep has run since). Entries
-  written moments ago and not sealed yet are normal: they are only counted (``unsealed``).
+  written moments ago and not sealed yet are normal: they are only counted (``unsealed``). An entry
+  written for a later seal (a consulta's, with its ``audit_pending`` marker) has
+  ``DEFERRED_GRACE_SECONDS`` instead: it waits for the next sealer or the scheduled sweep.
 
 ``anchored_seq`` is the last sequence a valid checkpoint vouches for; ``unanchored`` counts the sealed
 entries after it (protected only by the hash chain until the next checkpoint).
@@ -35,11 +37,12 @@ from typing import Any
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
+from . import pending
 from .anchoring import stored_checkpoints
 from .chain import GENESIS_HASH, AuditEntry
 from .checkpoints import Anchor
 from .signing import PublicKeys, load_public_keys
-from .writer import UNSEALED_GRACE_SECONDS, AuditTrail, Head, read_head
+from .writer import DEFERRED_GRACE_SECONDS, UNSEALED_GRACE_SECONDS, AuditTrail, Head, read_head
 
 PAGE_SIZE = 100
 UNANCHORED_GRACE_SECONDS = 60  # a checkpoint follows each seal; the schedule catches up within minutes
@@ -159,11 +162,27 @@ def all_entries(tables: TablesDB, trail: AuditTrail, page_size: int = PAGE_SIZE)
     yield from _paged(tables, trail, [Query.is_null("seq"), Query.order_asc("$sequence")], page_size)
 
 
+def _older(older_than: datetime | None) -> list[str]:
+    return [] if older_than is None else [Query.less_than("$createdAt", older_than.isoformat(timespec="milliseconds"))]
+
+
 def _count_unsealed(tables: TablesDB, trail: AuditTrail, older_than: datetime | None = None) -> int:
-    queries = [Query.is_null("seq"), Query.limit(1)]
-    if older_than is not None:
-        queries.append(Query.less_than("$createdAt", older_than.isoformat(timespec="milliseconds")))
+    queries = [Query.is_null("seq"), Query.limit(1), *_older(older_than)]
     return tables.list_rows(trail.database_id, trail.table_id, queries, total=True).total
+
+
+def _overdue(tables: TablesDB, trail: AuditTrail, now: datetime) -> bool:
+    """Whether an entry stayed unsealed past its grace: 60 s, or ``DEFERRED_GRACE_SECONDS`` for one written
+    to be sealed later (marked). The oldest 100 past the short grace are looked at."""
+    cutoff = now - timedelta(seconds=UNSEALED_GRACE_SECONDS)
+    queries = [Query.is_null("seq"), Query.order_asc("$sequence"), Query.limit(100),
+               *_older(cutoff)]
+    late = [row.id for row in tables.list_rows(trail.database_id, trail.table_id, queries, total=False).rows]
+    if not late:
+        return False
+    if set(late) - pending.which_marked(tables, late):
+        return True
+    return bool(_count_unsealed(tables, trail, now - timedelta(seconds=DEFERRED_GRACE_SECONDS)))
 
 
 def verify_trail(tables: TablesDB, trail: AuditTrail, *, now: datetime | None = None,
@@ -176,10 +195,8 @@ def verify_trail(tables: TablesDB, trail: AuditTrail, *, now: datetime | None = 
         result = _verify_sealed(tables, trail, keys, now)
     unsealed = _count_unsealed(tables, trail)
     result = replace(result, unsealed=unsealed)
-    if result.ok and unsealed:
-        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=UNSEALED_GRACE_SECONDS)
-        if _count_unsealed(tables, trail, cutoff):
-            result = replace(result, ok=False, reason="unsealed")
+    if result.ok and unsealed and _overdue(tables, trail, now or datetime.now(UTC)):
+        result = replace(result, ok=False, reason="unsealed")
     return result
 
 

@@ -12,6 +12,7 @@ is the compensation used when that final transaction cannot be made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from appwrite.exception import AppwriteException
@@ -52,11 +53,16 @@ def _insufficient(tables: TablesDB, hold: Hold) -> PaymentRequired | None:
     )
 
 
-def reserve(tables: TablesDB, hold: Hold) -> Hold:
-    """Move ``hold.amount`` from the balance to ``held`` (ledger ``hold``); 402 when the balance is short."""
+def reserve(tables: TablesDB, hold: Hold, first: Callable[[UnitOfWork], None] | None = None) -> Hold:
+    """Move ``hold.amount`` from the balance to ``held`` (ledger ``hold``); 402 when the balance is short.
+
+    ``first`` stages what must be made with the reservation or not at all (a consulta's idempotency
+    claim), ahead of it in the same transaction."""
     if hold.amount <= 0:
         return hold
     unit = UnitOfWork()
+    if first is not None:
+        first(unit)
     db = hold.database_id
     unit.decrement(db, wallets.TABLE, hold.user_id, "balance", hold.amount, min=0)
     unit.increment(db, wallets.TABLE, hold.user_id, "held", hold.amount)

@@ -20,6 +20,7 @@ from typing import Any
 
 from appwrite.exception import AppwriteException
 from appwrite.query import Query
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
 from ..credits.ledger import EFFECT
@@ -27,6 +28,7 @@ from ..schema.core import CORE_DATABASE_ID, CORE_SCHEMA
 from ..schema.migrations import LEDGER as MIGRATIONS_LEDGER
 from ..schema.model import DatabaseSchema
 from ..schema.tenant import TENANT_SCHEMA, tenant_database_id
+from .files_io import backup_files
 from .manifest import Manifest, TableFile, mac_key, schema_version
 from .store import BackupStore
 from .tables_io import CallCounter, count_rows, read_rows
@@ -59,6 +61,7 @@ class BackupReport:
     appwrite_calls: int = 0
     s3_calls: int = 0
     tables: dict[str, int] = field(default_factory=dict)
+    files: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -146,6 +149,9 @@ def backup_database(tables: TablesDB, store: BackupStore, database_id: str, sche
         report.bytes += len(blob)
         report.tables[table.id] = len(rows)
         progress(f"{database_id}: {table.id} {len(rows)} rows{' (delta)' if delta else ''}, {len(blob)} bytes")
+    if tenant_id is not None:  # the tenant's bucket: new files copied once, every file named in the manifest
+        manifest.files = backup_files(Storage(tables.client), store, tenant_id, counter, progress)
+        report.files = len(manifest.files)
     manifest.audit = _audit_state(tables, database_id, exported, counter)
     manifest.checkpoints = _save_checkpoints(tables, store, manifest, counter)
     manifest.ledger = ledger_totals(exported.get("ledger"), exported.get("wallets")) if not base else {}

@@ -50,6 +50,8 @@ class Manifest(BaseModel):
     ledger: dict[str, Any] = Field(default_factory=dict)  # {entries, wallets: {id: {balance, held, effect}}}
     # the audit chain's signed checkpoints (core audit_checkpoints rows of this chain), absent in older backups
     checkpoints: TableFile | None = None
+    # the tenant's Storage files (ops/files_io.py): file id → {key, name, size, md5, permissions}
+    files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     mac: str | None = None
     digest: str = ""
 

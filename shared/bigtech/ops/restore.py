@@ -14,7 +14,8 @@ Checks, in order, each refusing the restore with its reason (``RestoreRefused``)
    signed (``rewritten`` — a history edited in the database before the backup, every hash recomputed),
    signed sequences the backup lacks (``truncated``) or a deleted checkpoint (``checkpoint_missing``)
    refuse the restore. Without any public key, or for a backup older than the checkpoints file, the
-   restore goes on and says so in ``audit.warning``.
+   restore goes on and says so in ``audit.warning``;
+6. every Storage file a tenant backup names: its MD5 and size (``files_io``).
 
 Only then is the target database provisioned and filled (bulk creates keeping ids and timestamps),
 and the restored audit trail is verified again through Appwrite. ``dry_run`` stops after the checks
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from appwrite.exception import AppwriteException
+from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
 from ..audit import Anchor, AuditEntry, AuditTrail, Checkpoint, load_public_keys, verify_entries, verify_trail
@@ -39,6 +41,7 @@ from ..schema.model import DatabaseSchema
 from ..schema.provision import provision
 from ..schema.tenant import TENANT_SCHEMA, tenant_database_id
 from .backup import CORE_BACKUP_SCHEMA, MANIFEST, decode_rows, ledger_totals, list_backups, load_manifest
+from .files_io import load_files, restore_files
 from .manifest import Manifest, check_manifest, mac_key
 from .store import BackupStore
 from .tables_io import CallCounter, count_rows, write_rows
@@ -89,6 +92,7 @@ class RestoreReport:
     audit: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)
     current: dict[str, int | None] = field(default_factory=dict)  # dry run: rows the target holds now
+    files: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -283,8 +287,9 @@ def _current_counts(tables: TablesDB, database_id: str, kind: DatabaseKind, coun
 
 def restore_database(tables: TablesDB, store: BackupStore, source: str, target: str, kind: DatabaseKind, *,
                      backup_id: str | None = None, replace: bool = False, dry_run: bool = False,
-                     progress: Progress = _quiet) -> RestoreReport:
-    """Restore database ``source``'s backup into ``target`` (the same id after ``replace``, or a new one)."""
+                     tenants: tuple[str, str] | None = None, progress: Progress = _quiet) -> RestoreReport:
+    """Restore database ``source``'s backup into ``target`` (the same id after ``replace``, or a new one);
+    ``tenants`` = (source tenant, target tenant) restores the backup's Storage files too."""
     clock = datetime.now(UTC)
     counter = CallCounter()
     chain = resolve_chain(store, source, backup_id)
@@ -293,8 +298,13 @@ def restore_database(tables: TablesDB, store: BackupStore, source: str, target: 
              + (" (dry run)" if dry_run else ""))
     merged = load_tables(store, chain, progress)
     audit = verify_contents(final, merged, kind, load_checkpoints(store, final))
+    try:
+        contents = load_files(store, final.files)
+    except ValueError as error:
+        raise RestoreRefused(str(error)) from None
+    warning = f" — {audit['warning']}" if audit.get("warning") else ""
     progress(f"verified: counts, schema, ledger, audit chain ({audit['checked']} entries), signed checkpoints "
-             f"{audit['signatures']}" + (f" — {audit['warning']}" if audit.get("warning") else ""))
+             f"{audit['signatures']}, {len(contents)} files{warning}")
     report = RestoreReport(final.backup_id, target, [m.backup_id for m in chain], dry_run=dry_run, audit=audit)
     counter.calls += 1
     exists = _database_exists(tables, target)
@@ -322,6 +332,8 @@ def restore_database(tables: TablesDB, store: BackupStore, source: str, target: 
         report.rows += len(rows)
         if rows:
             progress(f"{target}: {table.id} {len(rows)} rows restored")
+    if tenants is not None:
+        report.files = restore_files(Storage(tables.client), tenants[1], tenants[0], final.files, contents, counter)
     for table_id, expected in report.tables.items():
         stored = count_rows(tables, target, table_id, None, counter)
         if stored != expected:
@@ -361,9 +373,10 @@ def _finish(report: RestoreReport, clock: datetime, counter: CallCounter, store:
 def restore_tenant(tables: TablesDB, store: BackupStore, tenant_id: str, *, backup_id: str | None = None,
                    to_tenant_id: str | None = None, replace: bool = False, dry_run: bool = False,
                    progress: Progress = _quiet) -> RestoreReport:
-    return restore_database(tables, store, tenant_database_id(tenant_id), tenant_database_id(to_tenant_id or tenant_id),
+    target_tenant = to_tenant_id or tenant_id
+    return restore_database(tables, store, tenant_database_id(tenant_id), tenant_database_id(target_tenant),
                             DatabaseKind.tenant(), backup_id=backup_id, replace=replace, dry_run=dry_run,
-                            progress=progress)
+                            tenants=(tenant_id, target_tenant), progress=progress)
 
 
 def restore_core(tables: TablesDB, store: BackupStore, *, backup_id: str | None = None,

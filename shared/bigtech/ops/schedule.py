@@ -21,7 +21,8 @@ from .. import metrics
 from ..credits.reaper import tenant_ids
 from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import tenant_database_id
-from .backup import backup_core, backup_tenant, list_backups, parse_backup_time
+from .backup import backup_core, backup_tenant, list_backups, load_manifest, parse_backup_time
+from .files_io import prune_files, referenced_keys
 from .rotation import Policy, to_delete
 from .store import BackupStore
 
@@ -78,10 +79,15 @@ def run_backups(tables: TablesDB, store: BackupStore, *, tenant: str | None = No
             report.backed_up.append(result.to_json())
             _mark_success(tables, database_id, progress)
             if policy is not None:
-                for backup_id in to_delete(list_backups(store, database_id), policy):
+                deleted = to_delete(list_backups(store, database_id), policy)
+                for backup_id in deleted:
                     store.delete_folder(store.key(database_id, backup_id))
                     report.deleted.append(f"{database_id}/{backup_id}")
                     progress(f"{database_id}: backup {backup_id} deleted (retention)")
+                if deleted and tenant_id is not None:  # files only deleted backups named go with them
+                    kept = [load_manifest(store, database_id, b) for b in list_backups(store, database_id)]
+                    pruned = prune_files(store, tenant_id, referenced_keys(kept))
+                    progress(f"{database_id}: {pruned} backed-up files no kept backup names deleted")
         except Exception as error:  # one tenant's failure must not stop the others' backups
             report.errors.append(f"{database_id}: {type(error).__name__}: {str(error)[:300]}")
             progress(f"{database_id}: backup FAILED: {error}")

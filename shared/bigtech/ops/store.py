@@ -116,6 +116,10 @@ class BackupStore:
                 return
             token = page.get("NextContinuationToken")
 
+    def delete(self, key: str) -> None:
+        self.calls += 1
+        self._s3.delete_object(Bucket=self.settings.bucket, Key=key)
+
     def delete_folder(self, key_prefix: str) -> int:
         """Delete every object under ``key_prefix/``; returns how many."""
         keys = list(self.list_keys(key_prefix.rstrip("/") + "/"))

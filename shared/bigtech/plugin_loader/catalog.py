@@ -12,6 +12,8 @@ a tenant is created while the catalog lacks a default plugin, from ``enable_defa
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,29 @@ def load_catalog(tables: TablesDB) -> dict[str, Manifest]:
         if len(rows) < PAGE:
             return found
         cursor = rows[-1].id
+
+
+MANIFEST_CACHE_SECONDS = 60.0
+_manifests: dict[tuple[str, str], tuple[float, Manifest]] = {}
+_manifests_lock = threading.Lock()
+
+
+def cached_manifest(tables: TablesDB, plugin_id: str) -> Manifest | None:
+    """``get_manifest`` remembered by a warm worker for ``MANIFEST_CACHE_SECONDS`` (one call fewer per
+    consulta). A manifest changes only when a new deployment is synced into the catalog, and it reaches
+    every worker within a minute — as the platform's default rate limit does. A plugin missing from the
+    catalog is never remembered, so a sync that adds it is seen at once."""
+    endpoint = str(getattr(getattr(tables, "client", None), "_endpoint", ""))
+    key, now = (endpoint, plugin_id), time.monotonic()
+    with _manifests_lock:
+        cached = _manifests.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    manifest = get_manifest(tables, plugin_id)
+    if manifest is not None:
+        with _manifests_lock:
+            _manifests[key] = (now + MANIFEST_CACHE_SECONDS, manifest)
+    return manifest
 
 
 def get_manifest(tables: TablesDB, plugin_id: str) -> Manifest | None:

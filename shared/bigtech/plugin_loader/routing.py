@@ -48,15 +48,19 @@ def fonte_order(manifest: Manifest, plugin: state.TenantPlugin, plugins: dict[st
     return first + rest
 
 
-def resolve(tables: TablesDB, tenant_id: str, database_id: str, category: str) -> Route:
-    """The route for ``category``; 409 ``plugin_not_enabled``/``no_fonte_enabled`` before any money moves."""
+def resolve(tables: TablesDB, tenant_id: str, database_id: str, category: str,
+            plugins: dict[str, state.TenantPlugin] | None = None) -> Route:
+    """The route for ``category``; 409 ``plugin_not_enabled``/``no_fonte_enabled`` before any money moves.
+
+    ``plugins``: the tenant's plugin rows when this execution already read them (``state.load``); the
+    manifest comes from the warm worker's catalog cache (``catalog.cached_manifest``)."""
     plugin_id = plugin_for(category)
-    plugins = state.load(tables, database_id)
+    plugins = state.load(tables, database_id) if plugins is None else plugins
     plugin = plugins.get(plugin_id)
     if plugin is None or not plugin.enabled:
         raise Conflict(f"The {category} consulta is not enabled for this tenant.", code="plugin_not_enabled",
                        details={"plugin_id": plugin_id})
-    manifest = catalog_module.get_manifest(tables, plugin_id)
+    manifest = catalog_module.cached_manifest(tables, plugin_id)
     if manifest is None:
         raise Conflict(f"{plugin_id} is not in the plugin catalog.", code="plugin_not_enabled",
                        details={"plugin_id": plugin_id})

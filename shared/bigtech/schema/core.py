@@ -69,9 +69,13 @@ API_KEYS = Table(
         datetime_("revoked_at"),
         datetime_("rotated_at"),
         text("webhook_secret", 1024),  # sealed (AES-GCM, bigtech.secrets_box): signs async callbacks
+        string("key_id", 36),  # the public id; the row id is derived from key_hash (moves on rotation)
+        datetime_("created_at"),  # kept when the row moves
+        integer("minute_slots", default=0, min=0),  # the per-minute counter (minute * 10^6 + requests)
     ),
-    (unique_index("key_hash"), key_index("tenant_id")),
-    "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix.",
+    (unique_index("key_hash"), key_index("tenant_id"), unique_index("key_id")),
+    "mercado-atacado's API keys: only an HMAC of the key is stored (key_hash), with a display prefix. Row id "
+    "derived from key_hash, so one increment on it both finds the key and counts its minute (docs/mercado.md).",
 )
 
 PLATFORM_USAGE = Table(
@@ -114,6 +118,16 @@ OUTBOX_PENDING = Table(
     "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
 )
 
+AUDIT_PENDING_TABLE = "audit_pending"
+AUDIT_PENDING = Table(
+    AUDIT_PENDING_TABLE, "Unsealed audit markers",
+    (string("database_id", 64, required=True), string("table_id", 32, required=True), string("tenant_id", 36)),
+    (key_index("database_id", "table_id"), key_index("tenant_id")),
+    "Row id = audit entry id: written in the same transaction as an entry left for a later seal (a consulta's, "
+    "bigtech.audit.pending); cleared by the sweep once that chain is sealed. tenant_id is null for the platform "
+    "trail. The audit sweep visits only the chains named here (docs/audit.md).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 AUDIT_CHECKPOINTS = Table(
@@ -148,5 +162,5 @@ METRICS = Table(
 
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH, OUTBOX_PENDING, METRICS)
+     PROVIDER_HEALTH, OUTBOX_PENDING, AUDIT_PENDING, METRICS)
 )

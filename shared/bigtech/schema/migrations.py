@@ -43,9 +43,19 @@ class Migration:
     apply: Callable[[TablesDB, str], object]  # (tables, tenant id); must be idempotent
 
 
+def _tenant_bucket(tables: TablesDB, tenant_id: str) -> str:
+    from appwrite.services.storage import Storage
+
+    from ..storage.buckets import ensure_bucket  # the tenant's Storage bucket (docs/storage.md)
+
+    return ensure_bucket(Storage(tables.client), tenant_id)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the declared tenant schema (additive: missing tables, columns, indexes)",
               lambda tables, tenant_id: provision_tenant(tables, tenant_id)),
+    Migration(2, "the tenant's private Storage bucket tenant-<id> (files: receipts, statements, exports)",
+              _tenant_bucket),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -101,6 +111,13 @@ def migrate_tenant(tables: TablesDB, tenant_id: str, dry_run: bool = False) -> T
     version, recorded_hash = applied(tables, tenant_id)
     fingerprint = schema_hash()
     result = TenantResult(tenant_id, version, version)
+    if version >= 1 and recorded_hash != fingerprint:
+        # the declaration changed since this tenant was last brought up to date: the additive schema first,
+        # so a migration below may rely on the tables and columns declared with it
+        if not dry_run:
+            provision_tenant(tables, tenant_id)
+            _record(tables, tenant_id, version, fingerprint)
+        result.reprovisioned = True
     for migration in MIGRATIONS:
         if migration.version <= version:
             continue
@@ -109,11 +126,6 @@ def migrate_tenant(tables: TablesDB, tenant_id: str, dry_run: bool = False) -> T
             _record(tables, tenant_id, migration.version, fingerprint)
         result.applied.append(migration.version)
         result.to_version = migration.version
-    if not result.applied and recorded_hash != fingerprint and version >= 1:
-        if not dry_run:
-            provision_tenant(tables, tenant_id)
-            _record(tables, tenant_id, version, fingerprint)
-        result.reprovisioned = True
     return result
 
 

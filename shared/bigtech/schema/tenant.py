@@ -77,6 +77,10 @@ CONSULTAS = Table(
         string("audit_id", 32),
         string("api_key_id", 36),  # mercado-atacado: the key that ran it (user_id is then "apikey:<id>")
         string("price_tier", 32),  # mercado-atacado: the volume band the price came from
+        # Appwrite Storage (docs/storage.md): the fontes' own receipts (JSON list of file links, cleared with
+        # `result` by retention) and the consulta receipt PDF once generated
+        text("source_receipts", 4096),
+        string("receipt_file_id", 36),
     ),
     (key_index("user_id"), key_index("category"), key_index("status"), key_index("document_hash"),
      key_index("api_key_id")),
@@ -102,6 +106,7 @@ ORDERS = Table(
         integer("paid_cents", min=0),
         integer("refunded_cents", min=0),
         integer("reversed_credits", min=0),
+        string("receipt_file_id", 36),  # the paid order's receipt PDF in the tenant's bucket (docs/storage.md)
     ),
     (key_index("user_id"), key_index("status"), key_index("gateway_order_id"), unique_index("idempotency_key")),
 )
@@ -306,11 +311,33 @@ REPORT_JOBS = Table(
     "A report too big for one execution: run in chunks by asynchronous executions, fetched when done.",
 )
 
+DOCUMENT_KINDS = ("consulta_receipt", "order_receipt", "statement", "export")
+
+DOCUMENTS = Table(
+    "documents", "Stored documents (Appwrite Storage)",
+    (
+        enum("kind", DOCUMENT_KINDS, required=True),
+        string("subject", 64, required=True),  # consulta id, order id, month, or the export's kind
+        string("created_by", 36, required=True),
+        string("reader", 36),  # the one member who may read it besides the managers; null = managers only
+        enum("status", REPORT_JOB_STATUSES, required=True),
+        text("params", 4096),
+        string("file_id", 36),
+        string("name", 128),
+        integer("size", min=0),
+        integer("rows", min=0),
+        string("error", 1024),
+        integer("appwrite_calls", default=0),
+    ),
+    (key_index("created_by"), key_index("kind", "subject"), key_index("status")),
+    "One file in the tenant's bucket (or an export still being written): retention deletes file and row together.",
+)
+
 TENANT_SCHEMA = DatabaseSchema(
     (
         WALLETS, LEDGER, CONSULTAS, ORDERS, PACKAGES, PLUGINS, AUDIT, AUDIT_HEAD, OUTBOX, PROCESSED_EVENTS,
         DELIVERIES, IDEMPOTENCY, RATE_LIMITS, WEBHOOK_ENDPOINTS, WEBHOOK_DELIVERIES, WEBHOOK_MESSAGES,
-        WEBHOOK_ATTEMPTS, REPORT_JOBS,
+        WEBHOOK_ATTEMPTS, REPORT_JOBS, DOCUMENTS,
     )
 )
 

@@ -102,6 +102,8 @@ class SandboxFonte(FontePlugin):
         forced = ctx.config.get("force_status")
         outcome = forced or magic_outcome(query) or "ok"
         meta = SourceAttempt(plugin=self.id, status=Status.OK, meta={"service": f"sandbox/{query.name}"})
+        if ctx.config.get("site_receipt_url"):  # as Infosimples does: the proof of what the source showed
+            meta.meta["site_receipts"] = [str(ctx.config["site_receipt_url"])]
 
         def billed(status: Status, data: dict[str, Any] | None = None, code: str | None = None,
                    message: str = "") -> PluginResult:

@@ -10,7 +10,7 @@ from bigtech.identity import authenticate
 from bigtech.plugins import build_router
 from bigtech.plugins.service import core_only
 
-from . import jobs, routes
+from . import documents, jobs, routes
 from .relatorios import RelatoriosPlugin
 
 plugin = RelatoriosPlugin()
@@ -24,6 +24,8 @@ router.add("GET", "/statements/{file}", routes.statement_pdf, action="reports.re
 router.add("POST", "/jobs/usage", jobs.create, action="report_jobs.create")
 router.add("GET", "/jobs/{job_id}", jobs.read, action="report_jobs.read")
 router.add("POST", "/jobs/run", jobs.run, action=jobs.RUN_ACTION)
+router.add("GET", "/documents/{document_id}", documents.read, action="documents.read")
+router.add("POST", "/documents/run", documents.run, action=documents.RUN_ACTION)
 
 _core = core_only(plugin.id)
 
@@ -32,7 +34,7 @@ def gate(request: Request, route: Any) -> None:
     """Plugin routes need CORE's token; report routes resolve the signed-in member."""
     if route.action.startswith("plugin."):
         _core(request, route)
-    elif route.action != jobs.RUN_ACTION:  # a job's own runs check their caller themselves
+    elif route.action not in (jobs.RUN_ACTION, documents.RUN_ACTION):  # own runs check their caller themselves
         authenticate(request, route)
 
 

@@ -12,7 +12,7 @@ from bigtech.credits.ledger import effect
 from bigtech.errors import NotFound, Unprocessable
 from bigtech.http import Request, Response
 
-from . import csv_export, pdfs, period, statement, usage
+from . import csv_export, documents, pdfs, period, statement, usage
 from .access import Viewer, viewer
 
 EXPORTS = ("consultas", "ledger", "orders", "usage")
@@ -55,24 +55,50 @@ def export(request: Request, file: str) -> Any:
     locale = request.query.get("locale") or who.config.get("csv_locale") or "pt-BR"
     if locale not in ("pt-BR", "en"):
         raise Unprocessable.field("locale", "pt-BR or en")
-    cell = csv_export.Cell(locale)
-    if kind == "consultas":
-        header, lines = csv_export.consultas(who.reader.consultas(span, who.member), cell)
-    elif kind == "ledger":
-        header, lines = csv_export.ledger(who.reader.ledger(span, who.member), cell)
-    elif kind == "orders":
-        header, lines = csv_export.orders(who.reader.orders(span, who.member), cell)
+    rows = None
+    if kind in documents.ROW_EXPORTS:
+        rows = documents.count_rows(who.reader, kind, span, who.member)
+        if rows > documents.sync_rows():  # too big for one answer: written into Storage by an async execution
+            return Response(202, documents.start_export(request, who, kind, span, locale, rows))
+        body = documents.render_rows(who.reader, kind, span, who.member, locale)
     else:
+        cell = csv_export.Cell(locale)
         report = _usage(who, span, _group_by(request))
         header, lines = csv_export.usage([*report["items"], report["totals"]], cell)
-    body = csv_export.render(header, lines, cell)
-    name = f"{kind}-{span.first_day.isoformat()}-{span.last_day.isoformat()}.csv"
+        body = csv_export.render(header, lines, cell)
+    name = documents.export_name(kind, span)
+    kept = documents.keep(who, "export", kind, name, body.encode("utf-8"), who.member, rows=rows,
+                          log=request.log.error)
     return Response(200, body, {"content-type": "text/csv; charset=utf-8",
-                                "content-disposition": f'attachment; filename="{name}"'})
+                                "content-disposition": f'attachment; filename="{name}"',
+                                **(kept.headers() if kept else {})})
 
 
-def _pdf(body: bytes, name: str) -> Response:
-    return Response(200, body, {"content-type": "application/pdf", "content-disposition": f'inline; filename="{name}"'})
+def _pdf(body: bytes, name: str, kept: documents.Kept | None = None, file_id: str | None = None) -> Response:
+    headers = {"content-type": "application/pdf", "content-disposition": f'inline; filename="{name}"'}
+    if kept is not None:
+        headers.update(kept.headers())
+    elif file_id:
+        headers["x-file-id"] = file_id
+    return Response(200, body, headers)
+
+
+def _receipt(request: Request, who: Viewer, table: str, row: Any, file_id: str, kind: str, name: str,
+             render: Any) -> Response:
+    """A receipt from Storage when stored before (1 call), else rendered, stored, recorded and linked."""
+    if row.data.get("receipt_file_id") == file_id:
+        stored = documents.stored_receipt(who, file_id)
+        if stored is not None:
+            return _pdf(stored, name, file_id=file_id)
+    body = render()
+    kept = documents.keep(who, kind, row.id, name, body, row.data.get("user_id"), file_id=file_id,
+                          log=request.log.error)
+    if kept is None:  # stored by a concurrent request (same derived id), or Storage refused: answer anyway
+        if documents.stored_receipt(who, file_id) is not None:
+            documents.link_receipt(who, table, row.id, file_id)
+        return _pdf(body, name)
+    documents.link_receipt(who, table, row.id, kept.file.id)
+    return _pdf(body, name, kept)
 
 
 def _row(who: Viewer, table: str, row_id: str, not_found: str) -> Any:
@@ -113,7 +139,8 @@ def consulta_receipt(request: Request, file: str) -> Any:
               ("Base legal (LGPD)", data.get("legal_basis")), ("Fontes consultadas", ", ".join(sources) or "-"),
               ("Custo", f"{int(data.get('cost') or 0)} créditos ({pdfs.brl(value)})"),
               ("Registro de auditoria", data.get("audit_id") or "-"), ("Usuário", data.get("user_id"))]
-    return _pdf(pdfs.consulta_receipt(who.issuer, fields), f"consulta-{row.id}.pdf")
+    return _receipt(request, who, "consultas", row, documents.derived_file_id("consulta", row.id),
+                    "consulta_receipt", f"consulta-{row.id}.pdf", lambda: pdfs.consulta_receipt(who.issuer, fields))
 
 
 def order_receipt(request: Request, file: str) -> Any:
@@ -130,7 +157,9 @@ def order_receipt(request: Request, file: str) -> Any:
               ("Situação", data.get("status")), ("Gateway", data.get("gateway") or "-"),
               ("Id do pedido no gateway", data.get("gateway_order_id") or "-"),
               ("Id da cobrança no gateway", data.get("gateway_charge_id") or "-"), ("Usuário", data.get("user_id"))]
-    return _pdf(pdfs.order_receipt(who.issuer, fields), f"pedido-{row.id}.pdf")
+    # the receipt proves the order as it stands: a refund or chargeback makes a new one
+    return _receipt(request, who, "orders", row, documents.derived_file_id("order", row.id, str(data.get("status"))),
+                    "order_receipt", f"pedido-{row.id}.pdf", lambda: pdfs.order_receipt(who.issuer, fields))
 
 
 def statement_pdf(request: Request, file: str) -> Any:
@@ -146,7 +175,9 @@ def statement_pdf(request: Request, file: str) -> Any:
     lines = [[e["created_at"][:19].replace("T", " ") if e["created_at"] else "", e["type"], e["amount"],
               effect(e["type"], e["amount"]), f"{e['reference_type'] or ''} {e['reference_id'] or ''}".strip()]
              for e in report["entries"]]
-    return _pdf(pdfs.statement(who.issuer, month, summary, lines, report["truncated"]), f"extrato-{month}.pdf")
+    body = pdfs.statement(who.issuer, month, summary, lines, report["truncated"])
+    name = f"extrato-{month}.pdf"
+    return _pdf(body, name, documents.keep(who, "statement", month, name, body, who.member, log=request.log.error))
 
 
 __all__ = ["consulta_receipt", "export", "order_receipt", "statement_pdf", "statement_report",

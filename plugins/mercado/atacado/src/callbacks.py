@@ -104,7 +104,7 @@ def run_job(request: Request) -> Any:
     tables = appwrite_access.tables(request)
     outcome: dict[str, Any]
     try:
-        key = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, job.key_id))
+        key = ApiKey.from_row(keys.load(tables, job.key_id))
         check_key(key, None, None)
         answer = consulta_seam.run_consulta(_flow_request(request, job), key, tables)
         outcome = {"type": "consulta.completed", "data": {"request_id": job.request_id, "consulta": answer.body}}
@@ -118,7 +118,7 @@ def run_job(request: Request) -> Any:
         key = None
     if key is None:  # refused before the flow (revoked key…): still tell the caller, signed if possible
         try:
-            key = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, job.key_id))
+            key = ApiKey.from_row(keys.load(tables, job.key_id))
         except AppwriteException:
             log.error(f"async {job.request_id}: key {job.key_id} is gone; no callback")
             return {"delivered": False}

@@ -6,8 +6,9 @@
   executor uses — checked here: 401 ``api_key_missing|api_key_invalid|api_key_revoked|api_key_expired``,
   403 ``ip_not_allowed`` / ``scope_missing``, then the key's rate limits (429).
 
-Appwrite calls per public request: 1 to find the key by its hash, then the rate-limit counters
-(``limits``). Nothing is cached across executions, so a revoked key is refused on its very next request.
+Appwrite calls per public request: 1 increment on the key's row (named by the secret's hash) that both
+reads the key and counts its minute, then 1 for the day's counter (``limits``). Nothing is cached across
+executions, so a revoked key is refused on its very next request.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from appwrite.query import Query
+from appwrite.exception import AppwriteException
 
 from bigtech import appwrite_access
 from bigtech.errors import Forbidden, Unauthorized
@@ -44,15 +45,27 @@ ROUTE_SCOPES = {
 _plugin_gate = core_only(PLUGIN_ID)
 
 
-def find_key(tables: Any, raw: str) -> ApiKey:
+def find_key(tables: Any, raw: str, now: float) -> tuple[ApiKey, limits.Count]:
+    """The key whose secret is ``raw``, with this request counted in its minute (one increment on its row)."""
     if not keys.looks_like_key(raw):
         raise Unauthorized("The API key is not valid.", code="api_key_invalid")
     digest = keys.hash_secret(raw)
-    rows = tables.list_rows(keys.DATABASE, keys.TABLE, [Query.equal("key_hash", [digest]), Query.limit(1)],
-                            total=False).rows
-    if not rows or not hmac.compare_digest(rows[0].data.get("key_hash") or "", digest):
+    row_id = keys.row_id_for(digest)
+
+    def claim() -> tuple[Any, limits.Count]:
+        return limits.claim_minute(tables, keys.DATABASE, keys.TABLE, row_id, now)
+
+    try:
+        row, minute = claim()
+    except AppwriteException as error:
+        if error.code != 404:
+            raise
+        if not keys.adopt_legacy(tables, digest):  # neither a key nor one stored before row ids were derived
+            raise Unauthorized("The API key is not valid.", code="api_key_invalid") from None
+        row, minute = claim()
+    if not hmac.compare_digest(row.data.get("key_hash") or "", digest):
         raise Unauthorized("The API key is not valid.", code="api_key_invalid")
-    return ApiKey.from_row(rows[0])
+    return ApiKey.from_row(row), minute
 
 
 def check_key(found: ApiKey, ip: str | None, scope: str | None) -> None:
@@ -76,15 +89,14 @@ def key_gate(request: Request, route: Route) -> None:
     if not raw:
         raise Unauthorized("Send your API key in the x-api-key header.", code="api_key_missing")
     tables = appwrite_access.tables(request)
-    found = find_key(tables, raw)
-    check_key(found, request.header("x-appwrite-client-ip"), ROUTE_SCOPES.get(route.action))
-    database_id = tenant_database_id(found.tenant_id)
     now = time.time()
-    minute = limits.enforce(tables, database_id, found, request.response_headers, now)
+    found, minute = find_key(tables, raw, now)
+    check_key(found, request.header("x-appwrite-client-ip"), ROUTE_SCOPES.get(route.action))
+    limits.enforce(tables, tenant_database_id(found.tenant_id), found, minute, request.response_headers, now)
     request.api_key = found  # type: ignore[attr-defined]
     if minute.count == 1:  # first request of the minute: last_used_at is kept to the minute, one write a minute
         try:
-            tables.update_row(keys.DATABASE, keys.TABLE, found.id,
+            tables.update_row(keys.DATABASE, keys.TABLE, found.row_id,
                               {"last_used_at": datetime.now(UTC).isoformat(timespec="milliseconds")})
         except Exception as error:  # bookkeeping only: never refuse a request for it
             FunctionLogger(request.context).exception("last_used_at not updated", error)

@@ -5,6 +5,12 @@ shown once, when created or rotated. Only ``key_hash`` is stored: HMAC-SHA256 un
 ``BIGTECH_SECRETS_KEY`` (so a copy of the table alone cannot even confirm a guessed key), or plain
 SHA-256 when no secrets key is configured (the key's own entropy makes a dictionary attack pointless).
 ``prefix`` (``bt_live_AbCdEfGh``) is what lists show, to tell keys apart.
+
+The row's id is derived from ``key_hash`` (``row_id_for``), so only the secret's holder can name it: the
+gate reads the key *and* counts its minute in one atomic increment on that row (``limits.claim_minute``).
+The key's public id — in ``/keys/{id}``, ``apikey:<id>``, consultas, audit, events — is the ``key_id``
+column. Rotation moves the key to the new secret's row (one transaction), so the old secret names no row.
+A key stored before (row id = public id, no ``key_id``) is moved on its first use (``adopt_legacy``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bigtech import secrets_box
+from appwrite.exception import AppwriteException
+from appwrite.query import Query
+
+from bigtech import secrets_box, uow
 from bigtech.market import parse_time
 from bigtech.schema.core import CORE_DATABASE_ID
 
@@ -69,6 +78,11 @@ def hash_secret(raw: str) -> str:
     return hmac.new(key, raw.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def row_id_for(key_hash: str) -> str:
+    """The id of the row that stores the key whose secret hashes to ``key_hash`` (36 characters)."""
+    return "k" + hashlib.sha256(f"api-key-row:{key_hash}".encode()).hexdigest()[:35]
+
+
 def display_prefix(raw: str) -> str:
     return raw[:PREFIX_LENGTH]
 
@@ -96,7 +110,7 @@ def _loads(text: Any) -> list[str]:
 class ApiKey:
     """One stored key (never the secret)."""
 
-    id: str
+    id: str  # the public id (``key_id``); the row's own id is ``row_id``
     tenant_id: str
     name: str
     prefix: str
@@ -116,19 +130,21 @@ class ApiKey:
     revoked_at: str | None
     rotated_at: str | None
     webhook_secret_sealed: str | None = None
+    row_id: str = ""
 
     @classmethod
     def from_row(cls, row: Any) -> ApiKey:
         data = row.data
         return cls(
-            id=row.id, tenant_id=data.get("tenant_id") or "", name=data.get("client_name") or "",
+            id=data.get("key_id") or row.id, row_id=row.id, tenant_id=data.get("tenant_id") or "",
+            name=data.get("client_name") or "",
             prefix=data.get("prefix") or "", key_hash=data.get("key_hash") or "",
             scopes=_loads(data.get("scopes")), ip_allowlist=_loads(data.get("ip_allowlist")),
             environment=data.get("environment") or "live", tier=data.get("tier") or "",
             rate_limit_per_minute=int(data.get("rate_limit_per_minute") or 1),
             rate_limit_per_day=int(data.get("rate_limit_per_day") or 1),
             wallet_id=data.get("wallet_id") or "", created_by=data.get("created_by"),
-            created_at=getattr(row, "createdat", None), expires_at=data.get("expires_at"),
+            created_at=data.get("created_at") or getattr(row, "createdat", None), expires_at=data.get("expires_at"),
             last_used_at=data.get("last_used_at"), revoked=bool(data.get("revoked")),
             revoked_at=data.get("revoked_at"), rotated_at=data.get("rotated_at"),
             webhook_secret_sealed=data.get("webhook_secret"),
@@ -153,11 +169,59 @@ class ApiKey:
         }
 
 
-def row_data(tenant_id: str, name: str, raw: str, *, scopes: list[str], ip_allowlist: list[str], environment: str,
-             tier: str, per_minute: int, per_day: int, wallet_id: str, created_by: str,
+STORED = ("key_id", "key_hash", "tenant_id", "client_name", "prefix", "revoked", "scopes", "ip_allowlist",
+          "environment", "tier", "rate_limit_per_minute", "rate_limit_per_day", "wallet_id", "created_by",
+          "created_at", "expires_at", "last_used_at", "revoked_at", "rotated_at", "webhook_secret", "minute_slots")
+
+
+def load(tables: Any, key_id: str) -> Any:
+    """The row of the key whose public id is ``key_id`` (404 ``AppwriteException`` when there is none)."""
+    rows = tables.list_rows(DATABASE, TABLE, [Query.equal("key_id", [key_id]), Query.limit(1)], total=False).rows
+    if rows:
+        return rows[0]
+    row = tables.get_row(DATABASE, TABLE, key_id)  # a key not moved yet: its row id is its id
+    if row.data.get("key_id"):  # a moved key's row is never named by its row id
+        raise AppwriteException("Row with the requested ID could not be found.", 404, "row_not_found")
+    return row
+
+
+def moved(row: Any, changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(new row id, data) of ``row`` with ``changes`` (a new ``key_hash`` on rotation), keeping its public id,
+    creation time and this minute's count."""
+    data = {name: row.data.get(name) for name in STORED if row.data.get(name) is not None}
+    data.update({"key_id": row.data.get("key_id") or row.id,
+                 "created_at": row.data.get("created_at") or getattr(row, "createdat", None), **changes})
+    return row_id_for(data["key_hash"]), data
+
+
+def adopt_legacy(tables: Any, key_hash: str) -> bool:
+    """Move a key stored before row ids were derived from the hash to its derived row; False if none."""
+    rows = tables.list_rows(DATABASE, TABLE, [Query.equal("key_hash", [key_hash]), Query.limit(1)],
+                            total=False).rows
+    if not rows or not hmac.compare_digest(rows[0].data.get("key_hash") or "", key_hash):
+        return False
+    new_id, data = moved(rows[0], {})
+    if new_id == rows[0].id:
+        return True
+
+    def build(unit: uow.UnitOfWork) -> None:
+        unit.delete(DATABASE, TABLE, rows[0].id)
+        unit.create(DATABASE, TABLE, new_id, data)
+
+    try:
+        uow.run(tables, build)
+    except AppwriteException as error:  # a concurrent first request moved it already
+        if error.code not in (404, 409):
+            raise
+    return True
+
+
+def row_data(key_id: str, tenant_id: str, name: str, raw: str, *, scopes: list[str], ip_allowlist: list[str],
+             environment: str, tier: str, per_minute: int, per_day: int, wallet_id: str, created_by: str,
              expires_at: str | None) -> dict[str, Any]:
     return {
-        "tenant_id": tenant_id, "client_name": name, "key_hash": hash_secret(raw), "prefix": display_prefix(raw),
+        "key_id": key_id, "created_at": datetime.now(UTC).isoformat(timespec="milliseconds"), "tenant_id": tenant_id,
+        "client_name": name, "key_hash": hash_secret(raw), "prefix": display_prefix(raw),
         "revoked": False, "scopes": json.dumps(scopes), "ip_allowlist": json.dumps(ip_allowlist),
         "environment": environment, "tier": tier, "rate_limit_per_minute": per_minute,
         "rate_limit_per_day": per_day, "wallet_id": wallet_id, "created_by": created_by, "expires_at": expires_at,

@@ -1,11 +1,20 @@
 """Per-key rate limits: requests per minute and per day, exact under concurrency.
 
-Same mechanism as the members' limiter (``bigtech.ratelimit``): one row per key and window in the
-tenant's ``rate_limits`` table, moved only by ``increment_row_column(..., max=limit)``. Appwrite refuses,
-under the row's lock, the increment that would pass the limit, so N concurrent requests on a limit L let
-exactly min(N, L) through. The minute window is counted first; a request it refuses never touches the
-day's count. Steady state: one call per window (two per request); the first request of a window adds
-the row's creation.
+- **Minute**: counted on the key's own row (``claim_minute``), by the very call that reads the key
+  (``gate``). ``minute_slots`` holds M·10⁶ + the permits left in minute M. A request takes one with
+  ``decrement_row_column(1, min=M·10⁶)``: Appwrite refuses, under the row's lock, the decrement that would
+  go below this minute's floor, so N concurrent requests on a limit L let exactly min(N, L) through — and
+  a counter still holding an earlier minute (below the floor) is never moved by it. A refused request reads
+  the row: permits spent → 429; refilled meanwhile → it takes one again; an earlier minute → it refills
+  the counter to M·10⁶ + L with ``increment(M·10⁶ + L − value, max=M·10⁶ + L)``, which only the first
+  refill of the minute can pass (later ones, computed from the same stale value, go past the max).
+- **Day**: as the members' limiter (``bigtech.ratelimit``), a row per key and day in the tenant's
+  ``rate_limits`` table moved only by ``increment_row_column(..., max=limit)``; only requests the minute let
+  through are counted there.
+
+Steady state: one call for the key and its minute, one for the day. The first request of a minute adds
+three (read, refill, take again), a request over the minute's limit one (the read), the first of a day the
+day row's creation.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from bigtech.errors import TooManyRequests
 TABLE = "rate_limits"
 LIMIT_EXCEEDED = "column_limit_exceeded"
 WINDOWS = (("minute", 60), ("day", 86_400))
+SLOTS = 1_000_000  # values per minute on a key's counter: above any per-minute limit (models: ≤ 100 000)
+SLOTS_COLUMN = "minute_slots"
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,40 @@ class Count:
     @property
     def remaining(self) -> int:
         return max(0, self.limit - self.count)
+
+
+def claim_minute(tables: Any, database_id: str, table: str, row_id: str, now: float) -> tuple[Any, Count]:
+    """Take one of this minute's permits from the key row ``row_id``: (the row as it is now, the minute's
+    ``Count``). Raises the 404 of a row that does not exist."""
+    number = int(now // 60)
+    base = number * SLOTS
+    reset = max(1, math.ceil((number + 1) * 60 - now))
+    for _attempt in range(4):
+        try:
+            row = tables.decrement_row_column(database_id, table, row_id, SLOTS_COLUMN, 1, min=base)
+            remaining = int(row.data.get(SLOTS_COLUMN) or 0) % SLOTS
+            limit = _per_minute(row)
+            return row, Count("minute", limit, max(1, limit - remaining), reset)
+        except AppwriteException as error:
+            if not (error.code == 400 and error.type == LIMIT_EXCEEDED):
+                raise
+        row = tables.get_row(database_id, table, row_id)  # spent, or still an earlier minute's permits?
+        value, limit = int(row.data.get(SLOTS_COLUMN) or 0), _per_minute(row)
+        if value >= base and value % SLOTS == 0:
+            return row, Count("minute", limit, limit + 1, reset)
+        if value > base:
+            continue  # refilled meanwhile by another request: take a permit again
+        try:  # this minute's permits; a stale refill (another request refilled first) passes the max: refused
+            tables.increment_row_column(database_id, table, row_id, SLOTS_COLUMN, base + limit - value,
+                                        max=base + limit)
+        except AppwriteException as error:
+            if not (error.code == 400 and error.type == LIMIT_EXCEEDED):
+                raise
+    raise RuntimeError("the minute's permits kept changing")
+
+
+def _per_minute(row: Any) -> int:
+    return min(SLOTS - 1, max(1, int(row.data.get("rate_limit_per_minute") or 1)))
 
 
 def row_id(name: str, number: int) -> str:
@@ -79,21 +124,25 @@ def headers(counts: list[Count]) -> dict[str, str]:
             "ratelimit-policy": ", ".join(f"{c.limit};w={s}" for c, (_, s) in zip(counts, WINDOWS, strict=False))}
 
 
-def enforce(tables: Any, database_id: str, key: Any, response_headers: dict[str, str], now: float) -> Count:
-    """Count the request in each window; 429 ``rate_limited`` (with ``Retry-After``) at the first refusal.
-    Returns the minute window's count (its ``count == 1`` marks the first request of a minute)."""
-    counts: list[Count] = []
-    limits = {"minute": key.rate_limit_per_minute, "day": key.rate_limit_per_day}
-    for window, seconds in WINDOWS:
-        counted = count(tables, database_id, key.id, window, seconds, limits[window], now)
-        counts.append(counted)
-        response_headers.update(headers(counts))
-        if not counted.allowed:
-            raise TooManyRequests(
-                f"More than {counted.limit} requests per {window} for this API key; try again in {counted.reset} s.",
-                retry_after=counted.reset,
-                details={"window": window, "limit": counted.limit, "reset_seconds": counted.reset})
-    return counts[0]
+def enforce(tables: Any, database_id: str, key: Any, minute: Count, response_headers: dict[str, str],
+            now: float) -> None:
+    """Check the minute (already counted by ``claim_minute``), then count the day; 429 ``rate_limited`` (with
+    ``Retry-After``) at the first refusal."""
+    counts = [minute]
+    response_headers.update(headers(counts))
+    _refuse_over(minute)
+    day = count(tables, database_id, key.id, "day", 86_400, key.rate_limit_per_day, now)
+    counts.append(day)
+    response_headers.update(headers(counts))
+    _refuse_over(day)
+
+
+def _refuse_over(counted: Count) -> None:
+    if not counted.allowed:
+        raise TooManyRequests(
+            f"More than {counted.limit} requests per {counted.window} for this API key; try again in "
+            f"{counted.reset} s.", retry_after=counted.reset,
+            details={"window": counted.window, "limit": counted.limit, "reset_seconds": counted.reset})
 
 
 def month_number(now: datetime) -> int:

@@ -56,7 +56,7 @@ def _limits(config: dict[str, Any], tier: str | None, per_minute: int | None,
 def _load(tables: TablesDB, identity: Identity, key_id: str) -> ApiKey:
     key_id = KeyPath.model_validate({"key_id": key_id}).key_id
     try:
-        found = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, key_id))
+        found = ApiKey.from_row(keys.load(tables, key_id))
     except AppwriteException as error:
         if error.code == 404:
             raise NotFound("API key not found.", code="api_key_not_found") from None
@@ -90,7 +90,7 @@ def create_key(request: Request) -> Any:
     raw = keys.new_secret(environment)
     key_id = ID.unique()
     expires = body.expires_at.isoformat(timespec="milliseconds") if body.expires_at else None
-    data = keys.row_data(identity.tenant_id or "", body.name, raw, scopes=body.scopes,
+    data = keys.row_data(key_id, identity.tenant_id or "", body.name, raw, scopes=body.scopes,
                          ip_allowlist=body.ip_allowlist or [], environment=environment, tier=tier,
                          per_minute=per_minute, per_day=per_day, wallet_id=SERVICE_WALLET,
                          created_by=identity.user_id, expires_at=expires)
@@ -98,14 +98,16 @@ def create_key(request: Request) -> Any:
     data["webhook_secret"] = keys.seal_webhook_secret(key_id, webhook_secret)
     ensure_wallet(tables, identity.database_id, SERVICE_WALLET)
 
+    row_id = keys.row_id_for(data["key_hash"])
+
     def stage(unit: UnitOfWork) -> None:
-        unit.create(keys.DATABASE, keys.TABLE, key_id, data)
+        unit.create(keys.DATABASE, keys.TABLE, row_id, data)
 
     details = {"name": body.name, "prefix": data["prefix"], "scopes": body.scopes, "environment": environment,
                "tier": tier, "rate_limit_per_minute": per_minute, "rate_limit_per_day": per_day,
                "ip_allowlist": body.ip_allowlist or [], "expires_at": expires}
     audit_id = _commit(tables, identity, "apikeys.create", key_id, details, stage, "apikey.created")
-    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, key_id))
+    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, row_id))
     return created({"key": stored.to_public(), "secret": raw, "webhook_secret": webhook_secret, "audit_id": audit_id,
                     "warning": "Store the secret and the webhook secret now: they are shown only once."})
 
@@ -148,11 +150,11 @@ def update_key(request: Request, key_id: str) -> Any:
         raise Unprocessable("Nothing to change.", code="nothing_to_change")
 
     def stage(unit: UnitOfWork) -> None:
-        unit.update(keys.DATABASE, keys.TABLE, found.id, changes)
+        unit.update(keys.DATABASE, keys.TABLE, found.row_id, changes)
 
     details = {"prefix": found.prefix, "changes": {k.replace("client_name", "name"): v for k, v in changes.items()}}
     audit_id = _commit(tables, identity, "apikeys.update", found.id, details, stage, "apikey.updated")
-    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.id))
+    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.row_id))
     return {"key": stored.to_public(), "audit_id": audit_id}
 
 
@@ -168,12 +170,18 @@ def rotate_key(request: Request, key_id: str) -> Any:
     changes = {"key_hash": keys.hash_secret(raw), "prefix": keys.display_prefix(raw), "rotated_at": _now(),
                "webhook_secret": keys.seal_webhook_secret(found.id, webhook_secret)}
 
-    def stage(unit: UnitOfWork) -> None:
-        unit.update(keys.DATABASE, keys.TABLE, found.id, changes)
+    moved_to: list[str] = []
+
+    def stage(unit: UnitOfWork) -> None:  # the key moves to the new secret's row: the old one names nothing
+        row = tables.get_row(keys.DATABASE, keys.TABLE, found.row_id)  # fresh: this minute's count moves too
+        new_id, data = keys.moved(row, changes)
+        unit.delete(keys.DATABASE, keys.TABLE, found.row_id)
+        unit.create(keys.DATABASE, keys.TABLE, new_id, data)
+        moved_to[:] = [new_id]
 
     details = {"old_prefix": found.prefix, "prefix": changes["prefix"], "webhook_secret": "rotated"}
     audit_id = _commit(tables, identity, "apikeys.rotate", found.id, details, stage, "apikey.rotated")
-    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.id))
+    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, moved_to[0]))
     return {"key": stored.to_public(), "secret": raw, "webhook_secret": webhook_secret, "audit_id": audit_id,
             "warning": "Store the secret and the webhook secret now: they are shown only once."}
 
@@ -188,9 +196,9 @@ def revoke_key(request: Request, key_id: str) -> Any:
     changes = {"revoked": True, "revoked_at": _now()}
 
     def stage(unit: UnitOfWork) -> None:
-        unit.update(keys.DATABASE, keys.TABLE, found.id, changes)
+        unit.update(keys.DATABASE, keys.TABLE, found.row_id, changes)
 
     audit_id = _commit(tables, identity, "apikeys.revoke", found.id, {"prefix": found.prefix}, stage,
                        "apikey.revoked")
-    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.id))
+    stored = ApiKey.from_row(tables.get_row(keys.DATABASE, keys.TABLE, found.row_id))
     return {"key": stored.to_public(), "audit_id": audit_id}

@@ -1,7 +1,8 @@
 """mercado-varejo: the retail catalogue (docs/mercado.md).
 
 The catalogue is the plugin's tenant config (prices, products, packages), managed by owners/admins
-through the plugin loader (``PUT /plugins/mercado-varejo``: validated by the manifest, audited,
+through the plugin loader (``PUT /plugins/mercado-varejo``: validated by the manifest, then by this
+function's ``/enable`` against the platform's catalogue bounds (``bounds.py``), audited,
 ``plugin.configured``). CORE reads it through ``bigtech.market``. This function serves the plugin
 protocol (CORE only) and ``GET /prices``, the price list ("tabela de preços") for signed-in members.
 """
@@ -15,6 +16,8 @@ from bigtech.identity import authenticate, current
 from bigtech.plugins import PluginContext, PluginResult, Status, build_router
 from bigtech.plugins.base import Plugin
 from bigtech.plugins.service import core_only
+
+from . import bounds
 
 
 class VarejoPlugin(Plugin):
@@ -33,7 +36,7 @@ def price_list(request: Request) -> Any:
     tenant = identity.require_tenant()
     tables = appwrite_access.tables(request)
     config = market.varejo_config(tables, identity.database_id)
-    prices, source = market.prices(tables, identity.database_id, tenant.settings)
+    prices, source = market.prices(tables, identity.database_id, tenant.settings, config)
     return {"source": source, "currency": "credits", "prices": prices,
             "products": list((config or {}).get("products") or []), "packages": market.active_packages(config)}
 
@@ -44,6 +47,8 @@ _plugin_gate = core_only(PLUGIN.id)
 def before(request: Request, route: Any) -> None:
     if route.action.startswith("plugin."):
         _plugin_gate(request, route)
+        if route.action == "plugin.enable":
+            bounds.check_enable(request)
     else:
         authenticate(request, route)
 
