@@ -16,6 +16,7 @@ pytestmark = pytest.mark.rabbitmq
 BILLING_PATTERNS = ("payment.*", "order.#", "credits.*", "consulta.*", "tenant.*")
 
 
+@pytest.mark.slow
 def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(bus_sandbox):
     audit = RecordingSubscriber("audit", ["#"])
     billing = RecordingSubscriber("billing", BILLING_PATTERNS)
@@ -209,6 +210,7 @@ def test_confirmed_message_is_persistent_with_id_tenant_and_type(bus_sandbox):
     assert EventEnvelope.from_amqp(body, props) == event
 
 
+@pytest.mark.slow
 def test_drain_stops_within_the_budget_and_the_next_run_continues(bus_sandbox):
     slow = RecordingSubscriber("slow", ["#"])
     bus_sandbox.track("slow")
