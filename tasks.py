@@ -36,10 +36,11 @@ def dev(c: Context, args: str = "") -> None:
     c.run(f"{REPO_ROOT / 'scripts' / 'dev'} {args}", pty=_pty())
 
 
-@task(help={"args": "extra arguments for pytest (e.g. 'tests/unit -k router')"})
-def test(c: Context, args: str = "") -> None:
-    """Lint, then run the test suite."""
-    c.run(f"{REPO_ROOT / 'scripts' / 'test'} {args}", pty=_pty())
+@task(help={"args": "extra arguments for pytest (e.g. 'tests/unit -k router')",
+            "all": "every test, the slow ones too (what CI runs)"})
+def test(c: Context, args: str = "", all: bool = False) -> None:  # `all`: the name of invoke's --all flag
+    """Lint, then run the tests (without those marked slow unless --all)."""
+    c.run(f"{REPO_ROOT / 'scripts' / 'test'} {'--all ' if all else ''}{args}", pty=_pty())
 
 
 @task(help={"fix": "apply ruff's automatic fixes"})

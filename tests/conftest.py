@@ -13,6 +13,9 @@ from local_appwrite import LocalAppwrite, StackSettings
 from local_appwrite.stack_settings import fresh_secrets
 from tests.contract.recorder import RECORDER
 
+# The contract check over every recorded response runs once at the session's end (xdist-aware).
+pytest_plugins = ["tests.contract.session_check"]
+
 # Fresh random keys for this session (secrets box, audit signing, data HMAC), set before any test module
 # is imported: the functions (project variables = the BIGTECH_* environment) and the tests' own
 # library calls share them, and no key is a constant in the repository. A key already exported wins.

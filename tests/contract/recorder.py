@@ -1,15 +1,19 @@
-"""Records what every local stack in the test session answers, for the contract test.
+"""Records what every local stack in the test session answers, for the contract check.
 
 Every ``LocalAppwrite`` built during the session gets an observer on its dispatcher, so any test
 that talks to a stack through the SDK also feeds the contract check. A few samples per
 (method, route, status) are kept: enough to validate shapes without holding every response.
+With pytest-xdist each worker records its own stacks and saves its samples at the end of its session;
+the controller merges them (``tests/contract/session_check.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 SAMPLES_PER_KEY = 3
@@ -27,6 +31,8 @@ class Sample:
 class Recorder:
     def __init__(self) -> None:
         self.samples: dict[tuple[str, str | None, int], list[Sample]] = defaultdict(list)
+        # (method, route) pairs the session must have answered successfully (set by the contract test)
+        self.required_routes: set[tuple[str, str]] = set()
 
     def observe(self, request, route, response) -> None:
         pattern = route.pattern if route is not None else None
@@ -37,6 +43,23 @@ class Recorder:
 
     def all(self) -> list[Sample]:
         return [sample for bucket in self.samples.values() for sample in bucket]
+
+    def save(self, path: Path) -> None:
+        saved = {"samples": [sample.__dict__ for sample in self.all()],
+                 "required_routes": sorted(self.required_routes)}
+        path.write_text(json.dumps(saved, default=str), encoding="utf-8")
+
+    def load(self, path: Path) -> None:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        self.merge([Sample(**fields) for fields in saved["samples"]],
+                   {(method, route) for method, route in saved["required_routes"]})
+
+    def merge(self, samples: list[Sample], required_routes: set[tuple[str, str]]) -> None:
+        for sample in samples:
+            bucket = self.samples[(sample.method, sample.route, sample.status)]
+            if len(bucket) < SAMPLES_PER_KEY:
+                bucket.append(sample)
+        self.required_routes |= required_routes
 
     def routes_seen(self, successful: bool = True) -> set[tuple[str, str]]:
         return {

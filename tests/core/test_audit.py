@@ -38,6 +38,7 @@ def rows(stack, tenant_id):
     return tables, tables.list_rows(f"tenant_{tenant_id}", "audit", [Query.order_asc("seq"), Query.limit(100)]).rows
 
 
+@pytest.mark.slow
 def test_concurrent_changes_leave_one_gapless_valid_chain(stack, chain):
     tenant_id, owner, results, base = chain
     assert [r.status for r in results] == [201] * CONCURRENT, [r for r in results if r.status != 201]

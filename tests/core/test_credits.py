@@ -74,6 +74,7 @@ def tenant(stack):
     return tenant_id, owner
 
 
+@pytest.mark.slow
 def test_64_concurrent_consultas_on_a_balance_for_10(stack, tenant):
     tenant_id, owner = tenant
     analyst = add_member(owner, "analyst")

@@ -121,6 +121,7 @@ def grant(owner, user_id, credits):
     assert result.status == 201, result
 
 
+@pytest.mark.slow
 def test_the_scheduled_run_releases_a_stale_hold_once_and_frees_its_key(stack, tenant):
     tenant_id, owner, _ = tenant
     analyst = add_member(owner, "analyst")

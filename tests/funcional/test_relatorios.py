@@ -64,6 +64,7 @@ def csv_rows(result):
     return list(csv.reader(io.StringIO(result.raw[1:]), delimiter=";"))
 
 
+@pytest.mark.slow
 def test_usage_totals_equal_the_ledger(world):
     owner = world["owner"]
     usage = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=member")

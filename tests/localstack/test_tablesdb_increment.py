@@ -51,6 +51,7 @@ def test_increment_errors(wallet, call, code, type_):
     assert tables.get_row(db, "wallets", "w1").data["balance"] == 10  # unchanged
 
 
+@pytest.mark.slow
 def test_concurrent_decrements_never_go_below_min(stack, wallet):
     tables, db = wallet
     outcomes: list[str] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.mercado.test_atacado_public import ALL_SCOPES, BODY, FN, api
@@ -38,6 +39,7 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
     raise AssertionError("timed out")
 
 
+@pytest.mark.slow
 def test_async_consulta_delivers_a_signed_callback_with_retries(stack, market, monkeypatch):
     created = market.owner.call(FN, "POST", "/keys", {"name": "async", "scopes": ALL_SCOPES})
     secret, webhook_secret = created.body["secret"], created.body["webhook_secret"]

@@ -3,12 +3,15 @@ are recorded on the consulta and in usage; a replay is not priced again."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.mercado.test_atacado_public import BODY, api, new_key
 
 BANDS = [{"name": "base", "from": 0, "prices": {"cadastral": 90}},
          {"name": "volume", "from": 2, "prices": {"cadastral": 60}}]
 
 
+@pytest.mark.slow
 def test_price_follows_the_monthly_volume_band(stack, market):
     owner = market.other_owner  # its own tenant: the bands do not reprice the other tests' consultas
     configured = owner.call("plugins", "PUT", "/mercado-atacado", {"config": {"volume_bands": BANDS}})

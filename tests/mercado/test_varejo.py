@@ -31,6 +31,7 @@ def consulta(owner, key, **fields):
     return result
 
 
+@pytest.mark.slow
 def test_a_price_change_applies_to_the_next_consulta_not_to_a_replay(stack, shop):
     owner, _ = shop
     configure(owner, {"prices": {"cadastral": 150}})

@@ -66,6 +66,7 @@ def destroy(stack, tenant_id: str) -> None:
     TablesDB(make_client(stack)).delete(f"tenant_{tenant_id}")
 
 
+@pytest.mark.slow
 def test_backup_destroy_restore_reads_back_identical(drill, store):
     stack, tenant_id = drill["stack"], drill["tenant"]
     before = snapshot(drill)

@@ -42,6 +42,7 @@ def world(stack):
                                                  ("platform_fee_per_consulta_cents", "platform_fee_revenue_bp")})
 
 
+@pytest.mark.slow
 def test_the_invoice_reconciles_with_the_tenants_ledger(stack, world):
     period = datetime.now(UTC).strftime("%Y-%m")
     result = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}")

@@ -56,6 +56,7 @@ def token(monkeypatch):
     monkeypatch.setenv("BIGTECH_METRICS_TOKEN", TOKEN)
 
 
+@pytest.mark.slow
 def test_counters_match_the_executions_the_test_ran(stack, token):
     admin = platform_admin(stack)
     _tenant, owner = create_tenant(stack, admin, tenant_id_for("mx"))
@@ -117,6 +118,7 @@ def test_alert_rules_and_dashboard_name_only_served_metrics(stack, token, monkey
 
 
 
+@pytest.mark.slow
 def test_compaction_folds_old_buckets_without_moving_the_counters(stack, token):
     tables = TablesDB(make_client(stack))
     labels = {"function": "compaction-test", "route": "/", "method": "GET", "status": "200"}

@@ -18,6 +18,7 @@ def configured(store, monkeypatch):
     return store
 
 
+@pytest.mark.slow
 def test_the_schedule_backs_up_core_and_tenants_then_skips_fresh_ones(stack, configured):
     admin = platform_admin(stack)
     tenant_id, _owner = create_tenant(stack, admin, tenant_id_for("ops"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
@@ -19,6 +20,7 @@ def rows(stack, tenant_id, table, *queries):
     return TablesDB(make_client(stack)).list_rows(f"tenant_{tenant_id}", table, [*queries, Query.limit(500)]).rows
 
 
+@pytest.mark.slow
 def test_old_results_are_purged_keeping_the_record_ledger_and_audit(stack):
     admin = platform_admin(stack)
     short_id, owner = create_tenant(stack, admin, tenant_id_for("rt"))
@@ -65,6 +67,7 @@ def test_old_results_are_purged_keeping_the_record_ledger_and_audit(stack):
     assert {table: n for table, n in again.purged.items() if not table.endswith("/rate_limits")} == {}
 
 
+@pytest.mark.slow
 def test_a_spent_budget_stops_and_the_next_run_resumes(stack):
     admin = platform_admin(stack)
     tenant_id, owner = create_tenant(stack, admin, tenant_id_for("rb"))

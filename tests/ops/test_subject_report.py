@@ -33,6 +33,7 @@ def world(stack):
     return {"admin": admin, "a": tenants[0], "b": tenants[1]}
 
 
+@pytest.mark.slow
 def test_platform_admin_sees_every_tenant_owner_only_their_own(world):
     a_id, a_owner, a_analyst = world["a"]
     b_id, b_owner, _ = world["b"]

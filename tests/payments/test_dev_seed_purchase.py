@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from dev_seed import client_for, purchase_demo
 from dev_seed.settings import SeedSettings
 
@@ -10,6 +11,7 @@ from tests.support.actors import ensure_core
 from . import stack_support  # noqa: F401 - sets the secrets key the stack's functions use
 
 
+@pytest.mark.slow
 def test_demo_purchase_and_consulta(stack):
     ensure_core(stack)  # what scripts/dev's bootstrap does before seeding (the test may run first)
     settings = SeedSettings.from_stack(stack.settings)

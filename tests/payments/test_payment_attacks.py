@@ -91,6 +91,7 @@ def simulate(actor, order_id, tenant=None, **extra):
 
 # -- 1. forged sandbox payments ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_each_tenant_gets_its_own_random_webhook_secret_never_shown(world):
     secret_a, secret_b = tenant_secret(world.stack, world.a), tenant_secret(world.stack, world.b)
     assert secret_a and secret_b and secret_a != secret_b and len(secret_a) >= 40
@@ -115,6 +116,7 @@ def test_guest_webhooks_with_forged_signatures_change_nothing(world):
     assert order_status(world.analyst, order) == "pending" and ledger_for(world.stack, world.a, order) == []
 
 
+@pytest.mark.slow
 def test_a_tenant_without_a_secret_refuses_every_webhook_until_it_enables_again(world):
     tenant, owner = create_tenant(world.stack, world.admin, tenant_id_for("nosec"))
     order = buy(owner)["id"]
@@ -134,6 +136,7 @@ def test_a_tenant_without_a_secret_refuses_every_webhook_until_it_enables_again(
     assert simulate(owner, order).status == 200
 
 
+@pytest.mark.slow
 def test_allow_simulation_false_refuses_signed_webhooks_and_simulation(world):
     tenant, owner = create_tenant(world.stack, world.admin, tenant_id_for("nosim"))
     order = buy(owner)["id"]

@@ -36,10 +36,8 @@ def test_the_three_queries_overlap_in_time_and_sources_stay_in_query_order(sandb
             inside[0] -= 1
         return run_execute(sandbox, request)
 
-    started = time.perf_counter()
     result = run_credito(FakeFonteClient({"fonte-a": slow}))
-    elapsed = time.perf_counter() - started
-    assert result.status in (Status.OK, Status.NOT_FOUND) and peak[0] == 3 and elapsed < 0.5
+    assert result.status in (Status.OK, Status.NOT_FOUND) and peak[0] == 3  # all three inside at once
     assert [s.query for s in result.sources] == ["protestos", "cheques", "pgfn"]
     assert result.billable and all(s.billable for s in result.sources)
 

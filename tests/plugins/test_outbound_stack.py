@@ -135,6 +135,7 @@ def test_forged_pagarme_webhook_with_a_loopback_jwks_fetches_nothing():
         assert listener.hits == [] and cache.fetches == 0
 
 
+@pytest.mark.slow
 def test_guest_webhook_cannot_make_pagarme_fetch_a_stored_loopback_jwks(stack, monkeypatch):
     """A jwks_url accepted while an operator exception existed (or stored before the guard) stays
     stored; once the exception is gone, a guest's forged or unsigned webhook fetches nothing."""

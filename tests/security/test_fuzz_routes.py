@@ -183,6 +183,7 @@ def corpus() -> list[tuple[Target, str, str, dict[str, str]]]:
     return cases
 
 
+@pytest.mark.slow
 def test_the_hostile_corpus_never_gets_a_5xx(fuzzer):
     cases = corpus()
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -210,6 +211,7 @@ segments = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklis
        header=st.dictionaries(st.sampled_from(["x-tenant-id", "idempotency-key", "x-custom", "x-api-key"]),
                               st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
                               max_size=2))
+@pytest.mark.slow
 def test_generated_input_never_gets_a_5xx(fuzzer, index, body, segment, query, header):
     target = TARGETS[index]
     path = concrete(target.path, segment) if PARAM in target.path else target.path

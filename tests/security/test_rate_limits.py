@@ -1,6 +1,6 @@
 """Rate limits that hold (issue 9, finding 10): ``rate_limit_per_minute`` (platform default, tenant
 override) is enforced per user on consulta and mutating routes, counted with atomic increments in
-fixed one-minute windows, so 100 concurrent calls on a limit of 30 let exactly 30 through; refusals
+fixed one-minute windows, so 40 concurrent calls on a limit of 12 let exactly 12 through; refusals
 are 429 with ``Retry-After`` and ``RateLimit-*`` headers and change nothing."""
 
 from __future__ import annotations
@@ -35,25 +35,27 @@ def admin(stack):
     return platform_admin(stack)
 
 
-def test_100_concurrent_consulta_calls_on_a_limit_of_30_let_exactly_30_through(stack, admin):
-    _tenant_id, owner = limited_tenant(stack, admin, 30)
+@pytest.mark.slow
+def test_40_concurrent_consulta_calls_on_a_limit_of_12_let_exactly_12_through(stack, admin):
+    _tenant_id, owner = limited_tenant(stack, admin, 12)
     viewer = add_member(owner, "viewer")
     wait_for_a_fresh_window()
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        results = list(pool.map(lambda _: viewer.call("consultas", "GET", "/?limit=1"), range(100)))
-    assert Counter(r.status for r in results) == {200: 30, 429: 70}, [r for r in results if r.status >= 500][:2]
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(lambda _: viewer.call("consultas", "GET", "/?limit=1"), range(40)))
+    assert Counter(r.status for r in results) == {200: 12, 429: 28}, [r for r in results if r.status >= 500][:2]
     passed = [r for r in results if r.status == 200]
-    assert sorted(int(r.headers["ratelimit-remaining"]) for r in passed) == list(range(30))
+    assert sorted(int(r.headers["ratelimit-remaining"]) for r in passed) == list(range(12))
     for refused in (r for r in results if r.status == 429):
         assert refused.error_code == "rate_limited"
-        assert refused.headers["ratelimit-limit"] == "30" and refused.headers["ratelimit-remaining"] == "0"
+        assert refused.headers["ratelimit-limit"] == "12" and refused.headers["ratelimit-remaining"] == "0"
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.headers["retry-after"] == refused.headers["ratelimit-reset"]
     # per user: the owner, in the same tenant and minute, has a window of their own
     own = owner.call("consultas", "GET", "/?limit=1")
-    assert own.status == 200 and 25 <= int(own.headers["ratelimit-remaining"]) < 30  # (adding the viewer counted)
+    assert own.status == 200 and 7 <= int(own.headers["ratelimit-remaining"]) < 12  # (adding the viewer counted)
 
 
+@pytest.mark.slow
 def test_a_refused_mutation_changes_nothing(stack, admin):
     _tenant_id, owner = limited_tenant(stack, admin, 4)
     wait_for_a_fresh_window()
@@ -67,6 +69,7 @@ def test_a_refused_mutation_changes_nothing(stack, admin):
     assert sum(1 for e in ledger.body["items"] if e["type"] == "grant") == 3
 
 
+@pytest.mark.slow
 def test_without_an_override_the_platform_default_applies(stack, admin):
     _tenant_id, owner = create_tenant(stack, admin, tenant_id_for("rd"))
     answer = owner.call("consultas", "GET", "/")
@@ -74,6 +77,7 @@ def test_without_an_override_the_platform_default_applies(stack, admin):
     assert answer.headers["ratelimit-limit"] == str(DEFAULT_RATE_LIMIT_PER_MINUTE)
 
 
+@pytest.mark.slow
 def test_reads_outside_consultas_are_not_counted(stack, admin):
     _tenant_id, owner = create_tenant(stack, admin, tenant_id_for("rr"))
     answer = owner.call("billing", "GET", "/wallet")
@@ -121,6 +125,7 @@ def test_row_ids_fit_appwrite_for_any_user_id():
     assert ratelimit.row_id("a", 1) != ratelimit.row_id("b", 1)
 
 
+@pytest.mark.slow
 def test_on_the_stack_a_counted_call_costs_one_rate_limit_call(stack, admin):
     _tenant_id, owner = create_tenant(stack, admin, tenant_id_for("rc"))
     wait_for_a_fresh_window(10)
