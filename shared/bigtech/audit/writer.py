@@ -38,6 +38,7 @@ from appwrite.services.tables_db import TablesDB
 
 from ..errors import Conflict
 from ..schema.core import CORE_DATABASE_ID
+from ..sweeps import AUDIT, stage_marker
 from ..uow import UnitOfWork, commit, is_retryable
 from .chain import AuditEntry, new_entry, new_entry_id
 
@@ -117,6 +118,8 @@ def stage_entry(tables: TablesDB, unit: UnitOfWork, trail: AuditTrail, *, action
                       resource_id=resource_id, details=details, ip=ip, occurred_at=occurred_at or datetime.now(UTC))
     entry = entry.with_id(new_entry_id())
     unit.create(trail.database_id, trail.table_id, entry.id, entry.to_row())
+    if trail.database_id != CORE_DATABASE_ID:  # the sweep visits this tenant (the platform trail it always does)
+        stage_marker(unit, trail.database_id, AUDIT)
     unit.after_commit(lambda: seal_quietly(tables, trail, entry.id))
     return entry
 

@@ -113,6 +113,19 @@ OUTBOX_PENDING = Table(
     "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
 )
 
+WORK_PENDING_TABLE = "work_pending"
+WORK_PENDING = Table(
+    WORK_PENDING_TABLE, "Tenants with work for a sweep",
+    (
+        string("database_id", 64, required=True),  # the tenant's database
+        string("kind", 16, required=True),  # "credits" (a hold and its claim) or "audit" (an unsealed entry)
+    ),
+    (key_index("kind"),),
+    "One row per unit of work a scheduled sweep may have to finish (billing's reaper, the audit sweep), "
+    "written in the same transaction as the row that makes the work; the sweeps visit only the tenants named "
+    "here and delete the rows once the tenant is done (bigtech.sweeps, docs/credits-consultas-plugins.md).",
+)
+
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
 
 AUDIT_CHECKPOINTS = Table(
@@ -147,5 +160,5 @@ METRICS = Table(
 
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH, OUTBOX_PENDING, METRICS)
+     PROVIDER_HEALTH, OUTBOX_PENDING, WORK_PENDING, METRICS)
 )
