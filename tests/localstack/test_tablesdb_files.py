@@ -104,7 +104,7 @@ def test_a_schema_change_is_seen_by_pooled_connections(lstack, tables):
     make_database(tables, "evolve")
     tables.create_row("evolve", "things", "r1", {"name": "x"})
     assert "extra" not in tables.get_row("evolve", "things", "r1").data
-    tables.create_string_column("evolve", "things", "extra", 16, False, "dflt")
+    tables.create_varchar_column("evolve", "things", "extra", 16, False, "dflt")
     tables.create_row("evolve", "things", "r2", {"name": "y", "extra": "e"})
     assert tables.get_row("evolve", "things", "r2").data["extra"] == "e"
 
