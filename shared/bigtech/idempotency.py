@@ -200,7 +200,7 @@ def idempotent_build(tables: Any, trail: AuditTrail, actor: Actor, claimed: Clai
                      ) -> Callable[[UnitOfWork], tuple[str, T]]:
     """The ``build`` that ``commit_idempotent`` commits (for a caller that runs the unit of work itself,
     e.g. a service over an injected unit of work). ``tables`` is what seals the audit entry afterwards;
-    ``deferred_seal``: the entry is marked for a later seal instead (``bigtech.audit.pending``)."""
+    ``deferred_seal``: the entry is left for a later seal instead (``bigtech.audit.writer.stage_entry``)."""
 
     def build(unit: UnitOfWork) -> tuple[str, T]:
         result = stage(unit)

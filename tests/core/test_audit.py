@@ -164,7 +164,7 @@ def test_an_entry_left_unsealed_is_counted_then_flagged_then_swept(stack, world)
 
     fresh = verify_trail(tables, trail)
     assert fresh.ok and fresh.unsealed == 1
-    late = verify_trail(tables, trail, now=datetime.now(UTC) + timedelta(minutes=5))
+    late = verify_trail(tables, trail, now=datetime.now(UTC) + timedelta(minutes=20))
     assert (late.ok, late.reason, late.unsealed) == (False, "unsealed", 1)
 
     assert seal_all(tables, [trail]) == {"sealed": 1, "errors": []}

@@ -14,7 +14,7 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.teams import Teams
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from bigtech import accounts, appwrite_access, idempotency
+from bigtech import accounts, appwrite_access, idempotency, sweeps
 from bigtech.audit import AuditTrail
 from bigtech.audited import Actor, Event
 from bigtech.credits import SERVICE_WALLET, ensure_wallet, grants
@@ -46,6 +46,8 @@ def create(request: Request) -> Any:
 
     scope = f"grants:{identity.user_id}"
     key = idempotency.read_key(request) or f"execution:{request.execution_id or ID.unique()}"
+    # A grant that dies after its claim leaves the key "in progress": the reaper must come (one call; grants are rare).
+    sweeps.mark(tables, database_id, sweeps.CREDITS)
     claimed = idempotency.claim(tables, database_id, scope, key, idempotency.request_hash(body.model_dump()))
     if isinstance(claimed, idempotency.Stored):
         return claimed.response()

@@ -128,7 +128,7 @@ def register(svc: TablesService, router: Router) -> None:
         def handler(request: Request, databaseId: str, tableId: str) -> Response:  # noqa: N803
             key = check_key(request.require("key"), "key")
             spec = build_spec(route_type, request.params)
-            with svc.storage.write() as conn:
+            with svc.schema_write(databaseId) as conn:
                 column = add_column(conn, load_table(conn, databaseId, tableId), key, spec)
             svc.invalidate(databaseId, tableId)
             return Response(202, column_json(column, "processing"))
@@ -137,7 +137,7 @@ def register(svc: TablesService, router: Router) -> None:
 
     def update(route_type: str):  # type: ignore[no-untyped-def]
         def handler(request: Request, databaseId: str, tableId: str, key: str) -> dict:  # noqa: N803
-            with svc.storage.write() as conn:
+            with svc.schema_write(databaseId) as conn:
                 meta = load_table(conn, databaseId, tableId)
                 column = meta.columns.get(key)
                 if column is None:
@@ -164,7 +164,7 @@ def register(svc: TablesService, router: Router) -> None:
         return handler
 
     def delete_column(request: Request, databaseId: str, tableId: str, key: str) -> Response:  # noqa: N803
-        with svc.storage.write() as conn:
+        with svc.schema_write(databaseId) as conn:
             meta = load_table(conn, databaseId, tableId)
             if key not in meta.columns:
                 raise column_not_found()

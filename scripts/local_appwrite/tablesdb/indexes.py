@@ -79,13 +79,13 @@ def register(svc: TablesService, router: Router) -> None:
         columns = request.require("columns")
         orders = request.param("orders") or []
         lengths = request.param("lengths") or []
-        with svc.storage.write() as conn:
+        with svc.schema_write(databaseId) as conn:
             index = add_index(conn, load_table(conn, databaseId, tableId), key, kind, columns, orders, lengths)
         svc.invalidate(databaseId, tableId)
         return Response(202, {**index_json(index), "status": "processing", "error": ""})
 
     def delete_index(request: Request, databaseId: str, tableId: str, key: str) -> Response:  # noqa: N803
-        with svc.storage.write() as conn:
+        with svc.schema_write(databaseId) as conn:
             meta = load_table(conn, databaseId, tableId)
             if not any(i.key == key for i in meta.indexes):
                 raise index_not_found()

@@ -35,8 +35,8 @@ def register(svc: TablesService, router: Router) -> None:
             return {"total": store.count(conn, meta, plan) if with_total else 0, "rows": rows}
 
         if request.param("transactionId"):
-            return transactions.overlay(svc, request.param("transactionId"), read)
-        with svc.storage.read() as conn:
+            return transactions.overlay(svc, request.param("transactionId"), read, meta)
+        with svc.rows_read(meta) as conn:
             return read(conn)
 
     def get_row(request: Request, databaseId: str, tableId: str, rowId: str) -> dict:  # noqa: N803
@@ -45,9 +45,9 @@ def register(svc: TablesService, router: Router) -> None:
         selection = None if selection is None or "*" in selection else selection
         if request.param("transactionId"):
             row = transactions.overlay(svc, request.param("transactionId"),
-                                       lambda conn: store.fetch(conn, meta, rowId, selection))
+                                       lambda conn: store.fetch(conn, meta, rowId, selection), meta)
         else:
-            with svc.storage.read() as conn:
+            with svc.rows_read(meta) as conn:
                 row = store.fetch(conn, meta, rowId, selection)
         if row is None:
             raise store.row_not_found()
@@ -63,7 +63,7 @@ def register(svc: TablesService, router: Router) -> None:
         if request.param("transactionId"):
             data = data if permissions is None else {**data, "$permissions": permissions}
             return created(_stage(request, _op("create", meta, row_id, data)))
-        with svc.storage.write() as conn:
+        with svc.rows_write(meta) as conn:
             row = store.insert(conn, meta, row_id, data, permissions)
         svc.publish("create", meta, row)
         return created(row)
@@ -79,7 +79,7 @@ def register(svc: TablesService, router: Router) -> None:
                 data = data if permissions is None else {**data, "$permissions": permissions}
                 row = _stage(request, _op(action, meta, rowId, data))
             else:
-                with svc.storage.write() as conn:
+                with svc.rows_write(meta) as conn:
                     row = apply(conn, meta, rowId, data, permissions)
                 svc.publish(action, meta, row)
             return created(row) if action == "upsert" else row
@@ -91,7 +91,7 @@ def register(svc: TablesService, router: Router) -> None:
         if request.param("transactionId"):
             _stage(request, _op("delete", meta, rowId, None), preview=False)
             return no_content()
-        with svc.storage.write() as conn:
+        with svc.rows_write(meta) as conn:
             row = store.delete(conn, meta, rowId)
         svc.publish("delete", meta, row)
         return no_content()
@@ -104,7 +104,7 @@ def register(svc: TablesService, router: Router) -> None:
             if request.param("transactionId"):
                 data = {"column": column, "value": value, "min" if decrement else "max": bound}
                 return _stage(request, _op("decrement" if decrement else "increment", meta, rowId, data))
-            with svc.storage.write() as conn:
+            with svc.rows_write(meta) as conn:
                 row = store.increment(conn, meta, rowId, column, value, bound, decrement)
             svc.publish("update", meta, row)
             return row
@@ -115,7 +115,7 @@ def register(svc: TablesService, router: Router) -> None:
         if request.param("transactionId"):
             _stage(request, _op(action, meta, None, data), preview=False)
             return {"total": 0, "rows": []}
-        with svc.storage.write() as conn:
+        with svc.rows_write(meta) as conn:
             rows = apply(conn, meta, data, *args)
         for row in rows:
             svc.publish(event, meta, row)

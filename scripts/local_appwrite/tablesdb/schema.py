@@ -4,7 +4,9 @@ Every Appwrite table is a real SQLite table ``t_<seq>``: internal columns ``_seq
 ``_uid`` (``$id``, UNIQUE), ``_created``, ``_updated``, ``_perms`` (JSON) and ``_version`` (bumped
 on every write, for the optimistic checks of transactions), plus one SQLite column per Appwrite
 column, named by its key (arrays as JSON text). Unique indexes are real SQLite UNIQUE indexes, so
-uniqueness holds however requests interleave. The metadata lives in ``tdb_*`` tables.
+uniqueness holds however requests interleave. The metadata lives in ``tdb_*`` tables of the stack file;
+the tables themselves in their database's own file (``tdb_files``, ``files.py``). ``seq`` is unique over
+every database, so SQL names a table ``t_<seq>`` without saying which file it is in.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ DDL = """
 CREATE TABLE IF NOT EXISTS tdb_databases (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
     enabled INTEGER NOT NULL DEFAULT 1, created TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tdb_files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, database_id TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS tdb_tables (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, database_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '', enabled INTEGER NOT NULL DEFAULT 1, row_security INTEGER NOT NULL DEFAULT 0,
@@ -103,6 +107,12 @@ class TableMeta:
     updated: str
     columns: dict[str, Column] = field(default_factory=dict)
     indexes: list[Index] = field(default_factory=list)
+    file: int | None = None  # the database's file (``tdb_files.seq``); None: a table in the stack file
+
+    @property
+    def schema(self) -> str:
+        """The name the database's file is attached under in a stack-file write (``files.alias``)."""
+        return "main" if self.file is None else f"d{self.file}"
 
     def __post_init__(self) -> None:
         self.physical = f"t_{self.seq}"
@@ -113,7 +123,10 @@ class TableMeta:
 
 def load_table(conn: sqlite3.Connection, database_id: str, table_id: str) -> TableMeta:
     """Read a table's metadata, or raise Appwrite's 404 for the missing database or table."""
-    row = conn.execute("SELECT * FROM tdb_tables WHERE database_id = ? AND id = ?", (database_id, table_id)).fetchone()
+    row = conn.execute(
+        "SELECT t.*, f.seq AS file FROM tdb_tables t LEFT JOIN tdb_files f ON f.database_id = t.database_id "
+        "WHERE t.database_id = ? AND t.id = ?", (database_id, table_id),
+    ).fetchone()
     if row is None:
         require_database(conn, database_id)
         raise AppwriteError(404, "table_not_found", "Table with the requested ID could not be found.")
@@ -129,6 +142,7 @@ def load_table(conn: sqlite3.Connection, database_id: str, table_id: str) -> Tab
     return TableMeta(
         row["seq"], database_id, table_id, row["name"], row["description"], bool(row["enabled"]),
         bool(row["row_security"]), loads(row["permissions"], []), row["created"], row["updated"], columns, indexes,
+        row["file"],
     )
 
 
@@ -147,19 +161,23 @@ def require_database(conn: sqlite3.Connection, database_id: str) -> sqlite3.Row:
     return row
 
 
-def create_physical_table(conn: sqlite3.Connection, seq: int, columns: list[Column] | None = None) -> None:
+def create_physical_table(conn: sqlite3.Connection, seq: int, columns: list[Column] | None = None,
+                          schema: str = "main") -> None:
     """One ``CREATE TABLE`` with the internal columns and ``columns`` (no ``ALTER TABLE`` per column,
-    each of which makes SQLite re-parse the whole schema)."""
+    each of which makes SQLite re-parse the whole schema), in the file attached as ``schema``."""
     own = "".join(f", {quote(c.key)} {c.sql_type}" for c in columns or ())
     conn.execute(
-        f"CREATE TABLE {quote(f't_{seq}')} (_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
+        f"CREATE TABLE {quote(schema)}.{quote(f't_{seq}')} "
+        "(_seq INTEGER PRIMARY KEY AUTOINCREMENT, _uid TEXT NOT NULL UNIQUE, "
         "_created TEXT NOT NULL, _updated TEXT NOT NULL, _perms TEXT NOT NULL DEFAULT '[]', "
         f"_version INTEGER NOT NULL DEFAULT 1{own})"
     )
 
 
-def drop_physical_table(conn: sqlite3.Connection, seq: int) -> None:
-    conn.execute(f"DROP TABLE IF EXISTS {quote(f't_{seq}')}")
+def drop_physical_table(conn: sqlite3.Connection, seq: int, *, physical: bool = True) -> None:
+    """Forget a table's columns and indexes and (``physical``) drop it from whichever attached file holds it."""
+    if physical:
+        conn.execute(f"DROP TABLE IF EXISTS {quote(f't_{seq}')}")
     conn.execute("DELETE FROM tdb_columns WHERE table_seq = ?", (seq,))
     conn.execute("DELETE FROM tdb_indexes WHERE table_seq = ?", (seq,))
 
@@ -179,6 +197,7 @@ def create_physical_index(conn: sqlite3.Connection, meta: TableMeta, index: Inde
     ]
     unique = "UNIQUE " if index.type == "unique" else ""
     conn.execute(
-        f"CREATE {unique}INDEX IF NOT EXISTS {index_name(meta.seq, index.key)} ON {quote(meta.physical)} "
+        f"CREATE {unique}INDEX IF NOT EXISTS {quote(meta.schema)}.{index_name(meta.seq, index.key)} "
+        f"ON {quote(meta.physical)} "
         f"({', '.join(parts)})"
     )

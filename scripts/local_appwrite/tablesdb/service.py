@@ -1,11 +1,25 @@
-"""The TablesDB service object: storage, the per-table metadata cache and event publishing."""
+"""The TablesDB service object: storage, the per-table metadata cache and event publishing.
+
+Where rows live: each Appwrite database has its own SQLite file, ``databases/<n>.sqlite3`` (``n`` =
+``tdb_files.seq``, never reused, so a deleted database's file is never confused with a new one). Row
+reads and writes open only that file (``rows_read``/``rows_write``); writes that span the metadata or
+several databases (schema changes, transactions) run on the stack file and ``attach`` the files they
+touch, so they commit atomically. A database made by an older stack (no ``tdb_files`` row) keeps its
+tables in the stack file and is served from there.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import AppwriteError
 from ..http import Response
+from ..storage import AttachLimit, FileMissing
 from .schema import DDL, TableMeta, load_table
 
 if TYPE_CHECKING:
@@ -52,6 +66,57 @@ class TablesService:
                 self._cache[(database_id, table_id)] = meta
         return meta
 
+    # -- files -----------------------------------------------------------------------------------------------
+
+    def path(self, file: int) -> Path:
+        return self.storage.databases_dir / f"{file}.sqlite3"
+
+    @contextmanager
+    def rows_read(self, meta: TableMeta) -> Iterator[sqlite3.Connection]:
+        """A connection that sees ``meta``'s rows: its database's file only."""
+        if meta.file is None:
+            with self.storage.read() as conn:
+                yield conn
+            return
+        with _missing_as_404(), self.storage.read_file(self.path(meta.file)) as conn:
+            yield conn
+
+    @contextmanager
+    def rows_write(self, meta: TableMeta) -> Iterator[sqlite3.Connection]:
+        if meta.file is None:
+            with self.storage.write() as conn:
+                yield conn
+            return
+        with _missing_as_404(), self.storage.write_file(self.path(meta.file)) as conn:
+            yield conn
+
+    def on(self, conn: sqlite3.Connection, meta: TableMeta) -> TableMeta:
+        """``meta``, with its database's file attached to ``conn`` (a stack-file write)."""
+        if meta.file is not None:
+            with _missing_as_404():
+                self.storage.attach(conn, meta.schema, self.path(meta.file))
+        return meta
+
+    def table_on(self, conn: sqlite3.Connection, database_id: str, table_id: str) -> TableMeta:
+        return self.on(conn, self.table(database_id, table_id))
+
+    def attach_database(self, conn: sqlite3.Connection, database_id: str) -> str:
+        """Attach ``database_id``'s file to ``conn`` (a stack-file write); the schema name its tables are in."""
+        row = conn.execute("SELECT seq FROM tdb_files WHERE database_id = ?", (database_id,)).fetchone()
+        if row is None:
+            return "main"
+        alias = f"d{row[0]}"
+        with _missing_as_404():
+            self.storage.attach(conn, alias, self.path(row[0]))
+        return alias
+
+    @contextmanager
+    def schema_write(self, database_id: str) -> Iterator[sqlite3.Connection]:
+        """A stack-file write (metadata) with the database's file attached (its DDL): one atomic commit."""
+        with self.storage.write() as conn:
+            self.attach_database(conn, database_id)
+            yield conn
+
     def invalidate(self, database_id: str, table_id: str | None = None) -> None:
         """Forget cached metadata after a schema change (one table, or a whole database)."""
         with self._cache_lock:
@@ -69,3 +134,13 @@ class TablesService:
     def publish_all(self, events: list[tuple[str, TableMeta, dict]]) -> None:
         for action, meta, row in events:
             self.publish(action, meta, row)
+
+
+@contextmanager
+def _missing_as_404() -> Iterator[None]:
+    try:
+        yield
+    except FileMissing:
+        raise AppwriteError(404, "database_not_found", "Database not found") from None
+    except AttachLimit as error:
+        raise AppwriteError(400, "transaction_limit_exceeded", f"A transaction can span {error}.") from None

@@ -20,6 +20,7 @@ from ..errors import AppwriteError
 from ..http import Request, Response, Router
 from . import listing, store, txn_ops
 from .queries import Field
+from .schema import TableMeta
 from .serialize import transaction_json
 from .service import TablesService, created, no_content
 
@@ -81,10 +82,11 @@ def _replay(svc: TablesService, conn: sqlite3.Connection, ops: list[dict], stric
         conn.execute("RELEASE op")
 
 
-def overlay(svc: TablesService, txn_id: str, read: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``read`` on a view that includes the transaction's staged operations."""
+def overlay(svc: TablesService, txn_id: str, read: Callable[[sqlite3.Connection], T], meta: TableMeta) -> T:
+    """Run ``read`` of ``meta``'s table on a view that includes the transaction's staged operations."""
     with svc.storage.write() as conn:
         _pending(conn, txn_id)
+        svc.on(conn, meta)
         conn.execute("SAVEPOINT overlay")
         try:
             _replay(svc, conn, [loads(r["op"]) for r in _ops(conn, txn_id)], strict=False)
@@ -111,14 +113,14 @@ def stage(svc: TablesService, txn_id: str, raw_ops: list, preview: tuple[str, st
             checked = op["action"] in txn_ops.CHECKED_ACTIONS and target not in claimed
             expected = None
             if checked:
-                expected = store.version(conn, svc.table(*target[:2]), op["rowId"])
+                expected = store.version(conn, svc.table_on(conn, *target[:2]), op["rowId"])
                 claimed.add(target)
             staged.append((op, checked, expected))
         conn.execute("SAVEPOINT preview")
         try:
             _replay(svc, conn, [loads(r["op"]) for r in existing], strict=False)
             _replay(svc, conn, ops, strict=True)
-            row = store.fetch(conn, svc.table(*preview[:2]), preview[2]) if preview else None
+            row = store.fetch(conn, svc.table_on(conn, *preview[:2]), preview[2]) if preview else None
         finally:
             conn.execute("ROLLBACK TO preview")
             conn.execute("RELEASE preview")
@@ -141,7 +143,7 @@ def commit(svc: TablesService, txn_id: str) -> dict:
             for row in rows:
                 if row["checked"]:
                     op = loads(row["op"])
-                    current = store.version(conn, svc.table(op["databaseId"], op["tableId"]), op["rowId"])
+                    current = store.version(conn, svc.table_on(conn, op["databaseId"], op["tableId"]), op["rowId"])
                     if current != row["expected_version"]:
                         message = f"Row {op['rowId']} changed since it was staged."
                         raise AppwriteError(409, "transaction_conflict", message)

@@ -52,7 +52,7 @@ def normalize(raw: Any) -> dict:
 
 
 def apply(svc: TablesService, conn: sqlite3.Connection, op: dict) -> list[Event]:
-    meta = svc.table(op["databaseId"], op["tableId"])
+    meta = svc.table_on(conn, op["databaseId"], op["tableId"])
     action, row_id, data = op["action"], op["rowId"], op["data"]
     if action == "create":
         return [("create", meta, store.insert(conn, meta, row_id, data))]

@@ -3,8 +3,8 @@ platform (core ``platform_audit``).
 
 - ``chain``: canonical JSON, entry hashes, the genesis link;
 - ``writer``: stage an unsealed entry into a transaction's unit of work, then seal it into the chain
-  right after the commit (group commit; ``seal_all`` is the scheduled sweep for leftovers; ``pending``: the
-  markers of entries written to be sealed later);
+  right after the commit (group commit), or leave it for later (``deferred``); ``sweep`` seals and
+  anchors the leftovers of the tenants ``work_pending`` names (``bigtech.sweeps``);
 - ``verify``: walk a trail and name the first bad sequence (and flag entries left unsealed);
 - ``signing``/``checkpoints``/``anchoring``: signed checkpoints of each chain's head (Ed25519, key
   outside the database) that ``verify`` holds the chain against;

@@ -18,10 +18,9 @@ Reports the first sequence that is wrong and why:
 - ``unanchored`` (no sequence): no public key is configured, or no valid checkpoint covers the chain's
   entries although they were sealed more than ``UNANCHORED_GRACE_SECONDS`` ago;
 - ``unsealed`` (no sequence): the chain is sound but entries were left unsealed for longer than
-  ``UNSEALED_GRACE_SECONDS`` (their writer's sealer failed and no sweep has run since). Entries
-  written moments ago and not sealed yet are normal: they are only counted (``unsealed``). An entry
-  written for a later seal (a consulta's, with its ``audit_pending`` marker) has
-  ``DEFERRED_GRACE_SECONDS`` instead: it waits for the next sealer or the scheduled sweep.
+  ``UNSEALED_GRACE_SECONDS`` (15 minutes: three sweeps passed without sealing them). Entries written
+  minutes ago and not sealed yet are normal — a consulta's entry waits for the next sealer or the
+  scheduled sweep on purpose —: they are only counted (``unsealed``).
 
 ``anchored_seq`` is the last sequence a valid checkpoint vouches for; ``unanchored`` counts the sealed
 entries after it (protected only by the hash chain until the next checkpoint).
@@ -37,12 +36,11 @@ from typing import Any
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from . import pending
 from .anchoring import stored_checkpoints
 from .chain import GENESIS_HASH, AuditEntry
 from .checkpoints import Anchor
 from .signing import PublicKeys, load_public_keys
-from .writer import DEFERRED_GRACE_SECONDS, UNSEALED_GRACE_SECONDS, AuditTrail, Head, read_head
+from .writer import UNSEALED_GRACE_SECONDS, AuditTrail, Head, read_head
 
 PAGE_SIZE = 100
 UNANCHORED_GRACE_SECONDS = 60  # a checkpoint follows each seal; the schedule catches up within minutes
@@ -172,17 +170,8 @@ def _count_unsealed(tables: TablesDB, trail: AuditTrail, older_than: datetime | 
 
 
 def _overdue(tables: TablesDB, trail: AuditTrail, now: datetime) -> bool:
-    """Whether an entry stayed unsealed past its grace: 60 s, or ``DEFERRED_GRACE_SECONDS`` for one written
-    to be sealed later (marked). The oldest 100 past the short grace are looked at."""
-    cutoff = now - timedelta(seconds=UNSEALED_GRACE_SECONDS)
-    queries = [Query.is_null("seq"), Query.order_asc("$sequence"), Query.limit(100),
-               *_older(cutoff)]
-    late = [row.id for row in tables.list_rows(trail.database_id, trail.table_id, queries, total=False).rows]
-    if not late:
-        return False
-    if set(late) - pending.which_marked(tables, late):
-        return True
-    return bool(_count_unsealed(tables, trail, now - timedelta(seconds=DEFERRED_GRACE_SECONDS)))
+    """Whether an entry stayed unsealed past ``UNSEALED_GRACE_SECONDS``."""
+    return bool(_count_unsealed(tables, trail, now - timedelta(seconds=UNSEALED_GRACE_SECONDS)))
 
 
 def verify_trail(tables: TablesDB, trail: AuditTrail, *, now: datetime | None = None,

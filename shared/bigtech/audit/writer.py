@@ -19,7 +19,7 @@ and the loser of each race rebuilt and retried its whole change. So an entry is 
 A sealing failure never fails the request: the change and its unsealed entry are durable, and the
 next writer's sealer, or the scheduled sweep (``seal_all``, from billing's reaper schedule), seals them.
 A change too frequent to pay for step 2 on its request (a consulta) skips it (``deferred``): its entry
-waits, with a marker (``bigtech.audit.pending``), for the next sealer or the sweep.
+waits, named by the tenant's ``work_pending`` marker (``bigtech.sweeps``), for the next sealer or the sweep.
 A sealer that sealed something then signs a checkpoint of the new head (``bigtech.audit.anchoring``).
 ``bigtech.audit.verify`` treats entries unsealed for longer than ``UNSEALED_GRACE_SECONDS`` as a fault.
 """
@@ -40,8 +40,8 @@ from appwrite.services.tables_db import TablesDB
 
 from ..errors import Conflict
 from ..schema.core import CORE_DATABASE_ID
+from ..sweeps import AUDIT, stage_marker
 from ..uow import UnitOfWork, commit, is_retryable
-from . import pending
 from .chain import AuditEntry, new_entry, new_entry_id
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,10 @@ HEAD_TABLE = "audit_head"
 HEAD_ROW = "head"
 SEAL_BATCH = 50  # entries sealed per transaction (one update each + two for the head: under Appwrite's 100)
 SEAL_ATTEMPTS = 20
-UNSEALED_GRACE_SECONDS = 60
-# An entry written for a later seal (``deferred``, with its marker) waits for the next sealer or the
-# sweep: billing's schedule runs every 5 minutes, so three runs may pass (one stopped by its time budget,
-# one failed) before ``verify`` calls it a fault.
-DEFERRED_GRACE_SECONDS = 15 * 60
+# An entry left unsealed (a failed sealer, or a consulta's ``deferred`` entry) waits for the next sealer or
+# the sweep: billing's schedule runs every 5 minutes, so three runs may pass (one stopped by its time
+# budget, one failed) before ``verify`` calls it a fault.
+UNSEALED_GRACE_SECONDS = 15 * 60
 # The head's bounded increment failing means another sealer moved the head first.
 _LOST_RACE_TYPES = frozenset({"column_limit_exceeded", "attribute_limit_exceeded"})
 
@@ -119,16 +118,16 @@ def stage_entry(tables: TablesDB, unit: UnitOfWork, trail: AuditTrail, *, action
 
     Its ``audit_id`` (what mutating routes return) is ``entry.id``, the row id. ``tables`` is what the
     sealer will use after the commit. ``deferred``: no seal after the commit; a marker in the same unit
-    (``bigtech.audit.pending``) names the chain for the next sealer or the sweep — for changes too
+    (the tenant's ``work_pending`` marker) names the chain for the next sealer or the sweep — for changes too
     frequent to pay a seal and a checkpoint each (a consulta: 7 Appwrite calls).
     """
     entry = new_entry(action=action, actor=actor, actor_role=actor_role, resource_type=resource_type,
                       resource_id=resource_id, details=details, ip=ip, occurred_at=occurred_at or datetime.now(UTC))
     entry = entry.with_id(new_entry_id())
     unit.create(trail.database_id, trail.table_id, entry.id, entry.to_row())
-    if deferred:
-        pending.stage_mark(unit, trail.database_id, trail.table_id, entry.id)
-    else:
+    if trail.database_id != CORE_DATABASE_ID:  # the sweep visits this tenant (the platform trail it always does)
+        stage_marker(unit, trail.database_id, AUDIT)
+    if not deferred:
         unit.after_commit(lambda: seal_quietly(tables, trail, entry.id))
     return entry
 
@@ -226,10 +225,7 @@ def seal_all(tables: TablesDB, trails: list[AuditTrail] | None = None,
     total, errors = 0, []
     for trail in trails:
         try:
-            markers = pending.marked(tables, trail.database_id, trail.table_id)  # before the seal: it covers them
             total += seal(tables, trail)
-            if markers:
-                pending.clear(tables, markers)
         except Exception as error:  # reported; the next sweep tries again
             errors.append(f"{trail.database_id}/{trail.table_id}: {error}")
     return {"sealed": total, "errors": errors}

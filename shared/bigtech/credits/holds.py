@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
-from .. import uow
+from .. import sweeps, uow
 from ..errors import Conflict, PaymentRequired
 from ..uow import UnitOfWork
 from . import ledger, wallets
@@ -68,6 +68,7 @@ def reserve(tables: TablesDB, hold: Hold, first: Callable[[UnitOfWork], None] | 
     unit.increment(db, wallets.TABLE, hold.user_id, "held", hold.amount)
     ledger.stage_entry(unit, db, hold.user_id, "hold", hold.amount, hold.ledger_key("hold"),
                        reference_type=hold.reference_type, reference_id=hold.reference_id, actor=hold.actor)
+    sweeps.stage_marker(unit, db, sweeps.CREDITS)  # billing's reaper visits this tenant once the hold could be stale
     try:
         uow.commit(tables, unit.operations)
     except AppwriteException as error:

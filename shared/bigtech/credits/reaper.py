@@ -3,8 +3,9 @@
 A consulta reserves its price (ledger ``hold``, wallet ``held`` up) before it runs, then settles or
 releases it in one transaction. If the execution dies in between (crash, timeout, host restart), that
 transaction never comes: the credits would stay ``held`` forever and the request's idempotency key
-"in progress" (409) forever. ``billing``'s schedule (every 5 minutes) calls ``reap_all``, which for
-every tenant:
+"in progress" (409) forever. ``billing``'s schedule (every 5 minutes) calls ``reap_marked``, which for
+every tenant with a due ``credits`` marker (``bigtech.sweeps``: staged with each hold; ``reap_all`` visits
+every tenant, for operators):
 
 1. releases each ``hold`` older than ``STALE_AFTER`` that has neither a ``debit`` nor a ``release``
    (balance back up, ``held`` down, ledger ``release``), with an audit entry by ``system:reaper`` and
@@ -44,7 +45,7 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from .. import idempotency, uow
+from .. import idempotency, sweeps, uow
 from ..audit.writer import AuditTrail, stage_entry
 from ..outbox import stage_event
 from ..schema.core import CORE_DATABASE_ID
@@ -55,6 +56,7 @@ from .holds import Hold, stage_release
 
 # The longest execution that may hold credits or claim a key is consultas' 60 s timeout; ten times that.
 STALE_AFTER = timedelta(minutes=10)
+MARK_LEAD = timedelta(minutes=1)  # how long before its work a marker may be written (a grant marks, then claims)
 ACTOR = "system:reaper"
 ACTION = "credits.release_stale"
 EVENT = "credits.released"
@@ -246,6 +248,32 @@ def tenant_ids(tables: TablesDB) -> list[str]:
     return [row.id for row in rows if (row.data.get("provisioning") or PROVISION_ACTIVE) == PROVISION_ACTIVE]
 
 
+def reap_marked(tables: TablesDB, now: datetime | None = None, *, budget_seconds: float = 20.0) -> Report:
+    """The schedule's run: only the tenants whose ``credits`` markers are due (``bigtech.sweeps``: written
+    with each hold, due once it could be stale), in random order; a tenant's markers are deleted once it was
+    reaped without error. Idle tenants cost nothing: with no due marker the run is one call."""
+    budget = sweeps.Budget(budget_seconds)
+    moment = now or datetime.now(UTC)
+    # a marker written just before its work (``sweeps.mark``) is due a minute later than the work is stale
+    marked = sweeps.due(tables, sweeps.CREDITS, older_than=STALE_AFTER + MARK_LEAD, now=moment)
+    order = list(marked)
+    random.shuffle(order)
+    report, finished = Report(), []
+    for database_id in order:
+        if budget.spent:
+            report.complete = False
+            break
+        tenant = reap_tenant(tables, sweeps.tenant_of(database_id), moment)
+        report.add(tenant)
+        if not tenant.errors:
+            finished += marked[database_id]
+    try:
+        sweeps.clear(tables, finished)
+    except AppwriteException as error:  # the markers stay: the next run visits those tenants once more
+        report.errors.append(f"markers not cleared: {error.code} {error.type}: {error}"[:300])
+    return report
+
+
 def reap_all(tables: TablesDB, now: datetime | None = None, *, budget_seconds: float = 20.0) -> Report:
     """Every tenant (in random order, so a run cut short by the budget does not starve the same ones)."""
     started = time.monotonic()
@@ -262,5 +290,6 @@ def reap_all(tables: TablesDB, now: datetime | None = None, *, budget_seconds: f
 
 __all__ = [
     "ACTION", "ACTOR", "EVENT", "RETRYABLE_SCOPES", "STALE_AFTER", "Report", "clear_stuck_claims", "hold_of",
-    "outstanding_holds", "reap_all", "reap_tenant", "release_stale", "settled", "stale_holds", "tenant_ids",
+    "outstanding_holds", "reap_all", "reap_marked", "reap_tenant", "release_stale", "settled", "stale_holds",
+    "tenant_ids",
 ]

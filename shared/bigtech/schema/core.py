@@ -118,14 +118,17 @@ OUTBOX_PENDING = Table(
     "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
 )
 
-AUDIT_PENDING_TABLE = "audit_pending"
-AUDIT_PENDING = Table(
-    AUDIT_PENDING_TABLE, "Unsealed audit markers",
-    (string("database_id", 64, required=True), string("table_id", 32, required=True), string("tenant_id", 36)),
-    (key_index("database_id", "table_id"), key_index("tenant_id")),
-    "Row id = audit entry id: written in the same transaction as an entry left for a later seal (a consulta's, "
-    "bigtech.audit.pending); cleared by the sweep once that chain is sealed. tenant_id is null for the platform "
-    "trail. The audit sweep visits only the chains named here (docs/audit.md).",
+WORK_PENDING_TABLE = "work_pending"
+WORK_PENDING = Table(
+    WORK_PENDING_TABLE, "Tenants with work for a sweep",
+    (
+        string("database_id", 64, required=True),  # the tenant's database
+        string("kind", 16, required=True),  # "credits" (a hold and its claim) or "audit" (an unsealed entry)
+    ),
+    (key_index("kind"),),
+    "One row per unit of work a scheduled sweep may have to finish (billing's reaper, the audit sweep), "
+    "written in the same transaction as the row that makes the work; the sweeps visit only the tenants named "
+    "here and delete the rows once the tenant is done (bigtech.sweeps, docs/credits-consultas-plugins.md).",
 )
 
 PLATFORM_AUDIT = Table("platform_audit", "Platform audit trail", AUDIT.columns, AUDIT.indexes, AUDIT.description)
@@ -162,5 +165,5 @@ METRICS = Table(
 
 CORE_SCHEMA = DatabaseSchema(
     (TENANTS, PLUGIN_CATALOG, SETTINGS, API_KEYS, PLATFORM_USAGE, PLATFORM_AUDIT, AUDIT_HEAD, AUDIT_CHECKPOINTS,
-     PROVIDER_HEALTH, OUTBOX_PENDING, AUDIT_PENDING, METRICS)
+     PROVIDER_HEALTH, OUTBOX_PENDING, WORK_PENDING, METRICS)
 )
