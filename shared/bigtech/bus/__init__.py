@@ -1,5 +1,6 @@
 """Bigtech event bus: transactional outbox → RabbitMQ (or direct) → subscribers, exactly once in effect."""
 
+from .claims import InMemoryOutboxStore, OutboxRow, OutboxStatus, OutboxStore
 from .config import BusConfig
 from .dedupe import InMemoryProcessedEvents, ProcessedEvents, idempotent, processed_row_id
 from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
@@ -7,7 +8,6 @@ from .envelope import EventEnvelope
 from .errors import BusError, BusUnavailable, DeliveryFailed, InvalidEvent, PublishNotConfirmed
 from .execution import execution_deliverer
 from .ops import AmqpOps, DeadLetter, DirectOps, QueueStatus
-from .outbox import InMemoryOutboxStore, OutboxRow, OutboxStatus, OutboxStore
 from .patterns import topic_matches
 from .relay import BUS_URL_ENV, Relay, RelayReport, bus_url_from_env
 from .subscribers import Subscriber

@@ -28,7 +28,7 @@ from appwrite.services.tables_db import TablesDB
 from .. import uow
 from ..bus.dedupe import processed_row_id
 from ..errors import BadRequest, Unauthorized
-from ..outbox import stage_event
+from ..outbox_writer import stage_event
 from ..schema.tenant import tenant_database_id
 from ..tenancy import valid_tenant_id
 from .base import PaymentPlugin

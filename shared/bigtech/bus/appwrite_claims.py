@@ -24,12 +24,12 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from ..outbox import OUTBOX_TABLE, envelope_from_row
+from ..outbox_writer import OUTBOX_TABLE, envelope_from_row
 from ..schema.tenant import tenant_database_id
 from ..uow import commit
 from .appwrite_rows import QUERY_VALUES_MAX, chunks, epoch, is_missing, iso, list_raw, unavailable
+from .claims import OutboxRow, OutboxStatus
 from .errors import InvalidEvent
-from .outbox import OutboxRow, OutboxStatus
 from .pending import PendingMarkers
 
 CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
