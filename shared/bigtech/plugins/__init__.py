@@ -25,6 +25,7 @@ from .contract import (
 from .fallback import FonteRun, QueryOutcome, falls_back
 from .fonte import FontePlugin, FonteQuery, parse_query
 from .fonte_client import AppwriteFonteClient, FakeFonteClient, FonteClient
+from .http_fonte import HttpAttempt, HttpFonte, SourceFailure
 from .inputs import ConsultaInput, validate_input
 from .manifest import Manifest, ManifestError, check_config, load_manifest, parse_manifest
 from .service import build_router, run_execute, serve
@@ -40,6 +41,8 @@ __all__ = [
     "FonteQuery",
     "FonteRef",
     "FonteRun",
+    "HttpAttempt",
+    "HttpFonte",
     "LifecycleRequest",
     "Manifest",
     "ManifestError",
@@ -49,6 +52,7 @@ __all__ = [
     "PluginResult",
     "QueryOutcome",
     "SourceAttempt",
+    "SourceFailure",
     "Status",
     "build_router",
     "check_config",
