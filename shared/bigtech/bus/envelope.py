@@ -31,7 +31,7 @@ def utc_now() -> datetime:
 
 
 class EventEnvelope(BaseModel):
-    """`{id, type, tenant_id, occurred_at, actor, data, version}` (DESIGN.md §6)."""
+    """`{id, type, tenant_id, occurred_at, actor, data, version}` (docs/events.md#the-envelope)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
