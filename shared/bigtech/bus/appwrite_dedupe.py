@@ -85,10 +85,6 @@ class TablesProcessedEvents:
         self.tables = tables
         self.database_id = database_id
 
-    @classmethod
-    def for_tenant(cls, tables: TablesDB, tenant_id: str) -> TablesProcessedEvents:
-        return cls(tables, tenant_database_id(tenant_id))
-
     def mark_processed(self, consumer: str, event_id: str) -> bool:
         try:
             self.tables.create_row(self.database_id, PROCESSED_TABLE, processed_row_id(consumer, event_id),
