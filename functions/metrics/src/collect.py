@@ -49,7 +49,7 @@ class Collector:
             if error.code == 404:
                 return 0, None
             raise
-        return page.total, (page.rows[0] if page.rows else None)
+        return int(page.total), (page.rows[0] if page.rows else None)
 
     def _bus(self) -> Iterator[Any]:
         now = datetime.now(UTC)

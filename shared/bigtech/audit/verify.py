@@ -163,7 +163,7 @@ def _count_unsealed(tables: TablesDB, trail: AuditTrail, older_than: datetime | 
     queries = [Query.is_null("seq"), Query.limit(1)]
     if older_than is not None:
         queries.append(Query.less_than("$createdAt", older_than.isoformat(timespec="milliseconds")))
-    return tables.list_rows(trail.database_id, trail.table_id, queries, total=True).total
+    return int(tables.list_rows(trail.database_id, trail.table_id, queries, total=True).total)
 
 
 def verify_trail(tables: TablesDB, trail: AuditTrail, *, now: datetime | None = None,

@@ -142,7 +142,7 @@ class InfosimplesFonte(HttpFonte):
 
     def _result(self, attempt: HttpAttempt, payload: dict[str, Any]) -> PluginResult:
         mapped = map_response(payload)
-        header = payload.get("header") if isinstance(payload.get("header"), dict) else {}
+        header = raw if isinstance(raw := payload.get("header"), dict) else {}
         meta = {
             "provider_code": mapped.provider_code,
             "price": str(mapped.price),
