@@ -19,8 +19,22 @@ T = TypeVar("T")
 
 
 def retry(call: Callable[[], T], *, retry_on: Callable[[BaseException], bool], attempts: int,
-          base_delay: float = 0.02, max_delay: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> T:
-    """``call()``, again after a jittered exponential wait while it raises what ``retry_on`` accepts."""
+          base_delay: float = 0.02, max_delay: float = 0.5, sleep: Callable[[float], None] = time.sleep,
+          exhausted: Callable[[], Exception] | None = None) -> T:
+    """``call()``, again after a jittered exponential wait while it raises what ``retry_on`` accepts.
+
+    When every attempt failed that way, ``exhausted()`` is raised instead of the last error, if given
+    (e.g. a 409 ``busy`` for the caller to retry later)."""
+    try:
+        return _retry(call, retry_on, attempts, base_delay, max_delay, sleep)
+    except Exception as error:
+        if exhausted is not None and retry_on(error):
+            raise exhausted() from None
+        raise
+
+
+def _retry(call: Callable[[], T], retry_on: Callable[[BaseException], bool], attempts: int, base_delay: float,
+           max_delay: float, sleep: Callable[[float], None]) -> T:
     try:
         return call()
     except Exception as error:

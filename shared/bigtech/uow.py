@@ -120,13 +120,9 @@ def run(tables: TablesDB, build: Callable[[UnitOfWork], T], *, attempts: int = 2
             commit(tables, unit.operations)
         return unit, result
 
-    try:
-        unit, result = retry(attempt, retry_on=is_retryable, attempts=attempts, base_delay=base_delay,
-                             max_delay=max_delay, sleep=sleep)
-    except AppwriteException as error:
-        if is_retryable(error):
-            raise Conflict("Too many concurrent changes; please retry.", code="busy") from None
-        raise
+    unit, result = retry(attempt, retry_on=is_retryable, attempts=attempts, base_delay=base_delay,
+                         max_delay=max_delay, sleep=sleep,
+                         exhausted=lambda: Conflict("Too many concurrent changes; please retry.", code="busy"))
     for callback in unit._after_commit:
         callback()
     return result

@@ -36,3 +36,12 @@ def test_other_errors_are_raised_at_once():
     with pytest.raises(ValueError):
         retry(call, retry_on=lambda e: isinstance(e, LookupError), attempts=5, sleep=lambda _s: None)
     assert call.calls == 1
+
+
+def test_exhausted_replaces_the_last_accepted_error():
+    with pytest.raises(TimeoutError):
+        retry(Flaky(10), retry_on=lambda e: isinstance(e, LookupError), attempts=2, sleep=lambda _s: None,
+              exhausted=lambda: TimeoutError("busy"))
+    with pytest.raises(ValueError):  # not an accepted error: raised as it is
+        retry(Flaky(1, error=ValueError), retry_on=lambda e: isinstance(e, LookupError), attempts=2,
+              exhausted=lambda: TimeoutError("busy"))

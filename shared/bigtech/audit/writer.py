@@ -171,13 +171,9 @@ def seal(tables: TablesDB, trail: AuditTrail, entry_id: str | None = None, *, ba
 
     sealed = 0
     while True:
-        try:
-            entries, ids = retry(seal_batch, retry_on=lost, attempts=attempts, base_delay=base_delay,
-                                 max_delay=max_delay, sleep=sleep)
-        except AppwriteException as error:
-            if _lost_race(error):
-                raise Conflict("Too many concurrent audit seals; please retry.", code="busy") from None
-            raise
+        entries, ids = retry(seal_batch, retry_on=lost, attempts=attempts, base_delay=base_delay,
+                             max_delay=max_delay, sleep=sleep,
+                             exhausted=lambda: Conflict("Too many concurrent audit seals; please retry.", code="busy"))
         if not entries:
             return sealed
         sealed += len(entries)
