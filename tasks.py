@@ -192,6 +192,13 @@ def schema(c: Context) -> None:
     c.run(f"{shlex.quote(PYTHON)} -m bigtech.schema.appwrite_json", env=_env(), pty=_pty())
 
 
+@task(help={"check": "only say whether appwrite.json is up to date (exit 1 when not)"})
+def functions(c: Context, check: bool = False) -> None:
+    """Regenerate appwrite.json's functions from the function folders (function.json, plugin.json)."""
+    command = [PYTHON, str(REPO_ROOT / "scripts" / "function_entries.py"), *(["--check"] if check else [])]
+    c.run(shlex.join(command), env=_env(), pty=_pty())
+
+
 @task(iterable=["public_key"],
       help={"trail": "GET /audit/export?format=json (or the CSV export)",
             "checkpoints": "GET /audit/checkpoints/export",

@@ -19,7 +19,7 @@ from appwrite.enums.execution_method import ExecutionMethod
 from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
-from bigtech.outbox import new_event, outbox_row, pending_marker
+from bigtech.outbox_writer import new_event, outbox_row, pending_marker
 from bigtech.schema import provision, provision_core
 from bigtech.schema.core import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE
 from bigtech.schema.model import DatabaseSchema

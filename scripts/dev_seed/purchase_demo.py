@@ -26,7 +26,7 @@ from appwrite.services.tables_db import TablesDB
 from appwrite.services.teams import Teams
 from appwrite.services.users import Users
 
-from bigtech.outbox import envelope_from_row
+from bigtech.outbox_writer import envelope_from_row
 from bigtech.schema.core import CORE_DATABASE_ID
 
 from .admin import ensure_platform_admin

@@ -24,7 +24,7 @@ from appwrite.services.tables_db import TablesDB
 from . import uow
 from .audit.chain import AuditEntry
 from .audit.writer import AuditTrail, stage_entry
-from .outbox import stage_event
+from .outbox_writer import stage_event
 from .uow import UnitOfWork
 
 T = TypeVar("T")

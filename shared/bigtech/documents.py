@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .log import mask_cnpj, mask_cpf
-
 DocumentKind = Literal["cpf", "cnpj", "placa", "renavam", "cep"]
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
@@ -39,6 +37,16 @@ class InvalidDocument(ValueError):
         self.kind = kind
         self.reason = reason
         super().__init__(f"Invalid {kind}: {reason}")
+
+
+def mask_cpf(digits: str) -> str:
+    """``12345678909`` → ``***.456.789-**``: keeps the middle six digits, enough to tell records apart."""
+    return f"***.{digits[3:6]}.{digits[6:9]}-**"
+
+
+def mask_cnpj(chars: str) -> str:
+    """``11222333000181`` → ``**.222.333/0001-**`` (also ``12ABC34501DE35`` → ``**.ABC.345/01DE-**``)."""
+    return f"**.{chars[2:5]}.{chars[5:8]}/{chars[8:12]}-**"
 
 
 # -- CPF -----------------------------------------------------------------------------------------

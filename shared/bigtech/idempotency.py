@@ -39,7 +39,7 @@ from .audit.writer import AuditTrail, stage_entry
 from .audited import Actor, Event
 from .errors import Conflict, Unprocessable
 from .http import Response, json_response
-from .outbox import stage_event
+from .outbox_writer import stage_event
 from .uow import UnitOfWork
 
 T = TypeVar("T")

@@ -14,6 +14,8 @@ import re
 import traceback
 from typing import Any, Protocol
 
+from .documents import cnpj_check_digits, mask_cnpj, mask_cpf
+
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 _CNPJ_SHAPE = re.compile(r"^[A-Z0-9]{12}[0-9]{2}$")
 
@@ -25,28 +27,6 @@ _CANDIDATES = re.compile(
     r"|(?P<cpf>[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2})"
     r")(?![0-9A-Za-z])"
 )
-
-
-def _cnpj_check_digits_ok(cnpj: str) -> bool:
-    """Receita Federal's DV rule (valid for numeric and alphanumeric CNPJs: value = ord(c) - 48)."""
-
-    def digit(body: str) -> int:
-        weights = list(range(len(body) - 7, 1, -1)) + list(range(9, 1, -1))
-        total = sum((ord(c) - 48) * w for c, w in zip(body, weights, strict=True))
-        remainder = total % 11
-        return 0 if remainder < 2 else 11 - remainder
-
-    return digit(cnpj[:12]) == int(cnpj[12]) and digit(cnpj[:13]) == int(cnpj[13])
-
-
-def mask_cpf(digits: str) -> str:
-    """``12345678909`` → ``***.456.789-**``: keeps the middle six digits, enough to tell records apart."""
-    return f"***.{digits[3:6]}.{digits[6:9]}-**"
-
-
-def mask_cnpj(chars: str) -> str:
-    """``11222333000181`` → ``**.222.333/0001-**`` (also ``12ABC34501DE35`` → ``**.ABC.345/01DE-**``)."""
-    return f"**.{chars[2:5]}.{chars[5:8]}/{chars[8:12]}-**"
 
 
 def mask_document(value: str) -> str:
@@ -66,7 +46,7 @@ def _replace(match: re.Match[str]) -> str:
         return mask_cpf(chars)
     # A 14-character token with letters is only a CNPJ if its check digits say so; otherwise it is
     # far more likely an id or a hash, which we leave readable.
-    if chars.isdigit() or _cnpj_check_digits_ok(chars):
+    if chars.isdigit() or cnpj_check_digits(chars[:12]) == chars[12:]:
         return mask_cnpj(chars)
     return text
 

@@ -161,7 +161,7 @@ def _literal_ip(host: str) -> IPAddress | None:
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (``socket.getaddrinfo``: /etc/hosts and DNS)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 def checked_addresses(host: str, port: int, policy: OutboundPolicy) -> list[IPAddress]:
@@ -268,7 +268,7 @@ class GuardedTransport(httpx.BaseTransport):
             context = _ssl_context()
             self.inner = httpx.HTTPTransport(verify=context, retries=0)
             # httpx has no public knob for httpcore's network backend; the pool is rebuilt with ours.
-            self.inner._pool = httpcore.ConnectionPool(  # type: ignore[attr-defined]
+            self.inner._pool = httpcore.ConnectionPool(
                 ssl_context=context, max_connections=10, retries=0, network_backend=_PinnedBackend(policy),
             )
 

@@ -1,4 +1,4 @@
-"""Cursor pagination for list routes (DESIGN §7): ``?limit=&cursor=`` in, ``{items, next_cursor}`` out.
+"""Cursor pagination for list routes (README.md#the-platform): ``?limit=&cursor=`` in, ``{items, next_cursor}`` out.
 
 The cursor is the id of the last item of the previous page; one extra item is fetched to know whether
 a next page exists, so ``next_cursor`` is ``null`` exactly on the last page. A cursor Appwrite does not

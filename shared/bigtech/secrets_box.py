@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from dotenv import dotenv_values
 
 KEY_VARIABLE = "BIGTECH_SECRETS_KEY"
@@ -60,6 +58,8 @@ def seal(values: Mapping[str, Any], associated: str, key: bytes | None = None) -
     """Encrypt a JSON-able mapping; ``associated`` names the place it belongs to (tenant/plugin)."""
     plain = json.dumps(dict(values), sort_keys=True, separators=(",", ":")).encode("utf-8")
     nonce = os.urandom(NONCE_BYTES)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # on use: not every route seals (cold start)
+
     sealed = AESGCM(key or load_key()).encrypt(nonce, plain, associated.encode("utf-8"))
     return f"{VERSION}.{base64.b64encode(nonce + sealed).decode('ascii')}"
 
@@ -71,6 +71,9 @@ def open_sealed(token: str | None, associated: str, key: bytes | None = None) ->
     version, _, payload = token.partition(".")
     if version != VERSION or not payload:
         raise SecretsCorrupted("Unknown sealed-value format.")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         raw = base64.b64decode(payload, validate=True)
         plain = AESGCM(key or load_key()).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated.encode("utf-8"))

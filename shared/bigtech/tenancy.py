@@ -15,7 +15,7 @@ from typing import Any
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
-from .errors import Forbidden, NotFound
+from .errors import NotFound
 from .schema.core import CORE_DATABASE_ID
 from .schema.tenant import tenant_database_id
 
@@ -108,6 +108,3 @@ def get_tenant(tables: TablesDB, tenant_id: str) -> Tenant:
     return tenant
 
 
-def ensure_active(tenant: Tenant) -> None:
-    if tenant.suspended:
-        raise Forbidden("This tenant is suspended; only reading is allowed.", code="tenant_suspended")

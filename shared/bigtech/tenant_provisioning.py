@@ -21,7 +21,7 @@ from appwrite.services.teams import Teams
 
 from . import accounts, uow
 from .audited import Actor
-from .outbox import stage_event
+from .outbox_writer import stage_event
 from .payments.packages import ensure_default_packages
 from .permissions import OWNER
 from .plugin_loader import enable_default_plugins

@@ -17,7 +17,6 @@ callback, see ``bigtech.audit.writer``.)
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
 from .errors import BadRequest, Conflict
+from .retry import retry
 
 T = TypeVar("T")
 
@@ -113,22 +113,16 @@ def run(tables: TablesDB, build: Callable[[UnitOfWork], T], *, attempts: int = 2
     Returns what ``build`` returned (e.g. the audit entry). A build that stages nothing commits nothing.
     After ``attempts`` conflicts in a row → 409 ``busy`` (the caller may simply retry later).
     """
-    for attempt in range(attempts):
+    def attempt() -> tuple[UnitOfWork, T]:
         unit = UnitOfWork()
         result = build(unit)
-        if not unit.operations:
-            return result
-        try:
+        if unit.operations:
             commit(tables, unit.operations)
-        except AppwriteException as error:
-            if not is_retryable(error) or attempt == attempts - 1:
-                if is_retryable(error):
-                    break
-                raise
-            # Full jitter: concurrent losers spread out instead of colliding again in lockstep.
-            sleep(random.uniform(0, min(max_delay, base_delay * 2**attempt)))
-            continue
-        for callback in unit._after_commit:
-            callback()
-        return result
-    raise Conflict("Too many concurrent changes; please retry.", code="busy")
+        return unit, result
+
+    unit, result = retry(attempt, retry_on=is_retryable, attempts=attempts, base_delay=base_delay,
+                         max_delay=max_delay, sleep=sleep,
+                         exhausted=lambda: Conflict("Too many concurrent changes; please retry.", code="busy"))
+    for callback in unit._after_commit:
+        callback()
+    return result

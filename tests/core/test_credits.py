@@ -1,5 +1,5 @@
 """Credits on the local stack: reservations under concurrency, settle/release, idempotent retries, and a
-ledger that always adds up to the balance (DESIGN §4)."""
+ledger that always adds up to the balance (docs/credits-consultas-plugins.md#credits)."""
 
 from __future__ import annotations
 

@@ -203,7 +203,7 @@ def test_a_business_transaction_writes_the_marker_with_the_row(tmp_path):
     from appwrite.exception import AppwriteException
 
     from bigtech import uow
-    from bigtech.outbox import stage_event
+    from bigtech.outbox_writer import stage_event
 
     with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
         world.add_tenants(["ta"])

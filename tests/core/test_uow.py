@@ -10,7 +10,7 @@ from appwrite.exception import AppwriteException
 
 from bigtech import uow
 from bigtech.errors import Conflict
-from bigtech.outbox import envelope_from_row, stage_event
+from bigtech.outbox_writer import envelope_from_row, stage_event
 
 
 class FakeTables:

@@ -17,7 +17,7 @@ from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
 from bigtech.bus.appwrite_rows import list_raw
-from bigtech.outbox import envelope_from_row
+from bigtech.outbox_writer import envelope_from_row
 from tests.conftest import make_client
 from tests.support.actors import Result, call
 

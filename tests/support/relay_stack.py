@@ -26,7 +26,7 @@ from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
 from bigtech.bus import EventEnvelope
-from bigtech.outbox import OUTBOX_TABLE, outbox_row, pending_marker
+from bigtech.outbox_writer import OUTBOX_TABLE, outbox_row, pending_marker
 from bigtech.schema import provision
 from bigtech.schema.core import CORE_DATABASE_ID, OUTBOX_PENDING, OUTBOX_PENDING_TABLE, TENANTS
 from bigtech.schema.model import DatabaseSchema, Table, integer, string
@@ -105,7 +105,7 @@ class RelayWorld:
             by_tenant.setdefault(envelope.tenant_id, []).append({"$id": envelope.id, **outbox_row(envelope)})
         tables = self.tables
         for tenant, rows in by_tenant.items():
-            # With their core pending markers, in the same transaction (as bigtech.outbox.stage_event does).
+            # With their core pending markers, in the same transaction (as bigtech.outbox_writer.stage_event does).
             markers = [{"$id": row["$id"], **pending_marker(tenant)} for row in rows]
             operations = [
                 {"action": "bulkCreate", "databaseId": database, "tableId": table,

@@ -1,4 +1,4 @@
-"""audit: read, verify and export the hash-chained audit trail and its signed checkpoints (DESIGN §7).
+"""audit: read, verify and export the hash-chained audit trail and its signed checkpoints (docs/audit.md#reading).
 
 ``/`` is the caller's tenant's trail (owners and admins); ``/platform`` the platform's (platform
 admins); ``/public-key`` the checkpoints' verification key (any signed-in caller). Handlers live in

@@ -1,4 +1,4 @@
-"""auth: the caller's own view of their identity (DESIGN §7). The wallet joins with the credits issue."""
+"""auth: the caller's own view of their identity (README.md#the-platform). The wallet joins with the credits issue."""
 
 from bigtech.http import Router, serve
 from bigtech.identity import authenticate

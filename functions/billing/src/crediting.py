@@ -56,7 +56,7 @@ from bigtech.credits import ensure_wallet, grants, ledger, wallets
 from bigtech.errors import Conflict, Forbidden, Unprocessable
 from bigtech.http import Request
 from bigtech.identity import authenticate
-from bigtech.outbox import stage_event
+from bigtech.outbox_writer import stage_event
 from bigtech.payments.models import strict_cents
 from bigtech.schema.tenant import tenant_database_id
 

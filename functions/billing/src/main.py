@@ -1,4 +1,4 @@
-"""billing: wallets, the ledger statement and credit grants (DESIGN §4, §7).
+"""billing: wallets, the ledger statement and credit grants (docs/credits-consultas-plugins.md#billing-billing).
 
 Table of contents: one line per route, handlers in their own modules (``wallet.py``, ``statement.py``,
 ``grants.py``); the money logic is ``bigtech.credits``. Packages and orders join here as more lines.

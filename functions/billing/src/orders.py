@@ -40,7 +40,7 @@ from bigtech import appwrite_access, idempotency, platform_settings, uow
 from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, commit_change
 from bigtech.documents import document_kind
-from bigtech.errors import BadRequest, BigtechError, Conflict, NotFound
+from bigtech.errors import BadRequest, Conflict, NotFound
 from bigtech.http import Request, json_response
 from bigtech.identity import Identity, current
 from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
@@ -84,12 +84,6 @@ class OrdersQuery(PageQuery):
     method: Method | None = None
     since: datetime | None = Field(None, alias="from")
     until: datetime | None = Field(None, alias="to")
-
-
-class GatewayFailed(BigtechError):
-    status = 502
-    default_code = "payment_gateway_failed"
-    default_message = "The payment gateway could not create the charge."
 
 
 # -- views -------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""consultas: run a paid look-up and read the history (DESIGN §4, §7).
+"""consultas: run a paid look-up and read the history (docs/credits-consultas-plugins.md#a-consulta-post-consultas).
 
 Table of contents; the flow is ``service.run_consulta`` (price → reserve → plugin → settle or release,
 one transaction), ``create.py`` its HTTP adapter, the history in ``history.py``.

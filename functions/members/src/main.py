@@ -1,4 +1,4 @@
-"""members: a tenant's owners and admins manage who belongs to it (DESIGN §7).
+"""members: a tenant's owners and admins manage who belongs to it (docs/security.md#members-and-identity).
 
 Table of contents; handlers live in ``invitations.py`` (adding someone is inviting them: they must
 accept) and ``members.py`` (accepted members). The tenant is the caller's (or the one named by

@@ -1,4 +1,5 @@
-"""plugins: the plugin catalog and each tenant's plugins (DESIGN §5, §7).
+"""plugins: the plugin catalog and each tenant's plugins
+(docs/credits-consultas-plugins.md#plugin-loader-plugins, docs/plugins.md).
 
 Table of contents; handlers live in ``catalog_routes.py`` and ``tenant_plugins.py``, the logic in
 ``bigtech.plugin_loader``. Every route declares its action; ``authenticate`` checks the matrix first.

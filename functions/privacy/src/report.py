@@ -49,7 +49,7 @@ def create(request: Request) -> Any:
         raise Conflict("Documents are not indexed on this platform (no BIGTECH_DATA_KEY or BIGTECH_SECRETS_KEY).",
                        code="subject_index_unavailable")
     hashed = subject_hash(document, key)
-    tenants = tenant_ids(tables) if body.scope == "platform" else [identity.tenant_id]
+    tenants = tenant_ids(tables) if body.scope == "platform" else [t for t in [identity.tenant_id] if t]
     controllers, items = [], []
     for tenant_id in tenants:
         found = consultas_about(tables, tenant_database_id(tenant_id), hashed)
@@ -99,7 +99,7 @@ def _name_requesters(users: Users, items: list[dict[str, Any]]) -> None:
                 people[user_id] = {"name": user.name, "email": user.email}
             except Exception:  # a removed user: the id is still the answer
                 people[user_id] = {"name": None, "email": None}
-        item["requested_by"] = {"user_id": user_id, **people.get(user_id, {})}
+        item["requested_by"] = {"user_id": user_id, **(people.get(user_id, {}) if user_id else {})}
 
 
 def _audit(tables: TablesDB, identity: Identity, scope: str, document: Document, hashed: str, found: int,

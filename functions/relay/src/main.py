@@ -1,4 +1,4 @@
-"""relay: move outbox events to their subscribers (DESIGN §6, docs/events.md).
+"""relay: move outbox events to their subscribers (docs/events.md#the-relay).
 
 Triggers: the outbox row-create event (the row it was fired for), the one-minute schedule (the tenants
 the core pending markers name), or a key-authenticated execution (``trigger.py``). Each run logs one

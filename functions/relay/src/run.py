@@ -19,8 +19,8 @@ from appwrite.services.tables_db import TablesDB
 
 from bigtech import metrics
 from bigtech.bus import BusConfig, Relay, RelayReport, Subscriber, execution_deliverer
+from bigtech.bus.appwrite_claims import TablesOutboxStore
 from bigtech.bus.appwrite_deliveries import TablesDeliveryStore
-from bigtech.bus.appwrite_outbox import TablesOutboxStore
 from bigtech.bus.appwrite_rows import unavailable
 from bigtech.bus.errors import BusError
 from bigtech.bus.pending import PendingMarkers

@@ -1,4 +1,4 @@
-"""tenants: the platform admin's tenant and settings management (DESIGN §7).
+"""tenants: the platform admin's tenant and settings management (docs/tenants.md).
 
 Table of contents; handlers live in ``tenants.py``, ``provisioning.py`` and ``settings_routes.py``. Every
 route declares its action; ``bigtech.identity.authenticate`` resolves the caller and checks the permission

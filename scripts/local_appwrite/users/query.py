@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,5 +277,3 @@ def _wants_total(total: Any) -> bool:
     return not (total is False or (isinstance(total, str) and total.lower() == "false"))
 
 
-def search_blob(parts: Iterable[Any]) -> str:
-    return " ".join(str(p) for p in parts if p)

@@ -112,7 +112,7 @@ class AuditEntry:
             actor_role=row.get("actor_role"),
             resource_type=row.get("resource_type"),
             resource_id=row.get("resource_id"),
-            details=row.get("details") if row.get("details") is not None else "{}",
+            details=str(row["details"]) if row.get("details") is not None else "{}",
             ip=row.get("ip"),
             hash=str(row.get("hash") or ""),
             id=str(row.get("$id") or ""),

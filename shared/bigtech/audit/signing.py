@@ -25,10 +25,10 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+if TYPE_CHECKING:  # cryptography is imported where a key is used, not with the audit package (cold start)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..settings import load_settings
 
@@ -61,10 +61,14 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
         raise BadPublicKey("An audit public key must be base64.") from None
     if len(raw) != 32:
         raise BadPublicKey(f"An audit public key is 32 bytes, not {len(raw)}.")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _raw(public: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -112,6 +116,8 @@ class PublicKeys:
         key = self.keys.get(key_id)
         if key is None:
             return False
+        from cryptography.exceptions import InvalidSignature
+
         try:
             key.verify(_b64decode(signature), message)
         except (InvalidSignature, binascii.Error, ValueError):
@@ -136,6 +142,8 @@ def load_signer(environ: Mapping[str, str] | None = None, env_file: Path | None 
         raise SigningKeyMissing(f"{KEY_VARIABLE} is not valid base64.") from None
     if len(seed) != 32:
         raise SigningKeyMissing(f"{KEY_VARIABLE} must decode to a 32-byte Ed25519 seed, not {len(seed)} bytes.")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Signer(Ed25519PrivateKey.from_private_bytes(seed))
 
 

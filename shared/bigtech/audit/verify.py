@@ -166,7 +166,7 @@ def _older(older_than: datetime | None) -> list[str]:
 
 def _count_unsealed(tables: TablesDB, trail: AuditTrail, older_than: datetime | None = None) -> int:
     queries = [Query.is_null("seq"), Query.limit(1), *_older(older_than)]
-    return tables.list_rows(trail.database_id, trail.table_id, queries, total=True).total
+    return int(tables.list_rows(trail.database_id, trail.table_id, queries, total=True).total)
 
 
 def _overdue(tables: TablesDB, trail: AuditTrail, now: datetime) -> bool:

@@ -27,7 +27,6 @@ A sealer that sealed something then signs a checkpoint of the new head (``bigtec
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
 from ..errors import Conflict
+from ..retry import retry
 from ..schema.core import CORE_DATABASE_ID
 from ..sweeps import AUDIT, stage_marker
 from ..uow import UnitOfWork, commit, is_retryable
@@ -156,41 +156,43 @@ def seal(tables: TablesDB, trail: AuditTrail, entry_id: str | None = None, *, ba
     ``sealed_out`` receives the entries this call committed, sealed (what the checkpoint that follows
     would otherwise read back: a per-call memo, see ``seal_quietly``).
     """
-    sealed = 0
-    lost = 0
-    while True:
+    def seal_batch() -> tuple[list[AuditEntry], set[str]]:
+        """One batch of the oldest unsealed rows onto the head, in one transaction; (entries, ids seen)."""
         head = _ensure_head(tables, trail)  # read before the list: a seal in between fails our bounded increment
         rows = unsealed_rows(tables, trail, batch)
         ids = {row.id for row in rows}
         if not rows or (entry_id is not None and entry_id not in ids and len(rows) < batch):
-            return sealed
+            return [], ids
         unit = UnitOfWork()
         seq, last_hash = head.seq, head.hash
-        batch_entries: list[AuditEntry] = []
+        entries: list[AuditEntry] = []
         for row in rows:
             entry = AuditEntry.from_row(row.data).seal_after(seq, last_hash)
-            batch_entries.append(entry)
+            entries.append(entry)
             unit.update(trail.database_id, trail.table_id, row.id,
                         {"seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash})
             seq, last_hash = entry.seq, entry.hash
         unit.update(trail.database_id, HEAD_TABLE, HEAD_ROW, {"hash": last_hash})
         unit.increment(trail.database_id, HEAD_TABLE, HEAD_ROW, "seq", len(rows), max=seq)
-        try:
-            commit(tables, unit.operations)
-        except AppwriteException as error:
-            if not _lost_race(error):
-                raise
-            lost += 1
-            if lost >= attempts:
-                raise Conflict("Too many concurrent audit seals; please retry.", code="busy") from None
-            sleep(random.uniform(0, min(max_delay, base_delay * 2**lost)))
-            continue
-        sealed += len(rows)
+        commit(tables, unit.operations)
+        return entries, ids
+
+    def lost(error: BaseException) -> bool:
+        return isinstance(error, AppwriteException) and _lost_race(error)
+
+    sealed = 0
+    while True:
+        entries, ids = retry(seal_batch, retry_on=lost, attempts=attempts, base_delay=base_delay,
+                             max_delay=max_delay, sleep=sleep,
+                             exhausted=lambda: Conflict("Too many concurrent audit seals; please retry.", code="busy"))
+        if not entries:
+            return sealed
+        sealed += len(entries)
         if sealed_out is not None:
-            sealed_out.extend(batch_entries)
+            sealed_out.extend(entries)
         if entry_id is not None and entry_id in ids:
             return sealed
-        if entry_id is None and len(rows) < batch:
+        if entry_id is None and len(entries) < batch:
             return sealed
 
 

@@ -18,6 +18,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
 from ..appwrite_access import is_unique_violation
+from ..retry import retry
 from ..schema.tenant import tenant_database_id
 from ..uow import UnitOfWork, commit, is_retryable
 from .dedupe import processed_row_id
@@ -56,25 +57,25 @@ def apply_once(tables: TablesDB, consumer: str, envelope: EventEnvelope, build: 
     True when applied now, False when `consumer` had already applied this event (nothing is written). `build` may
     run more than once (a concurrency conflict on one of its rows is retried from fresh reads), so it must only
     read and stage. Any other failure propagates: the relay retries the delivery later."""
-    for attempt in range(attempts):
+    def attempt() -> UnitOfWork | None:
         unit = UnitOfWork()
         build(unit)
         stage_processed(unit, consumer, envelope, database_id=database_id)
         try:
             commit(tables, unit.operations)
         except AppwriteException as error:
-            if not is_retryable(error):
-                raise
             # The marker exists (a redelivery), or a conflict on one of build's rows: tell them apart.
-            if already_processed(tables, consumer, envelope, database_id=database_id):
-                return False
-            if attempt == attempts - 1:
-                raise
-            continue
-        for callback in unit._after_commit:
-            callback()
-        return True
-    return False  # pragma: no cover - the loop always returns or raises
+            if is_retryable(error) and already_processed(tables, consumer, envelope, database_id=database_id):
+                return None
+            raise
+        return unit
+
+    unit = retry(attempt, retry_on=is_retryable, attempts=attempts)
+    if unit is None:
+        return False
+    for callback in unit._after_commit:
+        callback()
+    return True
 
 
 class TablesProcessedEvents:
@@ -83,10 +84,6 @@ class TablesProcessedEvents:
     def __init__(self, tables: TablesDB, database_id: str) -> None:
         self.tables = tables
         self.database_id = database_id
-
-    @classmethod
-    def for_tenant(cls, tables: TablesDB, tenant_id: str) -> TablesProcessedEvents:
-        return cls(tables, tenant_database_id(tenant_id))
 
     def mark_processed(self, consumer: str, event_id: str) -> bool:
         try:

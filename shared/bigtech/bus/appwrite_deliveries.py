@@ -17,7 +17,7 @@ from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
 from ..schema.tenant import tenant_database_id
-from .appwrite_outbox import Tenants
+from .appwrite_claims import Tenants
 from .appwrite_rows import QUERY_VALUES_MAX, chunks, epoch, is_missing, list_raw, unavailable
 from .dedupe import processed_row_id
 from .deliveries import DeliveryRecord, DeliveryStatus

@@ -6,7 +6,6 @@ so a subscriber never has to know whether the relay ran over the broker or in di
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +30,7 @@ def utc_now() -> datetime:
 
 
 class EventEnvelope(BaseModel):
-    """`{id, type, tenant_id, occurred_at, actor, data, version}` (DESIGN.md §6)."""
+    """`{id, type, tenant_id, occurred_at, actor, data, version}` (docs/events.md#the-envelope)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,6 +88,3 @@ class EventEnvelope(BaseModel):
         return envelope
 
 
-def envelope_dict(envelope: EventEnvelope) -> dict[str, Any]:
-    """Plain JSON-ready dict (what the outbox row's `payload` column holds)."""
-    return json.loads(envelope.to_json())

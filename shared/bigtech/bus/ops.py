@@ -19,12 +19,12 @@ import pika
 import pika.exceptions
 from appwrite.exception import AppwriteException
 
+from .claims import OutboxStatus, OutboxStore
 from .config import BUS_URL_ENV, BusConfig, bus_url_from_env
 from .deliveries import DeliveryStore
 from .drain import BROKER_HEADERS, H_ATTEMPTS, H_ERROR, H_FAILED_AT, H_REPLAYS, H_SUBSCRIBER
 from .envelope import EventEnvelope
 from .errors import BusError, InvalidEvent, PublishNotConfirmed
-from .outbox import OutboxStatus, OutboxStore
 from .publisher import BusConnection
 from .topology import Topology
 
@@ -218,8 +218,8 @@ def direct_ops(endpoint: str, project: str, key: str) -> DirectOps:
     from appwrite.services.tables_db import TablesDB
 
     from ..schema.core import CORE_DATABASE_ID
+    from .appwrite_claims import TablesOutboxStore
     from .appwrite_deliveries import TablesDeliveryStore
-    from .appwrite_outbox import TablesOutboxStore
     from .appwrite_rows import all_ids
 
     tables = TablesDB(Client().set_endpoint(endpoint).set_project(project).set_key(key))

@@ -1,7 +1,7 @@
 """The core ``outbox_pending`` markers: which tenants have outbox rows waiting, without visiting every tenant.
 
 Every outbox row is staged with a marker (row id = event id, ``tenant_id``) in the same transaction
-(``bigtech.outbox.stage_event``). The relay's schedule reads the markers (one call per 100, at most
+(``bigtech.outbox_writer.stage_event``). The relay's schedule reads the markers (one call per 100, at most
 ``MAX_MARKERS`` a run) and visits only the tenants they name; after the run it deletes the markers of
 rows it settled and every marker of a tenant it left with nothing pending. A marker whose row is still
 pending (broker down, subscriber failing) stays, so the next schedule comes back: a marker may outlive

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -40,7 +41,7 @@ class BusConnection:
         self.url = url
         self.timeout = timeout
         self.connection: pika.BlockingConnection | None = None
-        self.channel = None
+        self.channel: Any = None  # pika.adapters.blocking_connection.BlockingChannel (pika is untyped)
 
     def open(self) -> BusConnection:
         try:

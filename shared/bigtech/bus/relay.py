@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .claims import OutboxRow, OutboxStatus, OutboxStore
 from .config import BUS_URL_ENV, bus_url_from_env  # noqa: F401 - re-exported (bigtech.bus API)
 from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
 from .drain import DrainResult, drain_subscriber
 from .errors import BusError
-from .outbox import OutboxRow, OutboxStatus, OutboxStore
 from .publisher import DEFAULT_CONNECT_TIMEOUT, AmqpPublisher, BusConnection, describe
 from .subscribers import Subscriber
 from .topology import Topology

@@ -1,4 +1,5 @@
-"""Credits: wallets (atomic balances), the immutable ledger, reservations and prices (DESIGN §4).
+"""Credits: wallets (atomic balances), the immutable ledger, reservations and prices
+(docs/credits-consultas-plugins.md#credits).
 
 - ``wallets``: one wallet per member, balance moved only by atomic increment/decrement;
 - ``ledger``: ``grant|purchase|hold|debit|release|refund|chargeback`` rows, each with an idempotency key;

@@ -47,7 +47,7 @@ from appwrite.services.tables_db import TablesDB
 
 from .. import idempotency, sweeps, uow
 from ..audit.writer import AuditTrail, stage_entry
-from ..outbox import stage_event
+from ..outbox_writer import stage_event
 from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import tenant_database_id
 from ..tenancy import PROVISION_ACTIVE

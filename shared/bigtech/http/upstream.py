@@ -32,7 +32,7 @@ MISSING_RESOURCE_TYPES = frozenset({
 })
 
 
-def _frames(traceback: TracebackType | None):  # type: ignore[no-untyped-def]
+def _frames(traceback: TracebackType | None):
     while traceback is not None:
         yield traceback.tb_frame
         traceback = traceback.tb_next

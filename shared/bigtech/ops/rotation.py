@@ -7,8 +7,9 @@ ISO weeks, the last 12 months). An incremental backup is only restorable with th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .backup import parse_backup_time
 
@@ -20,8 +21,8 @@ class Policy:
     monthly: int = 12
 
 
-def _newest_per(backups: list[str], period_of, count: int) -> set[str]:
-    chosen: dict[object, str] = {}
+def _newest_per(backups: list[str], period_of: Callable[[str], Any], count: int) -> set[str]:
+    chosen: dict[Any, str] = {}  # a date, an ISO (year, week) or a (year, month): comparable
     for backup in backups:  # ascending: later ones overwrite earlier ones in the same period
         chosen[period_of(backup)] = backup
     periods = sorted(chosen)[-count:] if count > 0 else []

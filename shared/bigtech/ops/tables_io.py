@@ -58,7 +58,7 @@ def count_rows(tables: TablesDB, database_id: str, table_id: str, filters: list[
                counter: CallCounter | None = None) -> int:
     if counter:
         counter.calls += 1
-    return tables.list_rows(database_id, table_id, [*(filters or []), Query.limit(1)], total=True).total
+    return int(tables.list_rows(database_id, table_id, [*(filters or []), Query.limit(1)], total=True).total)
 
 
 def write_rows(tables: TablesDB, database_id: str, table_id: str, rows: list[dict[str, Any]],

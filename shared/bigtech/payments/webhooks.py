@@ -10,7 +10,7 @@ Order of checks (each refusal changes nothing):
    and the outbox event; a redelivery (even concurrent: the marker's row id is deterministic, so the
    losers' commits conflict and their retry sees the marker) answers 200 ``duplicate`` and stages nothing.
 
-Crediting is not done here: CORE billing consumes the ``payment.*`` event (DESIGN §6), so the answer
+Crediting is not done here: CORE billing consumes the ``payment.*`` event (docs/payments.md), so the answer
 to the gateway is quick.
 """
 
@@ -28,7 +28,7 @@ from appwrite.services.tables_db import TablesDB
 from .. import uow
 from ..bus.dedupe import processed_row_id
 from ..errors import BadRequest, Unauthorized
-from ..outbox import stage_event
+from ..outbox_writer import stage_event
 from ..schema.tenant import tenant_database_id
 from ..tenancy import valid_tenant_id
 from .base import PaymentPlugin

@@ -50,9 +50,9 @@ def call(functions: Functions, plugin_id: str, action: str, tenant_id: str | Non
     if status == 200:
         return answer if isinstance(answer, dict) else {}
     if status == 422 and isinstance(answer, dict) and isinstance(answer.get("error"), dict):
-        error = answer["error"]
-        raise Unprocessable(f"{plugin_id} refused the config: {error.get('message') or 'invalid'}",
-                            code=str(error.get("code") or "invalid_config"), details=error.get("details"))
+        refusal = answer["error"]
+        raise Unprocessable(f"{plugin_id} refused the config: {refusal.get('message') or 'invalid'}",
+                            code=str(refusal.get("code") or "invalid_config"), details=refusal.get("details"))
     raise PluginUnavailable(f"{plugin_id} answered HTTP {status} to {action}.",
                             details={"plugin_id": plugin_id, "action": action, "status": status})
 

@@ -56,8 +56,8 @@ class ConsultaPlugin(Plugin):
         if self._fonte_client is None:
             return AppwriteFonteClient.for_execution(ctx.runtime)
         if hasattr(self._fonte_client, "call"):
-            return self._fonte_client  # type: ignore[return-value]
-        return self._fonte_client(ctx)  # type: ignore[operator]
+            return self._fonte_client
+        return self._fonte_client(ctx)
 
     def fontes(self, ctx: PluginContext) -> list[FonteRef]:
         """CORE's ordered fontes (with their configs); else ``config.fontes`` ids; else the manifest's."""

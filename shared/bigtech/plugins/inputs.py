@@ -122,7 +122,7 @@ def validate_input(
             details.append({"field": field, "message": "must be a string"})
         else:
             try:
-                values[field] = documents.validate(kind, value)  # type: ignore[arg-type]
+                values[field] = documents.validate(kind, value)
             except documents.InvalidDocument as error:
                 details.append({"field": field, "message": error.reason})
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..outbound import OutboundPolicy, OutboundRefused, check_url
+if TYPE_CHECKING:
+    import jsonschema
+
+    from ..outbound import OutboundPolicy
+
+# jsonschema and the outbound guard (httpx) are imported where a manifest or a config is checked, not with
+# this module: CORE functions read manifests' models on routes that never validate one (cold start).
 
 SCHEMA_PATH = Path(__file__).with_name("plugin.schema.json")
 
@@ -92,6 +97,8 @@ class Manifest(BaseModel):
 
     def outbound_policy(self) -> OutboundPolicy:
         """The outbound guard's policy for this plugin, read from the environment now."""
+        from ..outbound import OutboundPolicy
+
         return OutboundPolicy.from_env(self.outbound_hosts)
 
     def public_config(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +145,8 @@ def _problems(validator: jsonschema.protocols.Validator, instance: Any) -> list[
 
 def parse_manifest(data: Any, source: str = "plugin.json") -> Manifest:
     """Validate ``data`` against the schema (and the config schema as a schema), then type it."""
+    import jsonschema
+
     problems = _problems(jsonschema.Draft202012Validator(manifest_schema()), data)
     if not problems:
         try:
@@ -168,6 +177,8 @@ def check_config(manifest: Manifest, config: dict[str, Any]) -> list[dict[str, s
     The ``{field, message}`` shape is what ``Unprocessable`` carries in ``details``. Messages never
     echo values (a secret could be in them).
     """
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(manifest.config)
     details = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
@@ -190,6 +201,8 @@ def outbound_problems(manifest: Manifest, config: dict[str, Any]) -> list[dict[s
     """URL fields the outbound guard refuses (``docs/security.md`` § Outbound requests)."""
     if not manifest.outbound_fields:
         return []
+    from ..outbound import OutboundRefused, check_url
+
     policy = manifest.outbound_policy()
     details = []
     for name in manifest.outbound_fields:

@@ -95,19 +95,6 @@ def merge_core_entries(project: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def write_core_entries(path: str) -> bool:
-    """Rewrite the core entries of the ``appwrite.json`` at ``path``; ``True`` if the file changed."""
-    import json
-    from pathlib import Path
-
-    file = Path(path)
-    before = file.read_text(encoding="utf-8")
-    after = dump_project(merge_core_entries(json.loads(before)))
-    if after != before:
-        file.write_text(after, encoding="utf-8")
-    return after != before
-
-
 def dump_project(project: dict[str, Any]) -> str:
     """``appwrite.json`` text: two-space indent, short lists of scalars kept on one line."""
     import json

@@ -1,4 +1,4 @@
-"""The platform's own database, ``core`` (DESIGN §4)."""
+"""The platform's own database, ``core`` (docs/deploy.md, "Core database"; `invoke schema` prints it)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,10 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
+from appwrite.enums.order_by import OrderBy
 from appwrite.enums.tables_db_index_type import TablesDBIndexType
 from appwrite.exception import AppwriteException
 from appwrite.query import Query
@@ -53,7 +56,7 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
     existing_tables = {t.id for t in tables.list_tables(database_id, LIST_ALL, total=False).tables}
     fresh: set[str] = set()  # created just now, whole: nothing to upgrade
     for table in schema.tables:
-        if table.id not in existing_tables and _created(lambda t=table: _create_table(tables, database_id, t)):
+        if table.id not in existing_tables and _created(partial(_create_table, tables, database_id, table)):
             fresh.add(table.id)
             report.tables_created.append(table.id)
             report.columns_created += [f"{table.id}.{c.key}" for c in table.columns]
@@ -64,7 +67,7 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
         required_now = _required_keys(tables, database_id, table.id) if existing_columns else set()
         for column in table.columns:
             if column.key not in existing_columns and _created(
-                    lambda c=column, t=table: _create_column(tables, database_id, t.id, c)):
+                    partial(_create_column, tables, database_id, table.id, column)):
                 report.columns_created.append(f"{table.id}.{column.key}")
             elif column.key in required_now and not column.required and _relax(tables, database_id, table.id, column):
                 report.columns_relaxed.append(f"{table.id}.{column.key}")
@@ -76,7 +79,7 @@ def provision(tables: TablesDB, database_id: str, name: str, schema: DatabaseSch
         existing_indexes = {index.key for index in tables.list_indexes(database_id, table.id, LIST_ALL).indexes}
         for index in table.indexes:
             if index.key not in existing_indexes and _created(
-                    lambda i=index, t=table: _create_index(tables, database_id, t.id, i)):
+                    partial(_create_index, tables, database_id, table.id, index)):
                 report.indexes_created.append(f"{table.id}.{index.key}")
     return report
 
@@ -187,7 +190,7 @@ def _create_column(tables: TablesDB, db: str, table: str, c: Column) -> None:
 
 
 def _create_column_call(tables: TablesDB, db: str, table: str, c: Column) -> None:
-    common = {"database_id": db, "table_id": table, "key": c.key, "required": c.required}
+    common: dict[str, Any] = {"database_id": db, "table_id": table, "key": c.key, "required": c.required}
     default = None if c.required else c.default
     if c.type == "string":
         tables.create_string_column(**common, size=c.size or 255, default=default, array=c.array or None)
@@ -228,4 +231,4 @@ def _wait_for_columns(tables: TablesDB, database_id: str, table: Table) -> None:
 
 def _create_index(tables: TablesDB, db: str, table: str, index: Index) -> None:
     tables.create_index(db, table, index.key, TablesDBIndexType(index.type), list(index.columns),
-                        orders=list(index.orders) or None)
+                        orders=[OrderBy(order) for order in index.orders] or None)

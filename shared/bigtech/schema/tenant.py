@@ -1,4 +1,4 @@
-"""The tables of every tenant's own database, ``tenant_<id>`` (DESIGN §4).
+"""The tables of every tenant's own database, ``tenant_<id>`` (docs/tenants.md).
 
 Credits are integers. Rows whose identity is natural use it as ``$id`` (a wallet's id is its
 user's id, an outbox row's id is its event id), so uniqueness is enforced by Appwrite itself.

@@ -108,7 +108,7 @@ class CreditoConsulta(ConsultaPlugin):
     manifest_path = Path(__file__).resolve().parents[1] / "plugin.json"
 
     def consult(self, consulta_input: ConsultaInput, run: FonteRun, ctx: PluginContext) -> PluginResult:
-        params = {consulta_input.document_type or "cpf": consulta_input.document}
+        params: dict[str, Any] = {consulta_input.document_type or "cpf": consulta_input.document}
         blocks: dict[str, dict[str, Any]] = {}
         # The three queries are independent: asked at once (each falls back through the fontes on its own).
         for outcome in run.ask_all([(query, params) for query in QUERIES]):

@@ -13,16 +13,11 @@ is not listed: another year's price would be an invented answer), else the first
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bigtech import documents
-from bigtech.log import FunctionLogger
-from bigtech.outbound import OutboundRefused
-from bigtech.plugins import FontePlugin, FonteQuery, Manifest, PluginContext, PluginResult, SourceAttempt, Status
+from bigtech.plugins import FonteQuery, HttpFonte, PluginContext, PluginResult, Status
 from bigtech.plugins import normalize as n
 
 DEFAULT_BASE_URL = "https://brasilapi.com.br/api/"
@@ -107,72 +102,39 @@ def fipe_data(items: list[dict[str, Any]], query: FonteQuery) -> dict[str, Any] 
     }
 
 
-class BrasilApiFonte(FontePlugin):
+class BrasilApiFonte(HttpFonte):
     manifest_path = Path(__file__).resolve().parents[1] / "plugin.json"
-
-    def __init__(self, manifest: Manifest | None = None, transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(manifest)
-        self.transport = transport  # tests inject httpx.MockTransport; None = the network
+    provider = "BrasilAPI"
+    log_name = "brasilapi"
 
     def answer(self, query: FonteQuery, ctx: PluginContext) -> PluginResult:
         path = endpoint(query)
         url = str(ctx.config.get("base_url") or DEFAULT_BASE_URL).rstrip("/") + "/" + path
-        log = FunctionLogger(ctx.runtime) if ctx.runtime is not None else None
-        service = path.rsplit("/", 1)[0]
-        started = time.monotonic()
-        try:
-            with self.http_client(float(ctx.config.get("http_timeout") or 10)) as client:
-                response = client.get(url, headers={"accept": "application/json"})
-        except OutboundRefused as error:
-            return self.refused(error)
-        except httpx.TimeoutException:
-            return self._done(Status.RETRYABLE, service, started, log, query, code="timeout",
-                              message="BrasilAPI did not answer in time.")
-        except httpx.HTTPError:
-            return self._done(Status.RETRYABLE, service, started, log, query, code="provider_unavailable",
-                              message="BrasilAPI could not be reached.")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        status = response.status_code
+        attempt = self.attempt(ctx, query, path.rsplit("/", 1)[0])
+        self.send(attempt, "GET", url, timeout=float(ctx.config.get("http_timeout") or 10),
+                  headers={"accept": "application/json"})
+        body, status = attempt.json(), attempt.http_status
         if status == 200 and body is not None:
             if query.name == "fipe":
                 data = fipe_data(body if isinstance(body, list) else [], query)
                 if data is None:
-                    return self._done(Status.NOT_FOUND, service, started, log, query, http_status=status)
+                    return self.result(attempt, Status.NOT_FOUND)
             elif isinstance(body, dict):
                 data = cnpj_data(body, query) if query.name == "cnpj" else cep_data(body, query)
             else:
                 data = None
             if data is not None:
-                return self._done(Status.OK, service, started, log, query, data=data, http_status=status)
+                return self.result(attempt, Status.OK, data=data)
         error = body if isinstance(body, dict) else {}
         detail = {"http_status": status, "type": n.text(error.get("type")), "name": n.text(error.get("name"))}
         if status == 404 and query.name == "cep":
-            return self._done(Status.RETRYABLE, service, started, log, query, code="unavailable_or_not_found",
-                              message="BrasilAPI's CEP providers all failed: not found, or unavailable.",
-                              detail=detail, http_status=status)
+            return self.result(attempt, Status.RETRYABLE, code="unavailable_or_not_found",
+                               message="BrasilAPI's CEP providers all failed: not found, or unavailable.",
+                               detail=detail)
         if status == 404:
-            return self._done(Status.NOT_FOUND, service, started, log, query, http_status=status)
+            return self.result(attempt, Status.NOT_FOUND)
         if status == 400:
-            return self._done(Status.INPUT_ERROR, service, started, log, query, code="rejected_by_provider",
-                              message="BrasilAPI rejected the input.", detail=detail, http_status=status)
-        return self._done(Status.RETRYABLE, service, started, log, query, code="provider_unavailable",
-                          message=f"BrasilAPI answered HTTP {status}.", detail=detail, http_status=status)
-
-    def _done(self, status: Status, service: str, started: float, log: FunctionLogger | None, query: FonteQuery, *,
-              data: dict[str, Any] | None = None, code: str | None = None, message: str = "",
-              detail: dict[str, Any] | None = None, http_status: int | None = None) -> PluginResult:
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-        if code:
-            result = PluginResult.error(status, code, message, detail=detail)
-        else:
-            result = PluginResult(status=status, data=data)
-        result.sources = [SourceAttempt(plugin=self.id, status=status, elapsed_ms=elapsed_ms,
-                                        meta={"service": service, "http_status": http_status})]
-        if log is not None:
-            key = next((f"{k}={documents.mask(k, getattr(query, k))}" for k in ("cnpj", "cep") if getattr(query, k)),
-                       "")
-            log.log(f"brasilapi {service} {key} → {status.value} in {elapsed_ms} ms")
-        return result
+            return self.result(attempt, Status.INPUT_ERROR, code="rejected_by_provider",
+                               message="BrasilAPI rejected the input.", detail=detail)
+        return self.result(attempt, Status.RETRYABLE, code="provider_unavailable",
+                           message=f"BrasilAPI answered HTTP {status}.", detail=detail)

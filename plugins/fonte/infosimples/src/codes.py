@@ -96,7 +96,7 @@ def map_response(payload: dict[str, Any]) -> Mapped:
         code = int(payload.get("code"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         code = -1
-    header = payload.get("header") if isinstance(payload.get("header"), dict) else {}
+    header = raw if isinstance(raw := payload.get("header"), dict) else {}
     rule = CODE_TABLE.get(code)
     header_billable = header.get("billable")
     default_billable = bool(rule.billable) if rule else False

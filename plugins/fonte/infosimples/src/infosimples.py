@@ -25,19 +25,8 @@ from typing import Any
 
 import httpx
 
-from bigtech import documents
-from bigtech.log import FunctionLogger, mask_text
-from bigtech.outbound import OutboundRefused
-from bigtech.plugins import (
-    FontePlugin,
-    FonteQuery,
-    Manifest,
-    PluginContext,
-    PluginError,
-    PluginResult,
-    SourceAttempt,
-    Status,
-)
+from bigtech.log import mask_text
+from bigtech.plugins import FonteQuery, HttpAttempt, HttpFonte, Manifest, PluginContext, PluginResult, Status
 
 from .codes import CODE_TABLE, map_response
 from .normalize import NORMALIZERS, UnrecognisedShape
@@ -101,13 +90,14 @@ def service_params(query: FonteQuery, config: dict[str, Any]) -> dict[str, str]:
     return {kind: number}
 
 
-class InfosimplesFonte(FontePlugin):
+class InfosimplesFonte(HttpFonte):
     manifest_path = Path(__file__).resolve().parents[1] / "plugin.json"
+    provider = "Infosimples"
+    log_name = "infosimples"
 
     def __init__(self, manifest: Manifest | None = None, transport: httpx.BaseTransport | None = None,
                  throttle: DuplicateThrottle | None = None) -> None:
-        super().__init__(manifest)
-        self.transport = transport  # tests inject httpx.MockTransport; None = the network
+        super().__init__(manifest, transport)
         self.throttle = throttle or DuplicateThrottle()
 
     def answer(self, query: FonteQuery, ctx: PluginContext) -> PluginResult:
@@ -128,113 +118,66 @@ class InfosimplesFonte(FontePlugin):
         if config.get("ignore_site_receipt"):
             form["ignore_site_receipt"] = "1"
 
-        log = FunctionLogger(ctx.runtime) if ctx.runtime is not None else None
+        attempt = self.attempt(ctx, query, service)
         throttle_key = self.throttle.key(ctx.tenant_id, service, query)
         if self.throttle.blocked(throttle_key):
-            result = PluginResult.error(Status.FAILED, "duplicate_query_throttled",
-                                        "This query was repeated too often (Infosimples 622); held back for now.",
-                                        detail={"provider_code": 622, "retry": False})
-            result.sources = [SourceAttempt(plugin=self.id, status=Status.FAILED, meta={"service": service})]
-            return result
-        started = time.monotonic()
-        try:
-            with self.http_client(timeout + int(config.get("http_timeout_margin") or 5)) as client:
-                response = client.post(url, data=form, headers={"accept": "application/json"})
-        except OutboundRefused as error:
-            return self.refused(error)
-        except httpx.TimeoutException:
-            return self._transport_failure(service, "timeout", "Infosimples did not answer in time.", log, query)
-        except httpx.HTTPError:
-            return self._transport_failure(service, "provider_unavailable", "Infosimples could not be reached.",
-                                           log, query)
-        elapsed_ms = int((time.monotonic() - started) * 1000)
+            return self.result(attempt, Status.FAILED, code="duplicate_query_throttled",
+                               message="This query was repeated too often (Infosimples 622); held back for now.",
+                               detail={"provider_code": 622, "retry": False})
+        response = self.send(attempt, "POST", url, timeout=timeout + int(config.get("http_timeout_margin") or 5),
+                             data=form, headers={"accept": "application/json"})
         if response.status_code != 200:
-            return self._transport_failure(service, "provider_unavailable",
-                                           f"Infosimples answered HTTP {response.status_code}.", log, query)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+            raise self.failure(attempt, "provider_unavailable", f"Infosimples answered HTTP {response.status_code}.")
+        payload = attempt.json()
         if not isinstance(payload, dict) or "code" not in payload:
-            return self._transport_failure(service, "invalid_provider_response",
-                                           "Infosimples answered something that is not its envelope.", log, query)
-        result = self._result(query, service, payload, elapsed_ms, log)
+            raise self.failure(attempt, "invalid_provider_response",
+                               "Infosimples answered something that is not its envelope.")
+        result = self._result(attempt, payload)
         if result.errors and result.errors[0].code == "duplicate_query":
             backoff = float(config.get("duplicate_backoff_seconds") or DEFAULT_DUPLICATE_BACKOFF)
             self.throttle.hold(throttle_key, backoff)
-            if log is not None:
-                log.error(f"ALERT infosimples {service} code 622: the same query is being repeated "
-                          f"(tenant {ctx.tenant_id}, {self._masked_key(query)}); throttled, not retried")
+            self.log_error(attempt, f"→ ALERT code 622: the same query is being repeated (tenant {ctx.tenant_id});"
+                                    " throttled, not retried")
         return result
 
-    # -- helpers ----------------------------------------------------------------------------------
-
-    def _result(self, query: FonteQuery, service: str, payload: dict[str, Any], elapsed_ms: int,
-                log: FunctionLogger | None) -> PluginResult:
+    def _result(self, attempt: HttpAttempt, payload: dict[str, Any]) -> PluginResult:
         mapped = map_response(payload)
-        header = payload.get("header") if isinstance(payload.get("header"), dict) else {}
+        header = raw if isinstance(raw := payload.get("header"), dict) else {}
         meta = {
-            "service": service,
             "provider_code": mapped.provider_code,
             "price": str(mapped.price),
             "requested_at": header.get("requested_at"),
-            "elapsed_time_in_milliseconds": header.get("elapsed_time_in_milliseconds", elapsed_ms),
+            "elapsed_time_in_milliseconds": header.get("elapsed_time_in_milliseconds", attempt.elapsed_ms),
             "site_receipts": [r for r in payload.get("site_receipts") or [] if isinstance(r, str)],
             "data_count": payload.get("data_count"),
         }
-        if log is not None:
-            log.log(f"infosimples {service} {self._masked_key(query)} → code {mapped.provider_code} "
-                    f"{mapped.status.value} billable={mapped.billable} price={mapped.price} in {elapsed_ms} ms")
-        data = None
-        errors: list[PluginError] = []
+        note = (f"code {mapped.provider_code} {mapped.status.value} billable={mapped.billable} "
+                f"price={mapped.price}")
         if mapped.status is Status.OK:
             try:
-                data = NORMALIZERS[query.name](payload["data"][0], query)
+                data = NORMALIZERS[attempt.query.name](payload["data"][0], attempt.query)
             except UnrecognisedShape:
                 # Infosimples may have charged (meta keeps its price), but an answer we cannot read is
                 # not sold: a clear non-billable error, never an empty "nada consta".
-                meta["provider_billable"] = mapped.billable
-                return PluginResult(
-                    status=Status.FAILED,
-                    errors=[PluginError(code="unrecognised_response",
-                                        message=f"Infosimples answered {service} in an unknown shape.",
-                                        detail={"provider_code": mapped.provider_code})],
-                    sources=[SourceAttempt(plugin=self.id, status=Status.FAILED, elapsed_ms=elapsed_ms, meta=meta)],
-                )
-        elif mapped.error_code:
-            rule = CODE_TABLE.get(mapped.provider_code)
-            detail: dict[str, Any] = {"provider_code": mapped.provider_code}
-            if mapped.config_alert:
-                detail["config_alert"] = True
-            if mapped.provider_code == 622:
-                detail.update({"alert": True, "retry": False})
-            message = rule.meaning if rule else f"unknown Infosimples code {mapped.provider_code}"
-            code_message = payload.get("code_message")
-            if isinstance(code_message, str) and code_message:
-                detail["code_message"] = mask_text(code_message)[:300]
-            errors.append(PluginError(code=mapped.error_code, message=message, detail=detail))
-        return PluginResult(
-            status=mapped.status,
-            data=data,
-            errors=errors,
-            billable=mapped.billable,
-            provider_cost=mapped.provider_cost,
-            sources=[SourceAttempt(plugin=self.id, status=mapped.status, billable=mapped.billable,
-                                   provider_cost=mapped.provider_cost, elapsed_ms=elapsed_ms, meta=meta)],
-        )
-
-    def _transport_failure(self, service: str, code: str, message: str, log: FunctionLogger | None,
-                           query: FonteQuery) -> PluginResult:
-        if log is not None:
-            log.error(f"infosimples {service} {self._masked_key(query)} → {code}: {message}")
-        result = PluginResult.error(Status.RETRYABLE, code, message)
-        result.sources = [SourceAttempt(plugin=self.id, status=Status.RETRYABLE, meta={"service": service})]
-        return result
-
-    @staticmethod
-    def _masked_key(query: FonteQuery) -> str:
-        for kind in ("cpf", "cnpj", "placa", "renavam", "cep"):
-            value = getattr(query, kind)
-            if value:
-                return f"{kind}={documents.mask(kind, value)}"
-        return ""
+                return self.result(attempt, Status.FAILED, code="unrecognised_response",
+                                   message=f"Infosimples answered {attempt.service} in an unknown shape.",
+                                   detail={"provider_code": mapped.provider_code},
+                                   meta={**meta, "provider_billable": mapped.billable}, note=note)
+            return self.result(attempt, Status.OK, data=data, billable=mapped.billable,
+                               provider_cost=mapped.provider_cost, meta=meta, note=note)
+        if not mapped.error_code:
+            return self.result(attempt, mapped.status, billable=mapped.billable, provider_cost=mapped.provider_cost,
+                               meta=meta, note=note)
+        rule = CODE_TABLE.get(mapped.provider_code)
+        detail: dict[str, Any] = {"provider_code": mapped.provider_code}
+        if mapped.config_alert:
+            detail["config_alert"] = True
+        if mapped.provider_code == 622:
+            detail.update({"alert": True, "retry": False})
+        code_message = payload.get("code_message")
+        if isinstance(code_message, str) and code_message:
+            detail["code_message"] = mask_text(code_message)[:300]
+        return self.result(attempt, mapped.status, code=mapped.error_code,
+                           message=rule.meaning if rule else f"unknown Infosimples code {mapped.provider_code}",
+                           detail=detail, billable=mapped.billable, provider_cost=mapped.provider_cost, meta=meta,
+                           note=note)

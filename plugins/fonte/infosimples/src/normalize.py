@@ -209,8 +209,9 @@ def cheques(item: dict[str, Any], query: FonteQuery) -> dict[str, Any]:
         for o in _list(item, "ocorrencias", "cheques")
     ]
     total = n.integer(_first(item, "total_ocorrencias", "quantidade"))
-    if total is None and all(r["quantidade"] is not None for r in registros):
-        total = sum(r["quantidade"] for r in registros)
+    counts = [r["quantidade"] for r in registros]
+    if total is None and all(isinstance(count, int) for count in counts):
+        total = sum(count for count in counts if isinstance(count, int))
     return {"total": total, "registros": registros}
 
 

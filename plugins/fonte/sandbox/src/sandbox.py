@@ -65,14 +65,14 @@ class Seed:
     def __init__(self, *parts: str) -> None:
         self.digest = hashlib.sha256("|".join(parts).encode()).digest()
 
-    def int(self, index: int, modulo: int) -> int:
+    def num(self, index: int, modulo: int) -> int:
         return int.from_bytes(self.digest[index * 2 % 32: index * 2 % 32 + 2], "big") % modulo
 
     def pick(self, index: int, options: tuple[Any, ...]) -> Any:
-        return options[self.int(index, len(options))]
+        return options[self.num(index, len(options))]
 
     def date(self, index: int, start_year: int, span_days: int) -> str:
-        return (date(start_year, 1, 1) + timedelta(days=self.int(index, span_days))).isoformat()
+        return (date(start_year, 1, 1) + timedelta(days=self.num(index, span_days))).isoformat()
 
 
 def magic_outcome(query: FonteQuery) -> str | None:
@@ -132,7 +132,7 @@ class SandboxFonte(FontePlugin):
 
     def _cpf(self, query: FonteQuery) -> dict[str, Any]:
         seed = Seed("cpf", query.cpf or "")
-        situacao = "REGULAR" if seed.int(0, 10) < 8 else seed.pick(1, ("SUSPENSA", "PENDENTE DE REGULARIZAÇÃO"))
+        situacao = "REGULAR" if seed.num(0, 10) < 8 else seed.pick(1, ("SUSPENSA", "PENDENTE DE REGULARIZAÇÃO"))
         return {
             "cpf": query.cpf,
             "nome": f"{seed.pick(2, FIRST_NAMES)} {seed.pick(3, LAST_NAMES)} {seed.pick(4, LAST_NAMES)}",
@@ -151,23 +151,23 @@ class SandboxFonte(FontePlugin):
             "cnpj": query.cnpj,
             "razao_social": name.upper(),
             "nome_fantasia": name.rsplit(" ", 1)[0],
-            "situacao_cadastral": "ATIVA" if seed.int(3, 10) < 8 else seed.pick(4, ("BAIXADA", "INAPTA", "SUSPENSA")),
+            "situacao_cadastral": "ATIVA" if seed.num(3, 10) < 8 else seed.pick(4, ("BAIXADA", "INAPTA", "SUSPENSA")),
             "data_situacao": seed.date(5, 2005, 6000),
             "data_abertura": seed.date(6, 1990, 12000),
             "natureza_juridica": "206-2 - Sociedade Empresária Limitada",
             "porte": seed.pick(7, ("MICRO EMPRESA", "EMPRESA DE PEQUENO PORTE", "DEMAIS")),
-            "capital_social": float(seed.int(8, 5000) * 1000),
+            "capital_social": float(seed.num(8, 5000) * 1000),
             "cnae_principal": {"codigo": "4751201", "descricao": "Comércio varejista especializado de equipamentos"},
             "cnaes_secundarios": [{"codigo": "9511800", "descricao": "Reparação e manutenção de computadores"}],
             "endereco": {
-                "logradouro": seed.pick(9, STREETS), "numero": str(seed.int(10, 2000) + 1), "complemento": None,
-                "bairro": "Centro", "municipio": city, "uf": uf, "cep": f"{cep5}{seed.int(11, 900) + 100:03d}",
+                "logradouro": seed.pick(9, STREETS), "numero": str(seed.num(10, 2000) + 1), "complemento": None,
+                "bairro": "Centro", "municipio": city, "uf": uf, "cep": f"{cep5}{seed.num(11, 900) + 100:03d}",
             },
             "socios": [
                 {"nome": f"{seed.pick(12, FIRST_NAMES)} {seed.pick(13, LAST_NAMES)}".upper(),
                  "qualificacao": "Sócio-Administrador"},
             ],
-            "simples": seed.int(14, 2) == 0,
+            "simples": seed.num(14, 2) == 0,
             "mei": False,
         }
 
@@ -181,13 +181,13 @@ class SandboxFonte(FontePlugin):
         seed = Seed("veiculo", key)
         marca, modelo, codigo_fipe, combustivel = seed.pick(0, VEHICLES)
         city, uf, _ = seed.pick(1, CITIES)
-        year = 2008 + seed.int(2, 16)
-        stolen = seed.int(3, 20) == 0
-        restrictions = ["ROUBO/FURTO"] if stolen else (["ALIENAÇÃO FIDUCIÁRIA"] if seed.int(4, 4) == 0 else [])
+        year = 2008 + seed.num(2, 16)
+        stolen = seed.num(3, 20) == 0
+        restrictions = ["ROUBO/FURTO"] if stolen else (["ALIENAÇÃO FIDUCIÁRIA"] if seed.num(4, 4) == 0 else [])
         renavam = query.renavam or _renavam_from(seed)
         return {
             "placa": query.placa or _plate_from(seed), "renavam": renavam, "marca": marca, "modelo": modelo,
-            "ano_fabricacao": year, "ano_modelo": year + seed.int(5, 2), "cor": seed.pick(6, COLOURS),
+            "ano_fabricacao": year, "ano_modelo": year + seed.num(5, 2), "cor": seed.pick(6, COLOURS),
             "combustivel": combustivel, "municipio": city, "uf": uf,
             "situacao": "CIRCULAÇÃO", "codigo_fipe": codigo_fipe,
             "existe_restricao": bool(restrictions), "roubo_furto": stolen, "restricoes": restrictions,
@@ -198,48 +198,48 @@ class SandboxFonte(FontePlugin):
         known = {v[2]: v for v in VEHICLES}
         marca, modelo, _, combustivel = known.get(query.codigo_fipe or "", ("Genérica", "Modelo Sandbox", "", "Flex"))
         return {
-            "codigo_fipe": query.codigo_fipe, "valor": float(15000 + seed.int(0, 120) * 1000),
-            "marca": marca, "modelo": modelo, "ano_modelo": query.ano_modelo or 2018 + seed.int(1, 6),
+            "codigo_fipe": query.codigo_fipe, "valor": float(15000 + seed.num(0, 120) * 1000),
+            "marca": marca, "modelo": modelo, "ano_modelo": query.ano_modelo or 2018 + seed.num(1, 6),
             "combustivel": combustivel, "mes_referencia": "janeiro de 2026",
         }
 
     def _protestos(self, query: FonteQuery) -> dict[str, Any]:
         seed = Seed("protestos", (query.document or ("", ""))[1])
-        count = (0, 0, 1, 2)[seed.int(0, 4)]
+        count = (0, 0, 1, 2)[seed.num(0, 4)]
         registros = []
         for i in range(count):
             city, uf, _ = seed.pick(1 + i, CITIES)
             registros.append({"cartorio": f"{i + 1}º Tabelião de Protesto de {city}", "cidade": city, "uf": uf,
-                              "valor": float(100 + seed.int(3 + i, 9000)), "data": seed.date(5 + i, 2021, 1500)})
+                              "valor": float(100 + seed.num(3 + i, 9000)), "data": seed.date(5 + i, 2021, 1500)})
         return {"total": count, "valor_total": round(sum(r["valor"] for r in registros), 2), "registros": registros}
 
     def _cheques(self, query: FonteQuery) -> dict[str, Any]:
         seed = Seed("cheques", (query.document or ("", ""))[1])
-        count = (0, 0, 0, 1)[seed.int(0, 4)]
-        registros = [{"banco": seed.pick(1, BANKS)[0], "agencia": f"{seed.int(2, 9000) + 1000}",
-                      "quantidade": 1 + seed.int(3, 3), "data_ultimo": seed.date(4, 2022, 1000)} for _ in range(count)]
+        count = (0, 0, 0, 1)[seed.num(0, 4)]
+        registros = [{"banco": seed.pick(1, BANKS)[0], "agencia": f"{seed.num(2, 9000) + 1000}",
+                      "quantidade": 1 + seed.num(3, 3), "data_ultimo": seed.date(4, 2022, 1000)} for _ in range(count)]
         return {"total": sum(r["quantidade"] for r in registros), "registros": registros}
 
     def _pgfn(self, query: FonteQuery) -> dict[str, Any]:
         seed = Seed("pgfn", (query.document or ("", ""))[1])
-        count = (0, 0, 0, 1)[seed.int(0, 4)]
-        inscricoes = [{"numero": f"80 1 {seed.int(1, 90) + 10:02d} {seed.int(2, 900000) + 100000}-{seed.int(3, 90)}",
+        count = (0, 0, 0, 1)[seed.num(0, 4)]
+        inscricoes = [{"numero": f"80 1 {seed.num(1, 90) + 10:02d} {seed.num(2, 900000) + 100000}-{seed.num(3, 90)}",
                        "natureza": seed.pick(4, PGFN_KINDS), "situacao": "ATIVA EM COBRANÇA",
-                       "valor": float(1000 + seed.int(5, 50000))} for _ in range(count)]
+                       "valor": float(1000 + seed.num(5, 50000))} for _ in range(count)]
         return {"total": count, "valor_total": round(sum(i["valor"] for i in inscricoes), 2), "inscricoes": inscricoes}
 
     def _score(self, query: FonteQuery) -> dict[str, Any]:
         seed = Seed("score", (query.document or ("", ""))[1])
-        return {"valor": seed.int(0, 1001), "modelo": "sandbox-score-v1"}
+        return {"valor": seed.num(0, 1001), "modelo": "sandbox-score-v1"}
 
 
 def _plate_from(seed: Seed) -> str:
-    letters = "".join(chr(ord("A") + seed.int(20 + i, 26)) for i in range(3))
-    return f"{letters}{seed.int(23, 10)}{chr(ord('A') + seed.int(24, 10))}{seed.int(25, 90) + 10}"
+    letters = "".join(chr(ord("A") + seed.num(20 + i, 26)) for i in range(3))
+    return f"{letters}{seed.num(23, 10)}{chr(ord('A') + seed.num(24, 10))}{seed.num(25, 90) + 10}"
 
 
 def _renavam_from(seed: Seed) -> str:
     from bigtech.documents import renavam_check_digit
 
-    base = f"{seed.int(26, 10 ** 4):04d}{seed.int(27, 10 ** 4):04d}{seed.int(28, 100):02d}"
+    base = f"{seed.num(26, 10 ** 4):04d}{seed.num(27, 10 ** 4):04d}{seed.num(28, 100):02d}"
     return base + renavam_check_digit(base)

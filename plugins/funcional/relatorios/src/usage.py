@@ -50,7 +50,10 @@ class Bucket:
 
 
 def created_of(row: Any) -> datetime:
-    return parse_time(getattr(row, "createdat", None) or row.data.get("$createdAt"))
+    created = parse_time(getattr(row, "createdat", None) or row.data.get("$createdAt"))
+    if created is None:  # Appwrite stamps every row: one without a creation time is not a row
+        raise ValueError("a row without $createdAt")
+    return created
 
 
 def group_key(row: Any, group_by: str) -> str:

@@ -120,6 +120,8 @@ def attempt(store: Store, row: Any, endpoint: Endpoint | None, message: Any | No
         secrets_in_use = secrets_for(store, endpoint, now)
     except SecretsCorrupted:
         secrets_in_use = []
+    code: int | None
+    error: str | None
     if not secrets_in_use:
         code, text, error, latency = None, "", "secret_unreadable", 0
     else:

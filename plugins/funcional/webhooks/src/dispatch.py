@@ -58,6 +58,6 @@ def run(request: Request) -> Any:
     line = (f"webhooks dispatch tenants={len(tenants)} attempted={total.attempted} succeeded={total.succeeded} "
             f"failed={total.failed} skipped={total.skipped} trigger={request.trigger}")
     request.log.log(line)
-    for error in errors:
-        request.log.error(f"webhooks dispatch: {error}")
+    for problem in errors:
+        request.log.error(f"webhooks dispatch: {problem}")
     return {**total.to_json(), "errors": len(errors)}

@@ -46,7 +46,7 @@ def _bind_from_source() -> None:
             folder = root / relative
             if folder.is_dir():
                 package = types.ModuleType(PACKAGE)
-                package.__path__ = [str(folder)]  # type: ignore[attr-defined]
+                package.__path__ = [str(folder)]
                 sys.modules[PACKAGE] = package
                 return
     raise ModuleNotFoundError(f"{PACKAGE}: neither vendored by the build nor found beside the source tree")

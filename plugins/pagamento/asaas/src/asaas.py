@@ -100,7 +100,7 @@ class AsaasPayments(PaymentPlugin):
 
     def parse_webhook(self, payload: dict[str, Any], config: dict[str, Any]) -> PaymentEvent:
         name = str(payload.get("event") or "")
-        payment = payload.get("payment") if isinstance(payload.get("payment"), dict) else {}
+        payment = raw if isinstance(raw := payload.get("payment"), dict) else {}
         billing_type = str(payment.get("billingType") or "")
         kind = EVENT_KINDS.get(name)
         partial = name == PARTIAL_REFUND

@@ -97,8 +97,5 @@ class PagarmeClient:
         return gateway_http.request_json(self._http, "POST", "/orders", gateway=GATEWAY, json=body,
                                          headers=headers)
 
-    def get_order(self, order_id: str) -> dict[str, Any]:
-        return gateway_http.request_json(self._http, "GET", f"/orders/{order_id}", gateway=GATEWAY)
-
 
 __all__ = ["BASE_URL", "PagarmeClient", "customer_body", "headers", "order_body"]

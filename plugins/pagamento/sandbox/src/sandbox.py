@@ -83,7 +83,7 @@ class SandboxPayments(PaymentPlugin):
 
     def parse_webhook(self, payload: dict[str, Any], config: dict[str, Any]) -> PaymentEvent:
         name = str(payload.get("type") or "")
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        data = raw if isinstance(raw := payload.get("data"), dict) else {}
         currency = data.get("currency")
         return PaymentEvent(
             gateway=self.id,

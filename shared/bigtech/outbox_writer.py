@@ -1,6 +1,6 @@
 """Stage an event in a tenant's ``outbox`` table, in the same transaction as the change it reports.
 
-The row id is the event id and the columns are the envelope's (DESIGN §6: ``{id, type, tenant_id,
+The row id is the event id and the columns are the envelope's (docs/events.md#the-envelope: ``{id, type, tenant_id,
 occurred_at, actor, data, version}``) plus the relay's bookkeeping (``status``, ``attempts``, claim
 lease). Delivery is the relay's job; ``envelope_from_row`` turns a row back into the envelope.
 

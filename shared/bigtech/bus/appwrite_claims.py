@@ -15,7 +15,6 @@ handles the row it was fired for, not the tenant's whole outbox.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -24,12 +23,13 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from ..outbox import OUTBOX_TABLE, envelope_from_row
+from ..outbox_writer import OUTBOX_TABLE, envelope_from_row
+from ..retry import retry
 from ..schema.tenant import tenant_database_id
 from ..uow import commit
 from .appwrite_rows import QUERY_VALUES_MAX, chunks, epoch, is_missing, iso, list_raw, unavailable
+from .claims import OutboxRow, OutboxStatus
 from .errors import InvalidEvent
-from .outbox import OutboxRow, OutboxStatus
 from .pending import PendingMarkers
 
 CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
@@ -91,7 +91,8 @@ class TablesOutboxStore:
 
     def _claim_chunk(self, tenant: str, want: int, token: str, lease_seconds: float) -> list[OutboxRow]:
         database = tenant_database_id(tenant)
-        for attempt in range(CLAIM_ATTEMPTS):
+
+        def attempt() -> list[OutboxRow]:
             now = self.clock()
             try:
                 rows = list_raw(self.tables, database, OUTBOX_TABLE, [
@@ -117,15 +118,18 @@ class TablesOutboxStore:
                                    "data": {"column": "claim_seq", "value": 1, "max": seen + 1}})
                 operations.append({**target, "action": "update",
                                    "data": {"claimed_by": token, "claimed_until": until}})
-            try:
-                commit(self.tables, operations)
-            except AppwriteException as error:
-                if lost_race(error):
-                    time.sleep(random.uniform(0, 0.02 * 2**attempt))  # another relay took some: re-read
-                    continue
-                raise unavailable(f"claiming in {database}.outbox", error) from error
+            commit(self.tables, operations)  # a lost race (another relay took some) is retried: re-read
             return [self._row(tenant, row, token, now + lease_seconds) for row in rows]
-        return []  # heavily contended: the other relays are publishing these rows
+
+        def lost(error: BaseException) -> bool:
+            return isinstance(error, AppwriteException) and lost_race(error)
+
+        try:
+            return retry(attempt, retry_on=lost, attempts=CLAIM_ATTEMPTS, base_delay=0.02, max_delay=0.64)
+        except AppwriteException as error:
+            if lost_race(error):
+                return []  # heavily contended: the other relays are publishing these rows
+            raise unavailable(f"claiming in {database}.outbox", error) from error
 
     def _set_aside_poison(self, tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows that are not events (hand-written, or from an incompatible version) go to status `dead` with the

@@ -1,0 +1,85 @@
+"""Cold import of each function's main module vs the appwrite SDK alone (issue 12: target ≤ +60 ms).
+
+A cold start pays for importing the function before it answers; the SDK is the floor every function
+pays. Each sample is a pair of fresh interpreters run back to back (the SDK alone, then the SDK and the
+function), timed in CPU time; the figure is the median over ``REPEAT`` pairs, so the load of a shared
+machine moves both halves of a pair alike. The slowest modules of the first function are listed from
+``python -X importtime``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPEAT = 9
+SDK = "appwrite.client, appwrite.query, appwrite.exception, appwrite.services.tables_db, appwrite.services.functions"
+# (label, module imported as the runtime does: "<folder>.src.main" with the folder's parent on sys.path)
+FUNCTIONS = (
+    ("consultas", "functions", "consultas.src.main"),
+    ("billing", "functions", "billing.src.main"),
+    ("plugins", "functions", "plugins.src.main"),
+    ("health", "functions", "health.src.main"),
+    ("fonte-brasilapi", "plugins/fonte", "brasilapi.src.main"),
+    ("consulta-cadastral", "plugins/consulta", "cadastral.src.main"),
+)
+# CPU time, not wall time: on a shared, loaded machine the wall clock mostly measures the neighbours.
+PROBE = "import time; t = time.process_time(); import {modules}; print((time.process_time() - t) * 1000)"
+
+
+def _env(folder: str) -> dict[str, str]:
+    path = os.pathsep.join([str(REPO_ROOT / "shared"), str(REPO_ROOT / folder)])
+    return {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def import_ms(modules: str, folder: str = "functions") -> float:
+    """CPU milliseconds to import ``modules`` in a fresh interpreter."""
+    out = subprocess.run(  # noqa: S603 - our own interpreter importing our own modules
+        [sys.executable, "-c", PROBE.format(modules=modules)], env=_env(folder),
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    return float(out.stdout.strip())
+
+
+def paired(module: str, folder: str) -> tuple[float, float]:
+    """(median SDK alone, median extra of ``module`` over the SDK) over ``REPEAT`` back-to-back pairs."""
+    alone, extra = [], []
+    for _ in range(REPEAT):
+        sdk = import_ms(SDK, folder)
+        alone.append(sdk)
+        extra.append(import_ms(f"{SDK}; import {module}", folder) - sdk)
+    return statistics.median(alone), statistics.median(extra)
+
+
+def slowest(module: str, folder: str, top: int = 8) -> list[tuple[str, float]]:
+    """The ``top`` bigtech/third-party modules with the largest cumulative import time (ms) in ``module``."""
+    out = subprocess.run(  # noqa: S603 - our own interpreter importing our own modules
+        [sys.executable, "-X", "importtime", "-c", f"import {SDK}; import {module}"],
+        env=_env(folder), capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    seen_sdk = False
+    rows: list[tuple[str, float]] = []
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        if not cumulative.strip().isdigit():
+            continue
+        if name.strip() == "appwrite.services.functions":
+            seen_sdk = True  # what follows is the function's own cost on top of the SDK
+            continue
+        if seen_sdk and name.startswith("  ") and not name.startswith("    "):
+            rows.append((name.strip(), int(cumulative) / 1000))
+    return sorted(rows, key=lambda row: -row[1])[:top]
+
+
+def run(report) -> None:  # type: ignore[no-untyped-def]
+    for label, folder, module in FUNCTIONS:
+        sdk, extra = paired(module, folder)
+        report.metric(f"{label}: appwrite SDK alone", sdk, "ms")
+        report.metric(f"{label}: over the SDK (target <= 60)", extra, "ms")
+    label, folder, module = FUNCTIONS[0]
+    for name, ms in slowest(module, folder):
+        print(f"    {label} imports {name:<40} {ms:8.1f} ms", flush=True)
