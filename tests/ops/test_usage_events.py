@@ -18,7 +18,7 @@ from bigtech.bus.envelope import EventEnvelope
 from bigtech.documents import cpf_check_digits
 from bigtech.ops.schedule import run_backups
 from bigtech.ops.usage_events import effects
-from bigtech.outbox import envelope_from_row
+from bigtech.outbox_writer import envelope_from_row
 from tests.conftest import make_client
 from tests.ops.test_metrics import TOKEN, samples, scrape, value
 from tests.payments.stack_support import outbox

@@ -326,12 +326,12 @@ def restore_database(tables: TablesDB, store: BackupStore, source: str, target: 
     name = "core" if target == CORE_DATABASE_ID else f"{kind.name} {target.removeprefix('tenant_')}"
     provision(tables, target, name, kind.schema, progress)
     for table in kind.schema.tables:
-        rows = list(merged.get(table.id, {}).values())  # in backup order: the original $sequence order
-        write_rows(tables, target, table.id, rows, counter)
-        report.tables[table.id] = len(rows)
-        report.rows += len(rows)
-        if rows:
-            progress(f"{target}: {table.id} {len(rows)} rows restored")
+        table_rows = list(merged.get(table.id, {}).values())  # in backup order: the original $sequence order
+        write_rows(tables, target, table.id, table_rows, counter)
+        report.tables[table.id] = len(table_rows)
+        report.rows += len(table_rows)
+        if table_rows:
+            progress(f"{target}: {table.id} {len(table_rows)} rows restored")
     if tenants is not None:
         report.files = restore_files(Storage(tables.client), tenants[1], tenants[0], final.files, contents, counter)
     for table_id, expected in report.tables.items():

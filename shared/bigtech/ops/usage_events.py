@@ -141,21 +141,21 @@ def apply(tables: TablesDB, envelope: EventEnvelope, now: datetime | None = None
                                                        "amount_cents": 0})
         usage_rows.append((row_id, add))
     counter_rows = []
-    for add in counters:
-        labels = metrics.labels_json(dict(add.labels))
-        row_id = metrics.row_id(add.name, labels, minute)
-        calls += _ensure(tables, metrics.TABLE, row_id, {"name": add.name, "labels": labels, "minute": minute,
+    for counter in counters:
+        labels = metrics.labels_json(dict(counter.labels))
+        row_id = metrics.row_id(counter.name, labels, minute)
+        calls += _ensure(tables, metrics.TABLE, row_id, {"name": counter.name, "labels": labels, "minute": minute,
                                                          "value": 0})
-        counter_rows.append((row_id, add))
+        counter_rows.append((row_id, counter))
 
     def build(unit: UnitOfWork) -> None:
         for row_id, add in usage_rows:
             for column, value in (("count", add.count), ("credits", add.credits), ("amount_cents", add.amount_cents)):
                 if value:
                     unit.increment(CORE_DATABASE_ID, USAGE_TABLE, row_id, column, value)
-        for row_id, add in counter_rows:
-            if add.value:
-                unit.increment(CORE_DATABASE_ID, metrics.TABLE, row_id, "value", add.value)
+        for row_id, counter in counter_rows:
+            if counter.value:
+                unit.increment(CORE_DATABASE_ID, metrics.TABLE, row_id, "value", counter.value)
 
     applied = apply_once(tables, CONSUMER, envelope, build)
     return Applied(applied, len(usage_rows), len(counter_rows), calls + 3)  # + the transaction's three calls

@@ -12,6 +12,7 @@ only each file's own ``read("team:<tenant>/<role>")``/``read("user:<id>")`` lets
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from appwrite.enums.compression import Compression
 from appwrite.exception import AppwriteException
@@ -39,7 +40,7 @@ def bucket_id(tenant_id: str) -> str:
 
 def ensure_bucket(storage: Storage, tenant_id: str, name: str | None = None, spec: BucketSpec = BUCKET_SPEC) -> str:
     """Create the tenant's bucket, or bring an existing one back to ``spec`` (idempotent: 1 call, 2 on a rerun)."""
-    settings = dict(
+    settings: dict[str, Any] = dict(
         name=f"Tenant {name or tenant_id}", permissions=[], file_security=True, enabled=True,
         maximum_file_size=spec.maximum_file_size, allowed_file_extensions=list(spec.allowed_file_extensions),
         compression=spec.compression, encryption=spec.encryption, antivirus=spec.antivirus, transformations=False,

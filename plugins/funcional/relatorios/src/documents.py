@@ -119,8 +119,10 @@ def count_rows(reader: Reader, kind: str, span: period.Period, member: str | Non
 
 def render_rows(reader: Reader, kind: str, span: period.Period, member: str | None, locale: str) -> str:
     cell = csv_export.Cell(locale)
-    source = {"consultas": reader.consultas, "ledger": reader.ledger, "orders": reader.orders}[kind](span, member)
-    header, lines = getattr(csv_export, kind)(source, cell)
+    sources: dict[str, Any] = {"consultas": reader.consultas, "ledger": reader.ledger, "orders": reader.orders}
+    source = sources[kind](span, member)
+    render_kind: Any = getattr(csv_export, kind)  # csv_export.consultas / ledger / orders
+    header, lines = render_kind(source, cell)
     return csv_export.render(header, lines, cell)
 
 
