@@ -45,12 +45,15 @@ class Recorder:
         return [sample for bucket in self.samples.values() for sample in bucket]
 
     def save(self, path: Path) -> None:
-        saved = {"samples": [sample.__dict__ for sample in self.all()],
+        # every (method, route, status) answered, sampled or not (a 204 has no body to sample)
+        saved = {"samples": [sample.__dict__ for sample in self.all()], "answered": list(self.samples),
                  "required_routes": sorted(self.required_routes)}
         path.write_text(json.dumps(saved, default=str), encoding="utf-8")
 
     def load(self, path: Path) -> None:
         saved = json.loads(path.read_text(encoding="utf-8"))
+        for method, route, status in saved["answered"]:
+            self.samples.setdefault((method, route, status), [])  # answered, maybe without a sample
         self.merge([Sample(**fields) for fields in saved["samples"]],
                    {(method, route) for method, route in saved["required_routes"]})
 
