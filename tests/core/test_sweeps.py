@@ -66,14 +66,18 @@ def add_idle_tenants(stack, count: int) -> None:
 def test_with_many_idle_tenants_a_schedule_run_makes_a_constant_number_of_calls(stack, tenant):
     add_idle_tenants(stack, IDLE_TENANTS)
     # On the suite's shared stack other tests' tenants still write (audit entries of asynchronous
-    # executions) and a run may stop on its budget: run until one finds no tenant with work.
+    # executions) and a run may stop on its budget: run until one finds no tenant with work. Tenants whose
+    # chain other tests broke on purpose keep their markers (the sweep reports them on every run, an alarm
+    # that does not go quiet): they are the only tenant trails a quiet run may still visit.
     for _ in range(10):
         calls, (report, _) = calls_during(stack, lambda: run_schedule(stack))
-        if report["tenants"] == 0 and report["audit_trails"] == 1 and report["complete"]:
+        broken = {error.split("/")[0] for error in report["audit_checkpoint_errors"]}
+        if report["tenants"] == 0 and report["audit_trails"] == 1 + len(broken) and report["complete"]:
             break
     else:
         pytest.fail(f"the schedule kept finding work: {report}")
     assert report["audit_complete"], report
+    calls = [c for c in calls if not any(f"/tablesdb/{database}/" in c for database in broken)]
     assert not [c for c in calls if "/tablesdb/tenant_" in c], calls
     # two marker reads, then the platform trail: seal (head, unsealed entries) and checkpoint (head, last
     # checkpoints, entries since): the same count with 1 tenant or 10,000
