@@ -3,14 +3,24 @@
 Every ``LocalAppwrite`` built during the session gets an observer on its dispatcher, so any test
 that talks to a stack through the SDK also feeds the contract check. A few samples per
 (method, route, status) are kept: enough to validate shapes without holding every response.
+
+Every function answer (the ``responseBody`` of a synchronous ``createExecution`` or a ``getExecution``) is
+also checked against the API style guide as it passes (``tests/support/api_style.py``); only the
+violations are kept, one per (function, method, path, problem), for the contract test that runs last.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from tests.support.api_style import execution_violations
+
+INDEX = re.compile(r"\[\d+\]")
+EXECUTION_ROUTES = frozenset({"/functions/{functionId}/executions", "/functions/{functionId}/executions/{executionId}"})
 
 SAMPLES_PER_KEY = 3
 
@@ -27,8 +37,22 @@ class Sample:
 class Recorder:
     def __init__(self) -> None:
         self.samples: dict[tuple[str, str | None, int], list[Sample]] = defaultdict(list)
+        self.style: dict[str, None] = {}  # "function METHOD path: problem", first seen first
+        self.executions_checked = 0
+
+    def check_style(self, route, response) -> None:
+        if route is None or route.pattern not in EXECUTION_ROUTES or not isinstance(response.body, dict):
+            return
+        execution = response.body
+        self.executions_checked += 1
+        path = str(execution.get("requestPath") or "/").partition("?")[0]
+        where = f"{execution.get('functionId')} {execution.get('requestMethod')} {path}"
+        where += f" → {execution.get('responseStatusCode')}"
+        for problem in execution_violations(execution):
+            self.style.setdefault(f"{where}: {INDEX.sub('[]', problem)}", None)
 
     def observe(self, request, route, response) -> None:
+        self.check_style(route, response)
         pattern = route.pattern if route is not None else None
         bucket = self.samples[(request.method, pattern, response.status)]
         if len(bucket) < SAMPLES_PER_KEY and not isinstance(response.body, bytes):

@@ -58,3 +58,9 @@ def test_every_recorded_response_matches_the_spec(validator):
             continue
         problems += validator.check(sample.method, sample.path, sample.status, sample.body)
     assert problems == []
+
+
+def test_every_function_response_follows_the_style_guide():
+    """docs/api-style.md: every function answer the session produced (wrapping, ids, lists, errors, money)."""
+    assert RECORDER.executions_checked > 0
+    assert list(RECORDER.style) == [], "answers against docs/api-style.md:\n" + "\n".join(RECORDER.style)

@@ -20,7 +20,7 @@ from bigtech.audit.signing import ALGORITHM
 from bigtech.errors import Unprocessable
 from bigtech.http import Request, Response
 from bigtech.identity import current
-from bigtech.pagination import PageQuery, listing, page_queries, paginate
+from bigtech.pagination import PageQuery, listing, page_of, page_queries
 
 
 class AuditQuery(PageQuery):
@@ -72,8 +72,8 @@ def _list(request: Request, trail: AuditTrail) -> Any:
     if query.to:
         queries.append(Query.less_than_equal("occurred_at", normalise_datetime(query.to)))
     tables = appwrite_access.tables(request)
-    rows = listing(lambda: tables.list_rows(trail.database_id, trail.table_id, queries, total=False).rows)
-    return paginate(rows, query, _render, lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(trail.database_id, trail.table_id, queries, total=query.total))
+    return page_of(listed, query, _render)
 
 
 def _export(request: Request, trail: AuditTrail, name: str) -> Any:

@@ -78,9 +78,9 @@ def list_invitations(request: Request) -> Any:
     identity = current(request)
     teams = appwrite_access.teams(request)
     queries = [Query.equal("confirm", [False]), *page_queries(page)]
-    pending = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=False).memberships)
-    return paginate([accounts.member_from(m) for m in pending], page, Member.to_invitation,
-                    lambda member: member.membership_id)
+    listed = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=page.total))
+    return paginate([accounts.member_from(m) for m in listed.memberships], page, Member.to_invitation,
+                    lambda member: member.membership_id, total=listed.total if page.total else None)
 
 
 def revoke(request: Request, invitation_id: str) -> Any:

@@ -139,8 +139,12 @@ class Request:
         return self._json
 
     def model(self, model: type[ModelT]) -> ModelT:
-        """Validate the JSON body with a pydantic model: an empty body counts as ``{}``; invalid → 422."""
+        """Validate the JSON body with a pydantic model: an empty body counts as ``{}``; a body that is
+        not a JSON object is malformed (400 ``invalid_body``); an object with invalid fields → 422
+        (docs/api-style.md, "400 or 422")."""
         data = self.json()
+        if data is not None and not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object.", code="invalid_body")
         try:
             return model.model_validate({} if data is None else data)
         except ValidationError as error:

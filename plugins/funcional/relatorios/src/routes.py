@@ -143,8 +143,8 @@ def statement_pdf(request: Request, file: str) -> Any:
                ("Membro", who.member or "todos os membros"), ("Saldo inicial", report["opening_balance"]),
                ("Entradas", report["credits_in"]), ("Saídas", report["credits_out"]),
                ("Saldo final", report["closing_balance"]), ("Lançamentos", report["entries_count"])]
-    lines = [[e["created_at"][:19].replace("T", " ") if e["created_at"] else "", e["type"], e["amount"],
-              effect(e["type"], e["amount"]), f"{e['reference_type'] or ''} {e['reference_id'] or ''}".strip()]
+    lines = [[e["created_at"][:19].replace("T", " ") if e["created_at"] else "", e["type"], e["amount_credits"],
+              effect(e["type"], e["amount_credits"]), f"{e['reference_type'] or ''} {e['reference_id'] or ''}".strip()]
              for e in report["entries"]]
     return _pdf(pdfs.statement(who.issuer, month, summary, lines, report["truncated"]), f"extrato-{month}.pdf")
 

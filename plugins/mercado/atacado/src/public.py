@@ -19,7 +19,7 @@ from bigtech import appwrite_access
 from bigtech.credits import read_wallet
 from bigtech.errors import NotFound
 from bigtech.http import Request
-from bigtech.pagination import ID_PATTERN, PageQuery, listing, newest_first, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, listing, newest_first, page_of
 from bigtech.schema.tenant import tenant_database_id
 
 from . import callbacks, consulta_seam
@@ -69,7 +69,7 @@ def read_consulta(request: Request, consulta_id: str) -> Any:
         raise
     if row.data.get("api_key_id") != key.id:
         raise NotFound("Consulta not found.", code="consulta_not_found")
-    return _public(row)
+    return {"consulta": _public(row)}
 
 
 class ListQuery(PageQuery):
@@ -81,8 +81,8 @@ def list_consultas(request: Request) -> Any:
     query = request.query_model(ListQuery)
     tables = appwrite_access.tables(request)
     queries = [Query.equal("api_key_id", [key.id]), *newest_first(query)]
-    rows = listing(lambda: tables.list_rows(tenant_database_id(key.tenant_id), TABLE, queries, total=False).rows)
-    return paginate(rows, query, lambda row: _public(row, with_result=False), lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(tenant_database_id(key.tenant_id), TABLE, queries, total=query.total))
+    return page_of(listed, query, lambda row: _public(row, with_result=False))
 
 
 def balance(request: Request) -> Any:
