@@ -42,7 +42,7 @@ def _is_wire(path: str) -> bool:
                for p in WIRE_PROTOCOL)
 
 
-def _money(value: Any, where: str, out: list[str]) -> None:
+def _money(value: Any, where: str, out: list[str], currency: bool = True) -> None:
     pending: list[tuple[Any, str]] = [(value, where)]
     while pending:
         item, at = pending.pop()
@@ -59,7 +59,7 @@ def _money(value: Any, where: str, out: list[str]) -> None:
                     out.append(f"{here}: {name} must be an integer, got {child!r}")
                 if name not in OPAQUE_KEYS:
                     pending.append((child, here))
-            if any(str(key).endswith("_cents") for key in item) and "currency" not in item:
+            if currency and any(str(key).endswith("_cents") for key in item) and "currency" not in item:
                 out.append(f"{at}: amounts in cents without their currency")
         elif isinstance(item, list):
             pending.extend((child, f"{at}[{index}]") for index, child in enumerate(item))
@@ -87,7 +87,7 @@ def error_violations(body: Any) -> list[str]:
 
 def success_violations(body: Any, path: str, asked_total: bool) -> list[str]:
     out: list[str] = []
-    _money(body, "$", out)
+    _money(body, "$", out, currency=not _is_wire(path))  # the wire protocol's cents are BRL by definition
     if not isinstance(body, dict) or _is_wire(path):
         return out
     if "items" in body:
@@ -105,7 +105,7 @@ def success_violations(body: Any, path: str, asked_total: bool) -> list[str]:
     else:
         for name, value in body.items():
             if isinstance(value, dict) and name not in OPAQUE_KEYS and "id" not in value \
-                    and any(key.endswith("_id") for key in value):
+                    and {f"{name}_id", "user_id", "plugin_id"} & set(value):
                 out.append(f"$.{name}: a wrapped resource carries its own id as `id`")
     return out
 

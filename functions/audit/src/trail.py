@@ -17,6 +17,7 @@ from bigtech.audit.anchoring import stored_checkpoints
 from bigtech.audit.chain import normalise_datetime
 from bigtech.audit.export import checkpoints_json, trail_json
 from bigtech.audit.signing import ALGORITHM
+from bigtech.audited import ACTOR_NAME
 from bigtech.errors import Unprocessable
 from bigtech.http import Request, Response
 from bigtech.identity import current
@@ -56,6 +57,9 @@ def _render(row: Any) -> dict[str, Any]:
     item = entry.to_row()  # seq/prev_hash/hash are null while the entry is not sealed yet
     with contextlib.suppress(ValueError):  # an edited, no longer valid JSON is shown as stored
         item["details"] = json.loads(entry.details)
+    details = item["details"] if isinstance(item["details"], dict) else {}
+    # the actor's display name as the entry recorded it (bigtech.audited.Actor: inside the hashed details)
+    item["actor_name"] = details.get(ACTOR_NAME) if isinstance(details.get(ACTOR_NAME), str) else None
     return {"id": row.id, **item}
 
 

@@ -66,4 +66,4 @@ def read(request: Request, consulta_id: str) -> Any:
         raise
     if own_only(identity) and row.data.get("user_id") != identity.user_id:
         raise NotFound("Consulta not found.", code="consulta_not_found")
-    return render.for_reader(row, identity.role, identity.user_id)
+    return {"consulta": render.for_reader(row, identity.role, identity.user_id)}
