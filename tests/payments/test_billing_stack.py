@@ -107,7 +107,7 @@ def test_new_tenant_has_default_packages_and_the_sandbox_gateway(world):
     assert by_id["pkg-50"]["credits"] == 50 and by_id["pkg-50"]["price_cents"] == 5000
     assert all(packages.body["min_purchase_credits"] <= p["credits"] <= packages.body["max_purchase_credits"]
                for p in packages.body["items"])
-    plugins = {p["plugin_id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
+    plugins = {p["id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
     assert plugins["pagamento-sandbox"]["enabled"]
 
 
