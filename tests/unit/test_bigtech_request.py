@@ -48,12 +48,15 @@ def test_json_body_empty_malformed_and_not_utf8():
         Request(make_context(body=b"\xff\xfe")).json()
 
 
-def test_model_of_a_non_object_body_is_422():
+def test_model_of_a_non_object_body_is_400_and_bad_fields_422():
     class Thing(BaseModel):
         name: str
 
-    with pytest.raises(Unprocessable):
+    with pytest.raises(BadRequest) as malformed:  # JSON, but not an object: it cannot be read as one
         Request(make_context(body=[1, 2])).model(Thing)
+    assert malformed.value.code == "invalid_body"
+    with pytest.raises(Unprocessable):
+        Request(make_context(body={"name": 1})).model(Thing)
 
 
 def test_method_is_uppercased_and_query_left_on_the_path_is_split_off():

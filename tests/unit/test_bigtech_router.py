@@ -117,7 +117,8 @@ def test_validation_error_escaping_a_handler_is_422():
 def test_bigtech_error_maps_to_its_status_and_body():
     answer = call(main, "POST", "/conflict")
     assert answer.status == 409
-    assert answer.json == {"error": {"code": "order_exists", "message": "Already there.", "details": {"id": "o1"}}}
+    assert answer.json == {"error": {"code": "order_exists", "message": "Already there.",
+                                     "details": [{"field": "id", "message": "id: o1", "value": "o1"}]}}
 
 
 def test_unknown_route_is_404_route_not_found():
@@ -136,7 +137,7 @@ def test_wrong_method_is_405_with_allow_header():
 def test_unhandled_exception_is_a_bare_500_and_a_masked_traceback_in_the_log():
     answer = call(main, "GET", "/boom")
     assert answer.status == 500
-    assert answer.json == {"error": {"code": "internal_error", "message": "Internal error.", "details": None}}
+    assert answer.json == {"error": {"code": "internal_error", "message": "Internal error.", "details": []}}
     assert b"secret" not in answer.body
     logged = "\n".join(answer.context.errors)
     assert "Traceback" in logged and "RuntimeError" in logged
