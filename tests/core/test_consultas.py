@@ -108,6 +108,9 @@ def test_history_filters_pagination_and_visibility(world):
     assert all("result" not in i for i in items)
     page1 = analyst2.call("consultas", "GET", "/?limit=2").body
     assert len(page1["items"]) == 2 and page1["next_cursor"]
+    assert "total" not in page1  # counted only on request
+    counted = analyst2.call("consultas", "GET", "/?limit=1&total=true").body
+    assert counted["total"] == 3 and len(counted["items"]) == 1 and counted["next_cursor"]
     page2 = analyst2.call("consultas", "GET", f"/?limit=2&cursor={page1['next_cursor']}").body
     assert [i["id"] for i in page1["items"] + page2["items"]] == list(reversed(mine))  # newest first
     assert page2["next_cursor"] is None

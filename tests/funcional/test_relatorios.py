@@ -22,7 +22,8 @@ CPF_OK, CPF_DOWN = "52998224725", "12345699655"  # sandbox: ok (billable) / sour
 
 def consulta(actor, document):
     return actor.call("consultas", "POST", "/", {"category": "cadastral", "document": document,
-                                                 "purpose": "onboarding/KYC", "legal_basis": "art7_V"})
+                                                 "purpose": "onboarding/KYC", "legal_basis": "art7_V"}
+                      ).unwrapped("consulta")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_pdfs_say_what_the_json_says(world):
     owner = world["owner"]
     consulta_id = world["consultas"][0]
     text = pdf_text(owner.call(PLUGIN, "GET", f"/receipts/consultas/{consulta_id}.pdf"))
-    stored = owner.call("consultas", "GET", f"/{consulta_id}").body
+    stored = owner.call("consultas", "GET", f"/{consulta_id}").unwrapped("consulta").body
     stored = stored.get("consulta", stored)
     for expected in (consulta_id, "Acme Crédito Ltda", stored["category"], "consulta-cadastral", stored["purpose"],
                      stored["legal_basis"], "fonte-", "Hash de verifica", str(stored["cost"])):

@@ -24,7 +24,7 @@ CPF = "529982247" + cpf_check_digits("529982247")
 def consulta(actor, document=CPF):
     result = actor.call("consultas", "POST", "/", {"category": "cadastral", "document": document,
                                                    "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"},
-                        headers={"idempotency-key": f"c-{unique_suffix()}"})
+                        headers={"idempotency-key": f"c-{unique_suffix()}"}).unwrapped("consulta")
     assert result.status in (200, 201), result
     return result.body
 

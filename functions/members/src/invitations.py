@@ -99,7 +99,7 @@ def revoke(request: Request, invitation_id: str) -> Any:
         Event("member.invitation_revoked", tenant_id, {"invitation_id": invitation.membership_id}),
         undo=lambda: None,  # re-creating it would need the invitee's consent again; the revocation stands
     )
-    return {"revoked": invitation.to_invitation(), "audit_id": audit_id(entry)}
+    return {"invitation": invitation.to_invitation(), "revoked": True, "audit_id": audit_id(entry)}
 
 
 def _as_inviter(users: Users, inviter_id: str, identity: Identity) -> Client:

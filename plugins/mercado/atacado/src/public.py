@@ -88,8 +88,8 @@ def list_consultas(request: Request) -> Any:
 def balance(request: Request) -> Any:
     key = current_key(request)
     wallet = read_wallet(appwrite_access.tables(request), tenant_database_id(key.tenant_id), key.wallet_id)
-    return {"wallet_id": key.wallet_id, "balance": wallet.balance, "held": wallet.held,
-            "available": wallet.balance, "updated_at": wallet.updated_at}
+    return {"balance": {"id": key.wallet_id, "wallet_id": key.wallet_id, "balance": wallet.balance,
+                        "held": wallet.held, "available": wallet.balance, "updated_at": wallet.updated_at}}
 
 
 class UsageQuery(BaseModel):
@@ -126,6 +126,8 @@ def usage(request: Request) -> Any:
         cursor = rows[-1].id
     items = [{"day": day, "category": category, "count": b["count"], "credits": b["credits"],
               "tiers": sorted(b["tiers"])} for (day, category), b in sorted(totals.items())]
-    return {"api_key_id": key.id, "since": since.date().isoformat(), "items": items,
-            "total": {"count": sum(i["count"] for i in items), "credits": sum(i["credits"] for i in items)},
-            "truncated": seen >= MAX_USAGE_ROWS}
+    # a report, so one resource (docs/api-style.md): its rows are not a page of a list
+    return {"usage": {"id": key.id, "api_key_id": key.id, "since": since.date().isoformat(), "rows": items,
+                      "totals": {"count": sum(i["count"] for i in items),
+                                 "credits": sum(i["credits"] for i in items)},
+                      "truncated": seen >= MAX_USAGE_ROWS}}
