@@ -29,7 +29,7 @@ def _group_by(request: Request) -> str:
 
 def usage_report(request: Request) -> Any:
     who = viewer(request)
-    return _usage(who, period.from_query(request.query), _group_by(request))
+    return {"usage": _usage(who, period.from_query(request.query), _group_by(request))}  # a report: one resource
 
 
 def _usage(who: Viewer, span: period.Period, group_by: str) -> dict[str, Any]:
@@ -37,13 +37,14 @@ def _usage(who: Viewer, span: period.Period, group_by: str) -> dict[str, Any]:
     buckets, total = usage.build(who.reader.consultas(span, who.member), group_by, costs)
     value = who.credit_value_cents()
     return {"period": span.to_json(), "group_by": group_by, "member": who.member, "credit_value_cents": value,
+            "currency": "BRL",
             "items": [b.to_json(value, who.manager) for b in buckets], "totals": total.to_json(value, who.manager),
             "appwrite_calls": who.reader.calls}
 
 
 def statement_report(request: Request) -> Any:
     who = viewer(request)
-    return statement.build(who.reader, period.from_query(request.query), who.member)
+    return {"statement": statement.build(who.reader, period.from_query(request.query), who.member)}
 
 
 def export(request: Request, file: str) -> Any:
