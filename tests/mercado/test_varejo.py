@@ -64,7 +64,7 @@ def test_members_read_the_price_list(stack, shop):
     listed = viewer.call(FN, "GET", "/prices").unwrapped("price_list")
     assert listed.status == 200, listed
     assert listed.body["source"] == "mercado-varejo"
-    assert listed.body["prices_credits"] == {"credito": 200, "cadastral": 100, "veicular": 300}
+    assert listed.body["price_credits_by_category"] == {"credito": 200, "cadastral": 100, "veicular": 300}
     assert [p["id"] for p in listed.body["packages"]] == ["p100"]
     assert listed.body["products"][0]["price_credits"] == 250
     # orders sell the catalogue's packages (credits include the bonus); expired ones are not offered

@@ -70,7 +70,7 @@ def test_backup_destroy_restore_reads_back_identical(drill, store):
     stack, tenant_id = drill["stack"], drill["tenant"]
     before = snapshot(drill)
     assert before["verify"]["ok"] and before["verify"]["checked"] > 0
-    assert before["wallet"]["wallet"]["balance"] == 500 + 50 - 3 * before["consultas"]["items"][0]["cost"]
+    assert before["wallet"]["wallet"]["balance"] == 500 + 50 - 3 * before["consultas"]["items"][0]["cost_credits"]
     tables = TablesDB(make_client(stack))
     lines: list[str] = []
     report = run_backups(tables, store, tenant=tenant_id, progress=lines.append)

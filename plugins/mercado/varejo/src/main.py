@@ -38,7 +38,7 @@ def price_list(request: Request) -> Any:
     products = [{**{k: v for k, v in product.items() if k != "price"}, "price_credits": product.get("price")}
                 for product in (config or {}).get("products") or []]
     packages = [{**package, "currency": "BRL"} for package in market.active_packages(config)]
-    return {"price_list": {"id": identity.tenant_id, "source": source, "prices_credits": prices,
+    return {"price_list": {"id": identity.tenant_id, "source": source, "price_credits_by_category": prices,
                            "products": products, "packages": packages}}
 
 
