@@ -72,7 +72,7 @@ def test_usage_totals_equal_the_ledger(world):
     totals = usage.body["totals"]
     assert totals["count"] == 4 and totals["charged"] == 3
     ledger = owner.call(PLUGIN, "GET", f"/statement?{period()}").unwrapped("statement").body["entries"]
-    debits = sum(e["amount"] for e in ledger if e["type"] == "debit" and e["reference_type"] == "consulta")
+    debits = sum(e["amount_credits"] for e in ledger if e["type"] == "debit" and e["reference_type"] == "consulta")
     assert totals["credits"] == debits > 0
     assert totals["value_cents"] == totals["credits"] * usage.body["credit_value_cents"]
     assert totals["margin_cents"] == totals["value_cents"] - totals["provider_cost_cents"]
@@ -141,7 +141,7 @@ def test_pdfs_say_what_the_json_says(world):
     stored = owner.call("consultas", "GET", f"/{consulta_id}").unwrapped("consulta").body
     stored = stored.get("consulta", stored)
     for expected in (consulta_id, "Acme Crédito Ltda", stored["category"], "consulta-cadastral", stored["purpose"],
-                     stored["legal_basis"], "fonte-", "Hash de verifica", str(stored["cost"])):
+                     stored["legal_basis"], "fonte-", "Hash de verifica", str(stored["cost_credits"])):
         assert expected in text, expected
     assert CPF_OK not in text and "***" in text
     order = pdf_text(owner.call(PLUGIN, "GET", f"/receipts/orders/{world['order']}.pdf"))
