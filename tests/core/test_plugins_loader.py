@@ -125,7 +125,7 @@ def test_a_bad_config_is_422_and_changes_nothing(stack, tenant):
     no_token = owner.call("plugins", "PUT", "/fonte-infosimples", {"enabled": True, "config": {"timeout": 10}})
     assert no_token.status == 422 and no_token.body["error"]["details"] == [
         {"field": "config.token", "message": "required"}]
-    assert owner.call("plugins", "PUT", "/fonte-sandbox", {"config": "nope"}).status == 422
+    assert owner.call("plugins", "PUT", "/fonte-sandbox", {"config": "nope"}).status == 400  # wrong type
     assert owner.call("plugins", "PUT", "/fonte-nope", {"enabled": True}).status == 404
     assert owner.call("plugins", "PUT", "/Not_A_Plugin", {"enabled": True}).status == 422
     assert analyst.call("plugins", "PUT", "/fonte-sandbox", {"enabled": False}).status == 403

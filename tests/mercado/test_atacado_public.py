@@ -96,9 +96,11 @@ def test_scope_and_ip_refusals_are_403_and_charge_nothing(stack, market):
     assert api(stack, local, "GET", "/v1/balance").status_code == 200
 
 
-def test_bad_consulta_body_is_the_flows_422(stack, market):
+def test_bad_consulta_body_is_the_flows_4xx(stack, market):
     _, secret = new_key(market.owner)
     response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "legal_basis": None})
+    assert response.status_code == 400 and response.json()["error"]["details"]  # null for a string: wrong type
+    response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "legal_basis": "because"})
     assert response.status_code == 422 and response.json()["error"]["details"]
 
 
