@@ -195,6 +195,7 @@ def test_async_consulta_is_accepted_then_reaches_its_final_state(stack, world, h
     assert accepted.status == 202, accepted
     pending = accepted.unwrapped("consulta").body
     assert pending["status"] == "pending" and pending["id"] and pending["cost_credits"] == 0
+    assert accepted.headers.get("preference-applied") == "respond-async"
     assert "*" in pending["input"]["document"]
     final, _ = wait_final(analyst, pending["id"])
     assert final["status"] in ("succeeded", "not_found") and final["cost_credits"] > 0

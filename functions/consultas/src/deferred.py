@@ -81,7 +81,8 @@ def pending_row(command: ConsultaCommand, client_key: bool) -> dict[str, Any]:
 
 def _accepted(consulta_id: str, row: dict[str, Any], created_at: str | None = None) -> Response:
     public = render.to_public(_Row(consulta_id, row, created_at), with_result=False)
-    return Response(202, {"consulta": public}, {"location": f"/{consulta_id}"})
+    # RFC 7240: say the preference was honoured (also when it was asked with ``"async": true``)
+    return Response(202, {"consulta": public}, {"location": f"/{consulta_id}", "preference-applied": PREFER_ASYNC})
 
 
 class _Row:
