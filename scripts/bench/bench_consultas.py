@@ -133,7 +133,7 @@ def setup(stack: Any) -> tuple[Client, list[Client]]:
     created = expect(call(admin_client, "tenants", "POST", "/", {
         "id": "bench", "name": "Bench", "owner_email": "bench-owner@example.com", "owner_name": "Owner"}), 202)
     await_provisioned(admin_client, "bench")
-    owner = user_client(stack, created["owner"]["user_id"])
+    owner = user_client(stack, created["owner"]["id"])
     analysts = []
     for n in range(CLIENTS):
         email = f"bench-{n}@example.com"

@@ -82,7 +82,7 @@ def ensure_tenant(client: Client, settings: SeedSettings, admin: Functions) -> s
             raise
     status, answer = _run(admin, "tenants", "POST", "/", {"id": TENANT_ID, "name": "Demo Ltda",
                                                          "owner_email": OWNER_EMAIL, "owner_name": "Demo Owner"})
-    owner_id = str(_expect(status, answer, 202)["owner"]["user_id"])
+    owner_id = str(_expect(status, answer, 202)["owner"]["id"])
     _await_provisioned(admin)
     return owner_id
 
@@ -174,7 +174,8 @@ def demo(client: Client, settings: SeedSettings) -> list[str]:
     # Spend some of it on a consulta (same key on every start: it runs once).
     status, consulta = _run(analyst, "consultas", "POST", "/", CONSULTA,
                             {**tenant, "idempotency-key": "demo-consulta-1"})
-    consulta_line = (f"consulta {consulta.get('id')} {consulta.get('status')} cost {consulta.get('cost')}"
+    consulta = consulta.get("consulta") if isinstance(consulta, dict) else None
+    consulta_line = (f"consulta {consulta.get('id')} {consulta.get('status')} cost {consulta.get('cost_credits')}"
                      if status in (200, 201) and isinstance(consulta, dict) else f"consulta failed ({status})")
     wallet = _expect(*_run(analyst, "billing", "GET", "/wallet", headers=tenant), 200)["wallet"]
     return [

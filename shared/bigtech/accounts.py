@@ -54,7 +54,7 @@ class Member:
     invited: str | None = None
 
     def to_public(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "name": self.name, "email": self.email, "role": self.role,
+        return {"id": self.user_id, "name": self.name, "email": self.email, "role": self.role,
                 "joined_at": self.joined}
 
     def to_invitation(self) -> dict[str, Any]:

@@ -39,15 +39,33 @@ class Event:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who the audit entry names: the user id, their role in this change and their IP."""
+    """Who the audit entry names: the user id, their role in this change, their IP and their display name.
+
+    The name comes from what identity resolution already read (the membership list names the user, and
+    a platform admin's ``Users.get`` does too): no extra Appwrite call. It is recorded in the entry's
+    hashed ``details`` as ``actor_name`` (so the chain covers it and no column or migration is needed)
+    and shown as the entry's ``actor_name`` by the audit routes.
+    """
 
     user_id: str
     role: str | None = None
     ip: str | None = None
+    name: str | None = None
 
     @classmethod
     def of(cls, identity: Any) -> Actor:
-        return cls(identity.user_id, identity.role, getattr(identity, "ip", None))
+        return cls(identity.user_id, identity.role, getattr(identity, "ip", None),
+                   getattr(identity, "display_name", None) or None)
+
+    def stamp(self, details: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``details`` with the actor's display name, as the audit entry records it."""
+        stamped = dict(details or {})
+        if self.name:
+            stamped.setdefault(ACTOR_NAME, self.name[:128])
+        return stamped
+
+
+ACTOR_NAME = "actor_name"
 
 
 def commit_change(tables: TablesDB, trail: AuditTrail, actor: Actor, *, action: str,
@@ -64,7 +82,8 @@ def commit_change(tables: TablesDB, trail: AuditTrail, actor: Actor, *, action: 
     def build(unit: UnitOfWork) -> tuple[AuditEntry, T | None]:
         result = stage(unit) if stage is not None else None
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
-                            resource_type=resource_type, resource_id=resource_id, details=details, ip=actor.ip)
+                            resource_type=resource_type, resource_id=resource_id, details=actor.stamp(details),
+                            ip=actor.ip)
         for event in events:
             stage_event(unit, event.type, event.tenant_id, {**event.data, "audit_id": entry.id},
                         actor=actor.user_id)

@@ -2,7 +2,9 @@
 
 Handlers raise these; ``bigtech.http`` turns any of them into
 ``{"error": {"code", "message", "details"}}`` with the matching status, so a bad request is always a
-clear 4xx and never an unhandled 500::
+clear 4xx and never an unhandled 500. ``details`` is always a list of ``{"field"?, "message", "value"?}``
+(docs/api-style.md): ``normalise_details`` turns whatever a raiser gave (nothing, a mapping of facts
+such as ``{"balance": 0, "price": 300}``) into that list, so no client ever meets ``null`` or an object::
 
     BigtechError                 (status, code, message, details)
      ├── BadRequest              400 bad_request      (malformed input: invalid_json, ...)
@@ -43,10 +45,40 @@ class BigtechError(Exception):
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body every Bigtech error response carries."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return {"error": {"code": self.code, "message": self.message, "details": normalise_details(self.details)}}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
+
+
+def _detail(item: Any) -> dict[str, Any]:
+    if isinstance(item, dict):
+        entry: dict[str, Any] = {}
+        if item.get("field") is not None:
+            entry["field"] = str(item["field"])
+        entry["message"] = str(item.get("message") or "Invalid value.")
+        if "value" in item:
+            entry["value"] = item["value"]
+        return entry
+    return {"message": str(item)}
+
+
+def normalise_details(details: Any) -> list[dict[str, Any]]:
+    """``details`` as the style guide's list: ``None`` → ``[]``; a list → each item ``{field?, message,
+    value?}``; a mapping of facts → one item per key, ``{"field": key, "message": "key: value", "value": value}``
+    (the value stays machine-readable: a 402's ``balance`` is still a number)."""
+    if details is None:
+        return []
+    if isinstance(details, dict):
+        return [{"field": str(key), "message": f"{key}: {value}", "value": value} for key, value in details.items()]
+    if isinstance(details, (list, tuple)):
+        return [_detail(item) for item in details]
+    return [{"message": str(details)}]
+
+
+def detail_values(body: dict[str, Any]) -> dict[str, Any]:
+    """``{field: value}`` of an error body's details (how a client reads a 402's balance and price)."""
+    return {item["field"]: item.get("value") for item in body["error"]["details"] if "field" in item}
 
 
 class BadRequest(BigtechError):
@@ -162,4 +194,6 @@ __all__ = [
     "Unprocessable",
     "UpstreamError",
     "UpstreamIncompatible",
+    "detail_values",
+    "normalise_details",
 ]

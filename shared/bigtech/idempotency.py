@@ -205,8 +205,8 @@ def idempotent_build(tables: Any, trail: AuditTrail, actor: Actor, claimed: Clai
     def build(unit: UnitOfWork) -> tuple[str, T]:
         result = stage(unit)
         entry = stage_entry(tables, unit, trail, action=action, actor=actor.user_id, actor_role=actor.role,
-                            resource_type=resource[0], resource_id=resource[1], details=details, ip=actor.ip,
-                            deferred=deferred_seal)
+                            resource_type=resource[0], resource_id=resource[1], details=actor.stamp(details),
+                            ip=actor.ip, deferred=deferred_seal)
         audit_id = entry.id
         if finish is not None:
             finish(unit, audit_id, result)

@@ -63,6 +63,7 @@ class Membership:
     joined: str = ""  # when it was accepted (ISO 8601); orders the default tenant
     confirmed: bool = True  # False: a pending invitation, which grants nothing
     invited: str = ""
+    user_name: str = ""  # the member's own display name (Appwrite's membership ``userName``)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ class AppwriteDirectory:
             role = strongest_role(list(membership.roles))
             if role is not None and bool(membership.confirm) == confirmed and not is_service_membership(membership):
                 found.append(Membership(membership.teamid, membership.teamname, role, membership.id,
-                                        membership.joined or "", confirmed, membership.invited or ""))
+                                        membership.joined or "", confirmed, membership.invited or "",
+                                        membership.username or ""))
         return found
 
     def user(self, user_id: str) -> UserInfo | None:
@@ -198,6 +200,17 @@ class Identity:
     @property
     def actor(self) -> str:
         return self.user_id
+
+    @property
+    def display_name(self) -> str | None:
+        """The caller's name for the audit trail, from what was already read (the user, when loaded, else
+        the memberships, which name the user): never an extra Appwrite call."""
+        if self._user is not _UNSET and self._user is not None and self._user.name:
+            return self._user.name
+        for membership in self.memberships:
+            if membership.user_name:
+                return membership.user_name
+        return None
 
     def pending_invitations(self) -> list[Membership]:
         """The caller's pending invitations: one extra call, made only by routes that show them."""

@@ -1,4 +1,9 @@
-"""Cursor pagination for list routes (README.md#the-platform): ``?limit=&cursor=`` in, ``{items, next_cursor}`` out.
+"""Cursor pagination for list routes (docs/api-style.md): ``?limit=&cursor=&total=`` in, ``{items, next_cursor,
+total?}`` out.
+
+``total`` (how many items match the filters, over all pages) is counted only when asked with
+``?total=true``: the list call then passes ``total=page.total`` to Appwrite and hands the answer's
+``total`` to ``paginate`` (``page_of`` does both for a ``list_rows`` answer).
 
 The cursor is the id of the last item of the previous page; one extra item is fetched to know whether
 a next page exists, so ``next_cursor`` is ``null`` exactly on the last page. A cursor Appwrite does not
@@ -29,6 +34,7 @@ class PageQuery(BaseModel):
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(None, pattern=ID_PATTERN)
+    total: bool = False  # ``?total=true``: also count every matching item
 
 
 def page_queries(page: PageQuery) -> list[str]:
@@ -39,11 +45,31 @@ def page_queries(page: PageQuery) -> list[str]:
     return queries
 
 
-def paginate(items: Sequence[T], page: PageQuery, render: Callable[[T], Any], key: Callable[[T], str]) -> dict:
-    """``{items, next_cursor}`` from a list fetched with ``page_queries``."""
+def paginate(items: Sequence[T], page: PageQuery, render: Callable[[T], Any], key: Callable[[T], str],
+             total: float | None = None) -> dict:  # the SDK types a list's total as float
+    """``{items, next_cursor}`` from a list fetched with ``page_queries``, plus ``total`` when the page asked
+    for it (``total`` is then required: the count of every matching item, not only this page's)."""
     shown = list(items[: page.limit])
     more = len(items) > page.limit
-    return {"items": [render(item) for item in shown], "next_cursor": key(shown[-1]) if more and shown else None}
+    body: dict[str, Any] = {"items": [render(item) for item in shown],
+                            "next_cursor": key(shown[-1]) if more and shown else None}
+    if page.total:
+        body["total"] = int(total if total is not None else len(items))
+    return body
+
+
+def page_of(listed: Any, page: PageQuery, render: Callable[[Any], Any],
+            key: Callable[[Any], str] | None = None) -> dict:
+    """``paginate`` over a ``list_rows`` answer fetched with ``total=page.total``."""
+    return paginate(listed.rows, page, render, key or (lambda row: row.id), total=listed.total if page.total else None)
+
+
+def unpaged(items: Sequence[Any], query: Any) -> dict:
+    """A list that always fits one page (a catalogue): ``{items, next_cursor: null}``, and ``total`` on request."""
+    body: dict[str, Any] = {"items": list(items), "next_cursor": None}
+    if getattr(query, "total", False):
+        body["total"] = len(items)
+    return body
 
 
 def listing(call: Callable[[], T]) -> T:

@@ -106,6 +106,9 @@ MATRIX: dict[str, Rule] = {
     "apikeys.revoke": _rule("tenant", *_MANAGERS),
     "prices.read": _rule("tenant", *_EVERYONE),  # mercado-varejo's price list
     "public_api.consultas_create": _rule("public"),
+    # consultas' POST /internal/run: the async execution of an accepted consulta, started by the function
+    # itself with CORE's token (checked by the route); the member was authorized when it was accepted
+    "consultas.run": _rule("public"),
     "public_api.consultas_list": _rule("public"),
     "public_api.consultas_read": _rule("public"),
     "public_api.balance_read": _rule("public"),

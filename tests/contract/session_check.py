@@ -5,7 +5,9 @@ a test function could not, as with pytest-xdist no test runs after all the other
 saves its samples when its session ends; the controller (or the single process without xdist) merges
 them, validates them against ``appwrite-1.8.1-server.openapi.json`` and fails the run on a mismatch,
 listing each one under a "contract" section of the report. When ``test_contract.py`` ran, it also fails
-the run if a route the stack implements was never answered successfully by any test.
+the run if a route the stack implements was never answered successfully by any test. And every function
+answer that passed through ``createExecution``/``getExecution`` must follow docs/api-style.md (the
+recorder checks each as it passes, ``tests/support/api_style.py``).
 """
 
 from __future__ import annotations
@@ -73,10 +75,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for answered in list(RECORDER.samples):
         merged.samples.setdefault(answered, [])  # answered, maybe without a sample
     merged.merge(RECORDER.all(), RECORDER.required_routes)
+    merged.style.update(RECORDER.style)
+    merged.executions_checked += RECORDER.executions_checked
     if not merged.all() or exitstatus == pytest.ExitCode.INTERRUPTED:
         return
     _fail_on(session, "responses that break Appwrite's spec", spec_problems(merged, ContractValidator()))
     _fail_on(session, "routes never answered successfully in the session", routes_never_answered(merged))
+    _fail_on(session, "function answers against docs/api-style.md", list(merged.style))
 
 
 def _fail_on(session: pytest.Session, title: str, problems: list[str]) -> None:

@@ -55,7 +55,7 @@ def test_grants_are_audited_idempotent_and_for_managers_only(stack, world):
 def test_wallets_are_private_to_their_member_and_managers(world):
     owner, analyst, viewer = world["owner"], world["analyst"], world["viewer"]
     assert viewer.call("billing", "GET", "/wallet").body["wallet"] == {
-        "user_id": viewer.user_id, "balance": 0, "held": 0, "updated_at": None}
+        "id": viewer.user_id, "user_id": viewer.user_id, "balance": 0, "held": 0, "updated_at": None}
     assert viewer.call("billing", "GET", f"/wallet?user_id={analyst.user_id}").status == 403
     seen = owner.call("billing", "GET", f"/wallet?user_id={analyst.user_id}")
     assert seen.status == 200 and seen.body["wallet"]["user_id"] == analyst.user_id
@@ -70,8 +70,8 @@ def test_the_statement_filters_and_pages(world):
     assert grant(owner, owner.user_id, 7).status == 201
     mine = analyst.call("billing", "GET", "/ledger?limit=100").body["items"]
     assert mine and {e["wallet_id"] for e in mine} == {analyst.user_id}
-    assert [e["amount"] for e in mine[:3]] == [12, 11, 10]  # newest first
-    assert all(e["balance_effect"] == e["amount"] for e in mine if e["type"] == "grant")
+    assert [e["amount_credits"] for e in mine[:3]] == [12, 11, 10]  # newest first
+    assert all(e["balance_effect"] == e["amount_credits"] for e in mine if e["type"] == "grant")
     assert analyst.call("billing", "GET", f"/ledger?user_id={owner.user_id}").status == 403
     everyone = owner.call("billing", "GET", "/ledger?limit=100").body["items"]
     assert {analyst.user_id, owner.user_id} <= {e["wallet_id"] for e in everyone}

@@ -12,6 +12,7 @@ from appwrite.services.tables_db import TablesDB
 
 from bigtech.credits import balance_from
 from bigtech.documents import cpf_check_digits
+from bigtech.errors import detail_values
 from tests.conftest import make_client
 from tests.support.actors import add_member, create_tenant, platform_admin, tenant_id_for
 
@@ -29,7 +30,8 @@ def consulta(actor, category="cadastral", document=DEFAULT, key=None, **extra):
     body = {"category": category, "purpose": "análise de crédito", "legal_basis": "protecao_credito", **extra}
     if document is not None:
         body["document"] = cpf("123456123") if document is DEFAULT else document
-    return actor.call("consultas", "POST", "/", body, headers={"idempotency-key": key} if key else None)
+    return actor.call("consultas", "POST", "/", body,
+                      headers={"idempotency-key": key} if key else None).unwrapped("consulta")
 
 
 def grant(owner, user_id, credits, key=None):
@@ -86,9 +88,9 @@ def test_64_concurrent_consultas_on_a_balance_for_10(stack, tenant):
     assert statuses == {201: 10, 402: 54}, [r for r in results if r.status not in (201, 402)][:3]
     for refused in (r for r in results if r.status == 402):
         assert refused.error_code == "insufficient_credits"
-        assert refused.body["error"]["details"]["price"] == PRICE["credito"]
-        assert refused.body["error"]["details"]["balance"] < PRICE["credito"]
-    assert all(r.body["cost"] == PRICE["credito"] for r in results if r.status == 201)
+        assert detail_values(refused.body)["price"] == PRICE["credito"]
+        assert detail_values(refused.body)["balance"] < PRICE["credito"]
+    assert all(r.body["cost_credits"] == PRICE["credito"] for r in results if r.status == 201)
     assert wallet(analyst) == {**wallet(analyst), "balance": 0, "held": 0}
     rows = assert_ledger_adds_up(stack, tenant_id, analyst)
     assert Counter(r["type"] for r in rows) == {"grant": 1, "hold": 10, "debit": 10}
@@ -138,7 +140,7 @@ def test_settle_or_release_by_outcome(stack, tenant, suffix, charged, status):
     result = consulta(analyst, document=cpf(f"123456{suffix}"))
     assert result.status == 201, result
     assert result.body["status"] == status
-    assert result.body["cost"] == (100 if charged else 0)
+    assert result.body["cost_credits"] == (100 if charged else 0)
     assert wallet(analyst) == {**wallet(analyst), "balance": 0 if charged else 100, "held": 0}
     rows = assert_ledger_adds_up(stack, tenant_id, analyst)
     assert sorted(r["type"] for r in rows) == sorted(["grant", "hold", "debit" if charged else "release"])
@@ -151,10 +153,10 @@ def test_no_credits_is_402_with_balance_and_price(tenant):
     analyst = add_member(owner, "analyst")
     result = consulta(analyst, "veicular", document=None, plate="ABC1D23")
     assert result.status == 402
-    assert result.body["error"]["details"] == {"balance": 0, "price": 300, "held": 0}
+    assert detail_values(result.body) == {"balance": 0, "price": 300, "held": 0}
     grant(owner, analyst.user_id, 299)
     short = consulta(analyst, "veicular", document=None, plate="ABC1D23", key="short-1")
-    assert short.status == 402 and short.body["error"]["details"]["balance"] == 299
+    assert short.status == 402 and detail_values(short.body)["balance"] == 299
     grant(owner, analyst.user_id, 1)  # after buying more, the same key may be used again
     assert consulta(analyst, "veicular", document=None, plate="ABC1D23", key="short-1").status == 201
     assert wallet(analyst)["balance"] == 0
@@ -167,6 +169,6 @@ def test_the_tenant_price_table_sets_the_price(stack):
     assert patched.status == 200, patched
     assert admin.call("tenants", "PATCH", f"/{tenant_id}", {"settings": {"prices": {"imoveis": 1}}}).status == 422
     grant(owner, owner.user_id, 100)
-    assert consulta(owner).body["cost"] == 40
+    assert consulta(owner).body["cost_credits"] == 40
     refused = consulta(owner, "credito")  # categories the table does not list keep the default price
-    assert refused.status == 402 and refused.body["error"]["details"] == {"balance": 60, "price": 180, "held": 0}
+    assert refused.status == 402 and detail_values(refused.body) == {"balance": 60, "price": 180, "held": 0}

@@ -7,6 +7,9 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from appwrite.services.users import Users
+
+from tests.conftest import make_client
 
 IDENTITY_CALLS = {
     "memberships": re.compile(r"^/v1/users/[^/]+/memberships$"),
@@ -53,3 +56,32 @@ def test_identity_call_budget(stack, world, who, function_id, method, path, expe
                             tenant=world.a)
     assert result.status == 200, result
     assert identity_calls(seen) == expected
+
+
+def test_audit_entries_name_the_actor_without_another_call(stack, world):
+    """The actor's display name comes from the membership list identity already read: an audited change
+    (and a consulta, the hot path) costs the same identity calls, and its entry names the actor."""
+    admin, analyst = world.a_roles["admin"], world.a_roles["analyst"]
+    names = {who.user_id: Users(make_client(stack)).get(who.user_id).name for who in (admin, analyst)}
+    assert all(names.values())
+    viewer = f"/{world.a_roles['viewer'].user_id}"
+    with counting(stack) as seen:
+        changed = admin.call("members", "PATCH", viewer, {"role": "analyst"}, tenant=world.a)
+    assert changed.status == 200 and identity_calls(seen) == {"memberships": 1, "user": 0, "tenant": 1}
+    assert admin.call("members", "PATCH", viewer, {"role": "viewer"}, tenant=world.a).status == 200
+    assert owner_grants(world, analyst, 200)
+    with counting(stack) as seen:
+        ran = analyst.call("consultas", "POST", "/", {"category": "cadastral", "document": "52998224725",
+                                                      "purpose": "kyc", "legal_basis": "art7_V"}, tenant=world.a)
+    assert ran.status == 201 and identity_calls(seen) == {"memberships": 1, "user": 0, "tenant": 1}
+    trail = world.a_roles["owner"].call("audit", "GET", "/?limit=50", tenant=world.a).body["items"]
+    by_id = {entry["id"]: entry for entry in trail}
+    for audit_id in (ran.body["consulta"]["audit_id"], changed.body["audit_id"]):
+        entry = by_id[audit_id]
+        assert entry["actor_name"] == names[entry["actor"]]
+
+
+def owner_grants(world, who, credits):
+    answer = world.a_roles["owner"].call("billing", "POST", "/grants", {"user_id": who.user_id, "credits": credits,
+                                                                         "reason": "tests"}, tenant=world.a)
+    return answer.status == 201

@@ -55,7 +55,7 @@ def test_a_tenant_admin_cannot_take_in_another_tenants_owner_or_the_platform_adm
     assert victim_owner.call("members", "GET", "/").status == 200  # still B's owner, still working
     # and the attacker's tenant gained nothing over them
     assert victim_owner.call("auth", "GET", "/me", tenant=tenant_id).error_code == "not_a_member"
-    listed = {m["user_id"] for m in attacker.call("members", "GET", "/?limit=100").body["items"]}
+    listed = {m["id"] for m in attacker.call("members", "GET", "/?limit=100").body["items"]}
     assert victim_owner.user_id not in listed and platform_admin.user_id not in listed
     for victim in victims.values():
         for verb, body in (("PATCH", {"role": "viewer"}), ("DELETE", None)):

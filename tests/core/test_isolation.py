@@ -77,7 +77,7 @@ def test_b_cursor_in_a_list_shows_nothing_of_b(world):
 def test_b_is_unchanged_after_all_that(world):
     owner_b = world.b_roles["owner"]
     members = owner_b.call("members", "GET", "/?limit=100")
-    assert {m["user_id"] for m in members.body["items"]} == {a.user_id for a in world.b_roles.values()}
+    assert {m["id"] for m in members.body["items"]} == {a.user_id for a in world.b_roles.values()}
     me = owner_b.call("auth", "GET", "/me")
     assert me.body["tenant"] == {"id": world.b, "name": "Bravo", "status": "active"}
     trail = owner_b.call("audit", "GET", "/?limit=100")

@@ -68,7 +68,8 @@ def crash(stack, tenant_id, actor, *, key=None, at=None) -> Hold:
 
 
 def consulta(actor, key=None):
-    return actor.call("consultas", "POST", "/", BODY, headers={"idempotency-key": key} if key else None)
+    return actor.call("consultas", "POST", "/", BODY,
+                      headers={"idempotency-key": key} if key else None).unwrapped("consulta")
 
 
 def run_schedule(stack) -> tuple[dict, str]:
@@ -130,9 +131,9 @@ def test_the_scheduled_run_releases_a_stale_hold_once_and_frees_its_key(stack, t
     fresh = crash(stack, tenant_id, analyst)                       # still within a consulta's lifetime
     with clock_at(long_ago()):                                      # an old consulta that did finish
         done = consulta(analyst, key="done-1")
-    assert done.status == 201 and done.body["cost"] == PRICE, done
+    assert done.status == 201 and done.body["cost_credits"] == PRICE, done
     assert wallet(analyst) | {"updated_at": None} == {
-        "user_id": analyst.user_id, "balance": 700, "held": 200, "updated_at": None}
+        "id": analyst.user_id, "user_id": analyst.user_id, "balance": 700, "held": 200, "updated_at": None}
     stuck = consulta(analyst, key="lost-1")
     assert stuck.status == 409 and stuck.error_code == "idempotency_in_progress"
 
@@ -167,7 +168,7 @@ def test_the_scheduled_run_releases_a_stale_hold_once_and_frees_its_key(stack, t
 
     # The freed key runs the consulta again (charged once); the finished one still replays.
     retried = consulta(analyst, key="lost-1")
-    assert retried.status == 201 and retried.body["cost"] == PRICE, retried
+    assert retried.status == 201 and retried.body["cost_credits"] == PRICE, retried
     assert retried.headers.get("idempotent-replayed") is None and retried.body["id"] != stale.reference_id
     assert consulta(analyst, key="lost-1").headers.get("idempotent-replayed") == "true"
     replay = consulta(analyst, key="done-1")
@@ -188,7 +189,7 @@ def test_users_cannot_run_the_reaper(stack, tenant):
     assert wallet(analyst)["held"] == PRICE  # nothing was released by them
     run_schedule(stack)
     assert wallet(analyst) | {"updated_at": None} == {
-        "user_id": analyst.user_id, "balance": PRICE, "held": 0, "updated_at": None}
+        "id": analyst.user_id, "user_id": analyst.user_id, "balance": PRICE, "held": 0, "updated_at": None}
 
 
 def test_concurrent_runs_release_once(stack):

@@ -55,7 +55,7 @@ def test_create_provisions_the_database_team_and_owner(stack, admin):
     assert [r.data["type"] for r in outbox].count("tenant.created") == 1
     platform = admin.call("audit", "GET", "/platform?action=tenants.create&limit=100").body["items"]
     assert any(e["id"] == body["audit_id"] and e["resource_id"] == tenant_id for e in platform)
-    owner = actor_for(stack, body["owner"]["user_id"], email)
+    owner = actor_for(stack, body["owner"]["id"], email)
     me = owner.call("auth", "GET", "/me").body
     assert (me["tenant"]["id"], me["role"]) == (tenant_id, "owner")
 
@@ -155,7 +155,7 @@ def test_concurrent_creates_of_one_id_make_one_tenant_with_one_owner(stack, admi
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda body: admin.call("tenants", "POST", "/", body), bodies))
     assert sorted(r.status for r in results) == [202, 409], results
-    winner = next(r for r in results if r.status == 202).body["owner"]["user_id"]
+    winner = next(r for r in results if r.status == 202).body["owner"]["id"]
     wait_until_provisioned(admin, tenant_id)
     memberships = Teams(make_client(stack)).list_memberships(tenant_id).memberships
     assert [m.userid for m in memberships] == [winner]

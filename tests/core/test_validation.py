@@ -19,14 +19,14 @@ BAD_INPUTS = [
     ("tenants", "POST", "/", {"id": "okay-id", "name": "X", "owner_email": "x@example.com", "owner_name": "X",
                               "plan": "gold"}, None, 422, "plan"),
     ("tenants", "POST", "/", None, "{not json", 400, None),
-    ("tenants", "POST", "/", ["a", "list"], None, 422, None),
+    ("tenants", "POST", "/", ["a", "list"], None, 400, None),  # JSON, but not an object: malformed (api-style.md)
     ("tenants", "GET", "/?limit=0", None, None, 422, "limit"),
-    ("tenants", "GET", "/?limit=abc", None, None, 422, "limit"),
+    ("tenants", "GET", "/?limit=abc", None, None, 400, "limit"),  # not a number: invalid_type (api-style.md)
     ("tenants", "GET", "/?status=deleted", None, None, 422, "status"),
     ("tenants", "GET", "/?cursor=no-such-tenant", None, None, 422, "cursor"),
     ("tenants", "GET", "/settings?limit=x", None, None, 200, None),  # no input: extra params are ignored
     ("tenants", "PATCH", "/settings", {"credit_value_cents": 0}, None, 422, "credit_value_cents"),
-    ("tenants", "PATCH", "/settings", {"credit_value_cents": "ten"}, None, 422, "credit_value_cents"),
+    ("tenants", "PATCH", "/settings", {"credit_value_cents": "ten"}, None, 400, "credit_value_cents"),
     ("tenants", "PATCH", "/settings", {"min_purchase_credits": 10**8, "max_purchase_credits": 1}, None, 422,
      "max_purchase_credits"),
     ("tenants", "PATCH", "/settings", {"retention_days": None}, None, 422, "retention_days"),

@@ -22,7 +22,8 @@ CPF_OK, CPF_DOWN = "52998224725", "12345699655"  # sandbox: ok (billable) / sour
 
 def consulta(actor, document):
     return actor.call("consultas", "POST", "/", {"category": "cadastral", "document": document,
-                                                 "purpose": "onboarding/KYC", "legal_basis": "art7_V"})
+                                                 "purpose": "onboarding/KYC", "legal_basis": "art7_V"}
+                      ).unwrapped("consulta")
 
 
 @pytest.fixture(scope="module")
@@ -67,27 +68,27 @@ def csv_rows(result):
 @pytest.mark.slow
 def test_usage_totals_equal_the_ledger(world):
     owner = world["owner"]
-    usage = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=member")
+    usage = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=member").unwrapped("usage")
     assert usage.status == 200, usage
     totals = usage.body["totals"]
     assert totals["count"] == 4 and totals["charged"] == 3
-    ledger = owner.call(PLUGIN, "GET", f"/statement?{period()}").body["entries"]
-    debits = sum(e["amount"] for e in ledger if e["type"] == "debit" and e["reference_type"] == "consulta")
+    ledger = owner.call(PLUGIN, "GET", f"/statement?{period()}").unwrapped("statement").body["entries"]
+    debits = sum(e["amount_credits"] for e in ledger if e["type"] == "debit" and e["reference_type"] == "consulta")
     assert totals["credits"] == debits > 0
     assert totals["value_cents"] == totals["credits"] * usage.body["credit_value_cents"]
     assert totals["margin_cents"] == totals["value_cents"] - totals["provider_cost_cents"]
     by_member = {item["key"]: item for item in usage.body["items"]}
     assert by_member[world["analyst"].user_id]["count"] == 1 and by_member[owner.user_id]["count"] == 3
-    channels = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=channel").body["items"]
+    channels = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=channel").unwrapped("usage").body["items"]
     assert [(i["key"], i["count"]) for i in channels] == [("web", 4)]  # members in the web app, no API key
     for group in ("day", "week", "month", "category", "product", "status", "channel"):
-        grouped = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by={group}").body
+        grouped = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by={group}").unwrapped("usage").body
         assert sum(i["credits"] for i in grouped["items"]) == totals["credits"], group
 
 
 def test_members_see_only_their_own_without_costs(world):
     analyst = world["analyst"]
-    mine = analyst.call(PLUGIN, "GET", f"/usage?{period()}&member={world['owner'].user_id}")
+    mine = analyst.call(PLUGIN, "GET", f"/usage?{period()}&member={world['owner'].user_id}").unwrapped("usage")
     assert mine.status == 200 and mine.body["member"] == analyst.user_id
     assert mine.body["totals"]["count"] == 1 and "provider_cost_cents" not in mine.body["totals"]
     owners = world["consultas"][0]
@@ -97,13 +98,13 @@ def test_members_see_only_their_own_without_costs(world):
 
 def test_statement_balances_add_up(world):
     for who in (world["owner"], world["analyst"]):
-        body = who.call(PLUGIN, "GET", f"/statement?{period()}").body
+        body = who.call(PLUGIN, "GET", f"/statement?{period()}").unwrapped("statement").body
         effects = sum(e["balance_effect"] for e in body["entries"])
         assert body["opening_balance"] + effects == body["closing_balance"]
         assert body["closing_balance"] - body["opening_balance"] == body["credits_in"] - body["credits_out"]
     wallet = world["analyst"].call("billing", "GET", "/wallet").body["wallet"]["balance"]
-    assert world["analyst"].call(PLUGIN, "GET", f"/statement?{period()}").body["closing_balance"] == wallet
-    assert world["analyst"].call(PLUGIN, "GET", f"/statement?{period()}").body["orders"][0]["id"] == world["order"]
+    mine = world["analyst"].call(PLUGIN, "GET", f"/statement?{period()}").unwrapped("statement").body
+    assert mine["closing_balance"] == wallet and mine["orders"][0]["id"] == world["order"]
 
 
 def test_csv_exports_match_the_json(world):
@@ -111,13 +112,13 @@ def test_csv_exports_match_the_json(world):
     rows = csv_rows(owner.call(PLUGIN, "GET", f"/exports/consultas.csv?{period()}"))
     assert rows[0][0] == "id" and sorted(r[0] for r in rows[1:]) == sorted(world["consultas"])
     assert CPF_OK not in "".join(map(str, rows))
-    usage = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=category").body
+    usage = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=category").unwrapped("usage").body
     lines = csv_rows(owner.call(PLUGIN, "GET", f"/exports/usage.csv?{period()}&group_by=category"))
     total = lines[-1]
     assert total[0] == "total" and int(total[3]) == usage["totals"]["credits"]
     assert total[4] == f"{usage['totals']['value_cents'] / 100:.2f}".replace(".", ",")
     ledger = csv_rows(owner.call(PLUGIN, "GET", f"/exports/ledger.csv?{period()}"))
-    statement = owner.call(PLUGIN, "GET", f"/statement?{period()}").body
+    statement = owner.call(PLUGIN, "GET", f"/statement?{period()}").unwrapped("statement").body
     assert len(ledger) - 1 == statement["entries_count"]
     english = owner.call(PLUGIN, "GET", f"/exports/orders.csv?{period()}&locale=en")
     assert english.status == 200 and world["order"] in english.raw and "50.00" in english.raw
@@ -138,16 +139,16 @@ def test_pdfs_say_what_the_json_says(world):
     owner = world["owner"]
     consulta_id = world["consultas"][0]
     text = pdf_text(owner.call(PLUGIN, "GET", f"/receipts/consultas/{consulta_id}.pdf"))
-    stored = owner.call("consultas", "GET", f"/{consulta_id}").body
+    stored = owner.call("consultas", "GET", f"/{consulta_id}").unwrapped("consulta").body
     stored = stored.get("consulta", stored)
     for expected in (consulta_id, "Acme Crédito Ltda", stored["category"], "consulta-cadastral", stored["purpose"],
-                     stored["legal_basis"], "fonte-", "Hash de verifica", str(stored["cost"])):
+                     stored["legal_basis"], "fonte-", "Hash de verifica", str(stored["cost_credits"])):
         assert expected in text, expected
     assert CPF_OK not in text and "***" in text
     order = pdf_text(owner.call(PLUGIN, "GET", f"/receipts/orders/{world['order']}.pdf"))
     assert world["order"] in order and "pagamento-sandbox" in order and "pix" in order
     month = datetime.now(UTC).strftime("%Y-%m")
-    statement = owner.call(PLUGIN, "GET", f"/statement?from={month}-01&to={today()}").body
+    statement = owner.call(PLUGIN, "GET", f"/statement?from={month}-01&to={today()}").unwrapped("statement").body
     text = pdf_text(owner.call(PLUGIN, "GET", f"/statements/{month}.pdf"))
     assert f"Saldo final {statement['closing_balance']}" in text.replace("\n", " ") or \
         str(statement["closing_balance"]) in text
@@ -180,7 +181,7 @@ def test_a_usage_job_runs_in_chunks_and_matches_the_report(world, monkeypatch):
         time.sleep(0.2)
     assert job["status"] == "done", job
     assert job["runs"] >= 3  # consultas scan, its end, the costs scan
-    sync = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=category").body
+    sync = owner.call(PLUGIN, "GET", f"/usage?{period()}&group_by=category").unwrapped("usage").body
     assert job["result"]["totals"] == sync["totals"]
     assert job["result"]["items"] == sync["items"]
     assert world["analyst"].call(PLUGIN, "GET", f"/jobs/{job_id}").status == 404  # not theirs

@@ -67,7 +67,8 @@ def test_a_consulta_event_arrives_signed_through_the_relay(stack, tenant, receiv
     assert owner.call("billing", "POST", "/grants", {"user_id": owner.user_id, "credits": 100,
                                                       "reason": "tests"}).status == 201
     consulta = owner.call("consultas", "POST", "/", {"category": "cadastral", "document": CPF,
-                                                      "purpose": "onboarding/KYC", "legal_basis": "art7_V"})
+                                                      "purpose": "onboarding/KYC", "legal_basis": "art7_V"}
+                          ).unwrapped("consulta")
     assert consulta.status in (200, 201), consulta
     consulta_id = consulta.body["id"]
     [hit] = wait_for(lambda: receiver.hits, timeout=30)  # outbox → relay → /events → POST

@@ -48,7 +48,7 @@ def test_async_consulta_delivers_a_signed_callback_with_retries(stack, market, m
         monkeypatch.setenv("BIGTECH_OUTBOUND_ALLOW_HOSTS", receiver.host_port)
         response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "callback_url": receiver.url("/hook")})
         assert response.status_code == 202, response.text
-        request_id = response.json()["id"]
+        request_id = response.json()["request"]["id"]
         wait_for(lambda: len(receiver.hits) >= 3)
     first, last = receiver.hits[0], receiver.hits[-1]
     assert first["body"] == last["body"]  # the same message, retried
@@ -56,7 +56,7 @@ def test_async_consulta_delivers_a_signed_callback_with_retries(stack, market, m
     payload = json.loads(last["body"])
     assert payload["type"] == "consulta.completed" and payload["data"]["request_id"] == request_id
     consulta = payload["data"]["consulta"]
-    assert consulta["cost"] == 100 and consulta["status"] in ("succeeded", "not_found")
+    assert consulta["cost_credits"] == 100 and consulta["status"] in ("succeeded", "not_found")
     # the consulta is this key's, readable over the API
     assert api(stack, secret, "GET", f"/v1/consultas/{consulta['id']}").status_code == 200
 
@@ -71,21 +71,21 @@ def test_the_signature_verifies(stack, market, monkeypatch):
         wait_for(lambda: receiver.requests)
     body, headers = receiver.requests[0]
     verified = Webhook(created.body["webhook_secret"]).verify(body, headers)
-    assert verified["data"]["request_id"] == response.json()["id"]
-    assert headers["webhook-id"] == response.json()["id"]
+    assert verified["data"]["request_id"] == response.json()["request"]["id"]
+    assert headers["webhook-id"] == response.json()["request"]["id"]
 
 
 def test_a_callback_to_a_private_address_is_refused_up_front(stack, market):
     created = market.owner.call(FN, "POST", "/keys", {"name": "ssrf", "scopes": ALL_SCOPES})
     secret = created.body["secret"]
-    before = api(stack, secret, "GET", "/v1/balance").json()["balance"]
+    before = api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"]
     for url in ("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:1/x", "file:///etc/passwd"):
         response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "callback_url": url})
         assert response.status_code == 422, (url, response.text)
     bad_body = api(stack, secret, "POST", "/v1/consultas",
                    json={**BODY, "purpose": "", "callback_url": "https://example.com/hook"})
     assert bad_body.status_code == 422
-    assert api(stack, secret, "GET", "/v1/balance").json()["balance"] == before
+    assert api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"] == before
 
 
 class _HeaderReceiver:

@@ -32,27 +32,27 @@ def api(stack, secret, method, path, **kwargs):
 
 def test_a_key_runs_a_consulta_over_plain_http_charged_from_the_service_wallet(stack, market):
     key_id, secret = new_key(market.owner)
-    before = api(stack, secret, "GET", "/v1/balance").json()
+    before = api(stack, secret, "GET", "/v1/balance").json()["balance"]
     response = api(stack, secret, "POST", "/v1/consultas", json=BODY, headers={"idempotency-key": "k-1"})
     assert response.status_code == 201, response.text
-    consulta = response.json()
-    assert consulta["status"] in ("succeeded", "not_found") and consulta["cost"] == 100
+    consulta = response.json()["consulta"]
+    assert consulta["status"] in ("succeeded", "not_found") and consulta["cost_credits"] == 100
     assert consulta["user_id"] == f"apikey:{key_id}"
     assert response.headers["ratelimit-limit"] and response.headers["ratelimit-remaining"]
-    after = api(stack, secret, "GET", "/v1/balance").json()
+    after = api(stack, secret, "GET", "/v1/balance").json()["balance"]
     assert after["balance"] == before["balance"] - 100 and after["wallet_id"] == "tenant.service"
     # the same idempotency key: the first answer again, charged once
     replay = api(stack, secret, "POST", "/v1/consultas", json=BODY, headers={"idempotency-key": "k-1"})
     assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
-    assert replay.json()["id"] == consulta["id"]
-    assert api(stack, secret, "GET", "/v1/balance").json()["balance"] == after["balance"]
+    assert replay.json()["consulta"]["id"] == consulta["id"]
+    assert api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"] == after["balance"]
     # readable by this key, listed, counted in usage per day and category
-    assert api(stack, secret, "GET", f"/v1/consultas/{consulta['id']}").json()["api_key_id"] == key_id
+    assert api(stack, secret, "GET", f"/v1/consultas/{consulta['id']}").json()["consulta"]["api_key_id"] == key_id
     listed = api(stack, secret, "GET", "/v1/consultas?limit=10").json()
     assert [item["id"] for item in listed["items"]] == [consulta["id"]]
-    usage = api(stack, secret, "GET", "/v1/usage?days=2").json()
-    assert usage["total"] == {"count": 1, "credits": 100}
-    assert usage["items"][0]["category"] == "cadastral"
+    usage = api(stack, secret, "GET", "/v1/usage?days=2").json()["usage"]
+    assert usage["totals"] == {"count": 1, "credits": 100}
+    assert usage["rows"][0]["category"] == "cadastral"
     # another key of the same tenant does not see it
     _, other_secret = new_key(market.owner)
     assert api(stack, other_secret, "GET", f"/v1/consultas/{consulta['id']}").status_code == 404
@@ -87,10 +87,10 @@ def test_expired_key_is_401(stack, market):
 
 def test_scope_and_ip_refusals_are_403_and_charge_nothing(stack, market):
     _, secret = new_key(market.owner)
-    before = api(stack, secret, "GET", "/v1/balance").json()["balance"]
+    before = api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"]
     response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "category": "veicular", "plate": "ABC1234"})
     assert response.status_code == 403 and response.json()["error"]["code"] == "scope_missing"
-    assert api(stack, secret, "GET", "/v1/balance").json()["balance"] == before
+    assert api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"] == before
     _, fenced = new_key(market.owner, ip_allowlist=["10.0.0.0/8"])
     response = api(stack, fenced, "GET", "/v1/balance")
     assert response.status_code == 403 and response.json()["error"]["code"] == "ip_not_allowed"
@@ -98,9 +98,11 @@ def test_scope_and_ip_refusals_are_403_and_charge_nothing(stack, market):
     assert api(stack, local, "GET", "/v1/balance").status_code == 200
 
 
-def test_bad_consulta_body_is_the_flows_422(stack, market):
+def test_bad_consulta_body_is_the_flows_4xx(stack, market):
     _, secret = new_key(market.owner)
     response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "legal_basis": None})
+    assert response.status_code == 400 and response.json()["error"]["details"]  # null for a string: wrong type
+    response = api(stack, secret, "POST", "/v1/consultas", json={**BODY, "legal_basis": "because"})
     assert response.status_code == 422 and response.json()["error"]["details"]
 
 

@@ -18,19 +18,20 @@ def test_price_follows_the_monthly_volume_band(stack, market):
     assert configured.status == 200, configured
     try:
         _, secret = new_key(owner)
-        start = api(stack, secret, "GET", "/v1/balance").json()["balance"]
+        start = api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"]
         answers = [api(stack, secret, "POST", "/v1/consultas", json=BODY, headers={"idempotency-key": f"t{n}"})
                    for n in range(3)]
         assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
-        assert [a.json()["cost"] for a in answers] == [90, 90, 60]
+        assert [a.json()["consulta"]["cost_credits"] for a in answers] == [90, 90, 60]
         replay = api(stack, secret, "POST", "/v1/consultas", json=BODY, headers={"idempotency-key": "t0"})
-        assert replay.json()["cost"] == 90 and replay.headers.get("idempotent-replayed") == "true"
-        assert api(stack, secret, "GET", "/v1/balance").json()["balance"] == start - 240
-        tiers = [api(stack, secret, "GET", f"/v1/consultas/{a.json()['id']}").json()["price_tier"] for a in answers]
+        assert replay.json()["consulta"]["cost_credits"] == 90 and replay.headers.get("idempotent-replayed") == "true"
+        assert api(stack, secret, "GET", "/v1/balance").json()["balance"]["balance"] == start - 240
+        read = [api(stack, secret, "GET", f"/v1/consultas/{a.json()['consulta']['id']}").json() for a in answers]
+        tiers = [one["consulta"]["price_tier"] for one in read]
         assert tiers == ["base", "base", "volume"]
-        usage = api(stack, secret, "GET", "/v1/usage").json()
-        assert usage["total"] == {"count": 3, "credits": 240}
-        assert usage["items"][0]["tiers"] == ["base", "volume"]
+        usage = api(stack, secret, "GET", "/v1/usage").json()["usage"]
+        assert usage["totals"] == {"count": 3, "credits": 240}
+        assert usage["rows"][0]["tiers"] == ["base", "volume"]
     finally:
         assert owner.call("plugins", "PUT", "/mercado-atacado", {"config": {}}).status == 200
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bigtech.errors import detail_values
 from tests.mercado.test_atacado_public import BODY
 from tests.support.actors import add_member, create_tenant, tenant_id_for
 
@@ -26,7 +27,8 @@ def configure(owner, config, enabled=True):
 
 
 def consulta(owner, key, **fields):
-    result = owner.call("consultas", "POST", "/", {**BODY, **fields}, headers={"idempotency-key": key})
+    result = owner.call("consultas", "POST", "/", {**BODY, **fields},
+                        headers={"idempotency-key": key}).unwrapped("consulta")
     assert result.status == 201, result
     return result
 
@@ -36,13 +38,13 @@ def test_a_price_change_applies_to_the_next_consulta_not_to_a_replay(stack, shop
     owner, _ = shop
     configure(owner, {"prices": {"cadastral": 150}})
     first = consulta(owner, "v1")
-    assert first.body["cost"] == 150
+    assert first.body["cost_credits"] == 150
     configure(owner, {"prices": {"cadastral": 120}})
-    assert consulta(owner, "v2").body["cost"] == 120
+    assert consulta(owner, "v2").body["cost_credits"] == 120
     replay = consulta(owner, "v1")
-    assert replay.headers.get("idempotent-replayed") == "true" and replay.body["cost"] == 150
+    assert replay.headers.get("idempotent-replayed") == "true" and replay.body["cost_credits"] == 150
     configure(owner, {"prices": {"cadastral": 120}}, enabled=False)  # catalogue off: the platform's price
-    assert consulta(owner, "v3").body["cost"] == 100
+    assert consulta(owner, "v3").body["cost_credits"] == 100
 
 
 def test_catalogue_bounds_are_enforced_and_change_nothing(stack, shop):
@@ -61,16 +63,17 @@ def test_members_read_the_price_list(stack, shop):
                       "packages": [{"id": "p100", "credits": 1000, "bonus_credits": 100, "price_cents": 9000},
                                    {"id": "old", "credits": 1000, "price_cents": 9000,
                                     "active_until": "2020-01-01T00:00:00Z"}]})
-    listed = viewer.call(FN, "GET", "/prices")
+    listed = viewer.call(FN, "GET", "/prices").unwrapped("price_list")
     assert listed.status == 200, listed
     assert listed.body["source"] == "mercado-varejo"
-    assert listed.body["prices"] == {"credito": 200, "cadastral": 100, "veicular": 300}
+    assert listed.body["price_credits_by_category"] == {"credito": 200, "cadastral": 100, "veicular": 300}
     assert [p["id"] for p in listed.body["packages"]] == ["p100"]
-    assert listed.body["products"][0]["price"] == 250
+    assert listed.body["products"][0]["price_credits"] == 250
     # orders sell the catalogue's packages (credits include the bonus); expired ones are not offered
     offered = viewer.call("billing", "GET", "/packages")
     assert offered.status == 200, offered
-    assert [(p["id"], p["credits"], p["bonus_credits"]) for p in offered.body["items"]] == [("p100", 1100, 100)]
+    assert [(p["id"], p["credits"], p["bonus_credits"]) for p in offered.body["catalogue"]["packages"]] == [
+        ("p100", 1100, 100)]
 
 
 def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack, shop):
@@ -80,12 +83,12 @@ def test_a_member_over_their_monthly_limit_is_refused_with_nothing_charged(stack
                       {"user_id": analyst.user_id, "credits": 1000, "reason": "tests"}).status == 201
     configure(owner, {"monthly_limits": {"default": 10_000, "members": {analyst.user_id: 250}}})
     try:
-        assert [consulta(analyst, f"m{n}").body["cost"] for n in range(2)] == [100, 100]
+        assert [consulta(analyst, f"m{n}").body["cost_credits"] for n in range(2)] == [100, 100]
         before = analyst.call("billing", "GET", "/wallet").body
         refused = analyst.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "m2"})
         assert refused.status == 402 and refused.error_code == "monthly_limit_reached", refused
-        assert refused.body["error"]["details"] == {"limit": 250, "price": 100, "month": refused.body["error"][
-            "details"]["month"]}
+        limit = detail_values(refused.body)
+        assert limit == {"limit": 250, "price": 100, "month": limit["month"]}
         assert analyst.call("billing", "GET", "/wallet").body == before
         shown = analyst.call("auth", "GET", "/me").body["spending_limit"]
         assert shown["limit"] == 250 and shown["spent"] == 200 and shown["remaining"] == 50

@@ -24,7 +24,7 @@ CPF = "529982247" + cpf_check_digits("529982247")
 def consulta(actor, document=CPF):
     result = actor.call("consultas", "POST", "/", {"category": "cadastral", "document": document,
                                                    "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"},
-                        headers={"idempotency-key": f"c-{unique_suffix()}"})
+                        headers={"idempotency-key": f"c-{unique_suffix()}"}).unwrapped("consulta")
     assert result.status in (200, 201), result
     return result.body
 
@@ -71,7 +71,7 @@ def test_backup_destroy_restore_reads_back_identical(drill, store):
     stack, tenant_id = drill["stack"], drill["tenant"]
     before = snapshot(drill)
     assert before["verify"]["ok"] and before["verify"]["checked"] > 0
-    assert before["wallet"]["wallet"]["balance"] == 500 + 50 - 3 * before["consultas"]["items"][0]["cost"]
+    assert before["wallet"]["wallet"]["balance"] == 500 + 50 - 3 * before["consultas"]["items"][0]["cost_credits"]
     tables = TablesDB(make_client(stack))
     lines: list[str] = []
     report = run_backups(tables, store, tenant=tenant_id, progress=lines.append)

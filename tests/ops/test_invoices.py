@@ -47,11 +47,11 @@ def test_the_invoice_reconciles_with_the_tenants_ledger(stack, world):
     period = datetime.now(UTC).strftime("%Y-%m")
     result = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}")
     assert result.status == 200, result
-    (item,) = result.body["items"]
+    (item,) = result.unwrapped("invoice_report").body["invoices"]
     ledger = world["owner"].call("billing", "GET", "/ledger?limit=100").body["items"]
     by_type: dict[str, int] = {}
     for entry in ledger:
-        by_type[entry["type"]] = by_type.get(entry["type"], 0) + entry["amount"]
+        by_type[entry["type"]] = by_type.get(entry["type"], 0) + entry["amount_credits"]
     assert item["ledger"] == {kind: by_type.get(kind, 0) for kind in EFFECT}
     assert item["credits_spent"] == by_type["debit"] and item["credits_sold"] == by_type["purchase"] == 50
     assert item["ledger_net"] == sum(EFFECT[k] * v for k, v in by_type.items())
@@ -59,21 +59,22 @@ def test_the_invoice_reconciles_with_the_tenants_ledger(stack, world):
     assert item["ledger_net"] == sum(w.data["balance"] for w in wallets)  # everything happened this month
     assert item["consultas"] == 2 and item["categories"]["cadastral"]["credits"] == by_type["debit"]
     assert item["revenue_cents"] == world["order"]["amount_cents"]
-    assert item["fee"]["total_cents"] == 2 * 15 + world["order"]["amount_cents"] * 500 // 10_000
+    assert item["platform_fee"]["total_cents"] == 2 * 15 + world["order"]["amount_cents"] * 500 // 10_000
 
     as_csv = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}&format=csv")
     assert as_csv.status == 200 and as_csv.headers["content-type"].startswith("text/csv")
     (row,) = list(csv.DictReader(io.StringIO(as_csv.raw)))
     assert int(row["credits_spent"]) == item["credits_spent"]
-    assert int(row["fee_total_cents"]) == item["fee"]["total_cents"]
+    assert int(row["fee_total_cents"]) == item["platform_fee"]["total_cents"]
 
     as_pdf = world["admin"].call("ops", "GET", f"/invoices?period={period}&tenant_id={world['tenant']}&format=pdf")
     assert as_pdf.status == 200 and as_pdf.headers["content-type"].startswith("application/pdf")
 
-    everyone = world["admin"].call("ops", "GET", f"/invoices?period={period}")
-    assert world["tenant"] in {i["tenant_id"] for i in everyone.body["items"]}
+    everyone = world["admin"].call("ops", "GET", f"/invoices?period={period}").unwrapped("invoice_report")
+    assert world["tenant"] in {i["tenant_id"] for i in everyone.body["invoices"]}
     earlier = world["admin"].call("ops", "GET", f"/invoices?period=2020-01&tenant_id={world['tenant']}")
-    assert earlier.body["items"][0]["consultas"] == 0 and earlier.body["total_fee_cents"] == 0
+    earlier = earlier.unwrapped("invoice_report")
+    assert earlier.body["invoices"][0]["consultas"] == 0 and earlier.body["total_fee_cents"] == 0
 
 
 def test_only_platform_admins_and_valid_periods(world):

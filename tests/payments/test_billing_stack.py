@@ -103,11 +103,12 @@ def send_sandbox(stack, tenant_id, raw, headers):
 def test_new_tenant_has_default_packages_and_the_sandbox_gateway(world):
     packages = world.viewer.call("billing", "GET", "/packages")
     assert packages.status == 200, packages
-    by_id = {p["id"]: p for p in packages.body["items"]}
+    catalogue = packages.body["catalogue"]
+    by_id = {p["id"]: p for p in catalogue["packages"]}
     assert by_id["pkg-50"]["credits"] == 50 and by_id["pkg-50"]["price_cents"] == 5000
-    assert all(packages.body["min_purchase_credits"] <= p["credits"] <= packages.body["max_purchase_credits"]
-               for p in packages.body["items"])
-    plugins = {p["plugin_id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
+    assert all(catalogue["min_purchase_credits"] <= p["credits"] <= catalogue["max_purchase_credits"]
+               for p in catalogue["packages"])
+    plugins = {p["id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
     assert plugins["pagamento-sandbox"]["enabled"]
 
 
@@ -169,7 +170,7 @@ def test_simulated_payment_credits_the_member_once(world):
     assert again[0].body.get("duplicate") is True
     assert balance(world.analyst) == before + 50
     ledger = world.analyst.call("billing", "GET", f"/ledger?reference_id={order['id']}").body["items"]
-    assert [(e["type"], e["amount"]) for e in ledger] == [("purchase", 50)]
+    assert [(e["type"], e["amount_credits"]) for e in ledger] == [("purchase", 50)]
     purchased = [event_data(e) for e in outbox(world.stack, world.a, "credits.purchased")]
     assert [p["credits"] for p in purchased if p["order_id"] == order["id"]] == [50]
 
@@ -328,7 +329,7 @@ def test_out_of_order_events_end_in_the_right_state(world):
     assert order_status(world.analyst, third) == "chargeback"
     assert balance(world.analyst) == start + 50
     ledger = world.analyst.call("billing", "GET", f"/ledger?reference_id={first}").body["items"]
-    assert sorted((e["type"], e["amount"]) for e in ledger) == [("purchase", 50), ("refund", 50)]
+    assert sorted((e["type"], e["amount_credits"]) for e in ledger) == [("purchase", 50), ("refund", 50)]
 
 
 def test_payment_before_the_order_exists_is_retried_until_it_does(world):
@@ -436,7 +437,7 @@ def test_asaas_partial_refund_of_30_percent_reverses_30_percent_of_the_credits(w
     shown = world.g_owner.call("billing", "GET", f"/orders/{order}").body["order"]
     assert (shown["status"], shown["reversed_credits"], shown["refunded_cents"]) == ("partially_refunded", 30, 3000)
     ledger = world.g_owner.call("billing", "GET", f"/ledger?reference_id={order}").body["items"]
-    assert sorted((e["type"], e["amount"]) for e in ledger) == [("purchase", 100), ("refund", 30)]
+    assert sorted((e["type"], e["amount_credits"]) for e in ledger) == [("purchase", 100), ("refund", 30)]
 
 
 def test_asaas_overdue_keeps_the_order_payable(world):

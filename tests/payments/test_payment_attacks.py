@@ -98,7 +98,7 @@ def test_each_tenant_gets_its_own_random_webhook_secret_never_shown(world):
     derived = hmac.new(OLD_CONSTANT.encode(), f"pagamento-sandbox:webhook:{world.a}".encode(),
                        hashlib.sha256).hexdigest()
     assert secret_a != derived
-    listed = {p["plugin_id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
+    listed = {p["id"]: p for p in world.owner.call("plugins", "GET", "/").body["items"]}
     assert listed["pagamento-sandbox"]["secrets_set"] == ["webhook_secret"]
     assert secret_a not in json.dumps(listed)
 

@@ -8,14 +8,22 @@ from pydantic import ValidationError
 from bigtech.plugins import ExecuteRequest, PluginContext, PluginResult, SourceAttempt, Status
 
 
-def test_result_serialises_money_as_a_string_and_round_trips():
+def test_result_serialises_money_as_integer_cents_and_round_trips():
     result = PluginResult(status=Status.OK, data={"a": 1}, billable=True, provider_cost=Decimal("0.20"),
                           sources=[SourceAttempt(plugin="fonte-x", status=Status.OK, billable=True,
                                                  provider_cost=Decimal("0.20"), elapsed_ms=12)])
     body = result.to_json()
-    assert body["provider_cost"] == "0.20"
-    assert body["sources"][0]["provider_cost"] == "0.20"
+    assert body["provider_cost_cents"] == 20 and "provider_cost" not in body
+    assert body["sources"][0]["provider_cost_cents"] == 20
     assert PluginResult.model_validate(body) == result
+    assert result.provider_cost == Decimal("0.20")
+
+
+def test_a_legacy_decimal_provider_cost_is_read_as_cents():
+    legacy = {"status": "ok", "data": {}, "billable": True, "provider_cost": "0.245",
+              "sources": [{"plugin": "fonte-x", "status": "ok", "provider_cost": "0.2"}]}
+    result = PluginResult.model_validate(legacy)
+    assert result.provider_cost_cents == 25 and result.sources[0].provider_cost_cents == 20
 
 
 @pytest.mark.parametrize("status", [Status.INPUT_ERROR, Status.RETRYABLE, Status.FAILED])

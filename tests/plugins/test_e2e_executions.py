@@ -34,7 +34,7 @@ def test_consulta_calls_the_sandbox_fonte_through_a_nested_execution(client):
     assert body["status"] == "ok"
     assert body["data"]["documento"] == {"tipo": "cpf", "numero": CPF}
     assert [(s["plugin"], s["status"]) for s in body["sources"]] == [("fonte-sandbox", "ok")]
-    assert body["billable"] is True and body["provider_cost"] == "0.05"
+    assert body["billable"] is True and body["provider_cost_cents"] == 5
 
 
 def test_consulta_falls_back_from_a_failing_fonte_to_the_next(client):
@@ -50,7 +50,7 @@ def test_consulta_falls_back_from_a_failing_fonte_to_the_next(client):
                                                                      ("fonte-sandbox", "ok")]
     assert body["sources"][0]["error"]["code"] == "invalid_config"
     assert body["sources"][0]["billable"] is False
-    assert body["provider_cost"] == "0.07"
+    assert body["provider_cost_cents"] == 7
     assert body["data"]["documento"]["numero"] == "12ABC34501DE35"
 
 

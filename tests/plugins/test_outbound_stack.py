@@ -47,7 +47,7 @@ def owner(stack):
 
 
 def plugin_state(owner, plugin_id):
-    return next((p for p in owner.call("plugins", "GET", "/").body["items"] if p["plugin_id"] == plugin_id), None)
+    return next((p for p in owner.call("plugins", "GET", "/").body["items"] if p["id"] == plugin_id), None)
 
 
 @pytest.mark.parametrize("base_url", [

@@ -32,7 +32,7 @@ def test_get_manifest():
 def test_execute_answers_200_with_the_status_in_the_body():
     ok = call(sandbox_main(), "POST", "/execute", body=BODY)
     assert ok.status == 200 and ok.json["status"] == "ok"
-    assert ok.json["billable"] is True and ok.json["provider_cost"] == "0.05"
+    assert ok.json["billable"] is True and ok.json["provider_cost_cents"] == 5
     not_found = call(sandbox_main(), "POST", "/execute", body={**BODY, "input": {"query": "cpf", "cpf": "12345699906"}})
     assert not_found.status == 200 and not_found.json["status"] == "not_found"
 

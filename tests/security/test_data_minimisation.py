@@ -26,7 +26,8 @@ def world(stack):
                                                         "reason": "data minimisation"})
     assert granted.status == 201, granted
     ran = analyst.call("consultas", "POST", "/", {"category": "cadastral", "document": CPF,
-                                                  "purpose": "análise cadastral", "legal_basis": "protecao_credito"})
+                                                  "purpose": "análise cadastral", "legal_basis": "protecao_credito"}
+                      ).unwrapped("consulta")
     assert ran.status == 201 and ran.body["status"] == "succeeded", ran
     return {"admin": admin, "tenant_id": tenant_id, "owner": owner, "analyst": analyst, "viewer": viewer,
             "other_analyst": other_analyst, "member_admin": member_admin, "consulta": ran.body}
@@ -41,14 +42,14 @@ def test_the_member_who_ran_it_gets_the_full_document_in_the_answer(world):
 def test_full_documents_for_the_runner_owners_and_admins(world, who):
     actor = world[who]
     headers = {"x-tenant-id": world["tenant_id"]} if who == "admin" else None
-    detail = actor.call("consultas", "GET", f"/{world['consulta']['id']}", headers=headers)
+    detail = actor.call("consultas", "GET", f"/{world['consulta']['id']}", headers=headers).unwrapped("consulta")
     assert detail.status == 200, detail
     assert detail.body["documents"] == "full"
     assert CPF in detail.raw
 
 
 def test_viewers_get_every_document_masked(world):
-    detail = world["viewer"].call("consultas", "GET", f"/{world['consulta']['id']}")
+    detail = world["viewer"].call("consultas", "GET", f"/{world['consulta']['id']}").unwrapped("consulta")
     assert detail.status == 200, detail
     assert detail.body["documents"] == "masked"
     assert CPF not in detail.raw and "529.982.247" not in detail.raw
@@ -65,5 +66,5 @@ def test_history_lists_never_carry_results_or_full_documents(world):
 
 
 def test_another_analyst_cannot_read_it_at_all(world):
-    detail = world["other_analyst"].call("consultas", "GET", f"/{world['consulta']['id']}")
+    detail = world["other_analyst"].call("consultas", "GET", f"/{world['consulta']['id']}").unwrapped("consulta")
     assert detail.status == 404

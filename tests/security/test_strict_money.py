@@ -1,6 +1,7 @@
 """Strict money (issue 9, finding 9): every credit, cent and amount field in a request is a strict
-integer within documented bounds. ``"100"``, ``true`` and ``1.0`` are 422 naming the field, and nothing
-changes (no grant, no ledger entry, no setting)."""
+integer within documented bounds. ``"100"``, ``true`` and ``1.0`` are refused naming the field — a value of
+the wrong type is malformed, 400 ``invalid_type`` (docs/api-style.md); an integer out of bounds is 422 —
+and nothing changes (no grant, no ledger entry, no setting)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_grants_refuse_loose_credit_types(world, credits):
     _admin, _tenant_id, owner, analyst = world
     result = owner.call("billing", "POST", "/grants", {"user_id": analyst.user_id, "credits": credits,
                                                        "reason": "loose types"})
-    assert result.status == 422 and "credits" in fields_of(result), result
+    assert (result.status, result.error_code) == (400, "invalid_type") and "credits" in fields_of(result), result
     assert analyst.call("billing", "GET", "/wallet").body["wallet"]["balance"] == 0
 
 
@@ -50,7 +51,7 @@ def test_grants_refuse_credits_out_of_bounds(world, credits):
 def test_tenant_settings_refuse_loose_types(world, setting, value):
     admin, tenant_id, _owner, _analyst = world
     result = admin.call("tenants", "PATCH", f"/{tenant_id}", {"settings": {setting: value}})
-    assert result.status == 422, result
+    assert (result.status, result.error_code) == (400, "invalid_type"), result
     assert any(f.startswith(f"settings.{setting}") for f in fields_of(result)), result
     assert admin.call("tenants", "GET", f"/{tenant_id}").body["tenant"]["settings"] == {}
 
@@ -62,7 +63,7 @@ def test_platform_settings_refuse_loose_types(world, setting, value):
     admin = world[0]
     before = admin.call("tenants", "GET", "/settings").body
     result = admin.call("tenants", "PATCH", "/settings", {setting: value})
-    assert result.status == 422 and setting in fields_of(result), result
+    assert (result.status, result.error_code) == (400, "invalid_type") and setting in fields_of(result), result
     assert admin.call("tenants", "GET", "/settings").body == before
 
 

@@ -48,6 +48,14 @@ class Result:
     def __repr__(self) -> str:
         return f"Result({self.status}, {self.raw[:300]!r})"
 
+    def unwrapped(self, name: str) -> Result:
+        """This answer with a successful body's ``{name: resource}`` wrapper checked and taken off
+        (docs/api-style.md: single resources are wrapped by their name); errors are left as they are."""
+        if self.status >= 300 or not isinstance(self.body, dict):
+            return self
+        assert isinstance(self.body.get(name), dict), f"expected {{{name!r}: …}}, got {self.raw[:200]}"
+        return Result(self.status, self.body[name], self.headers, self.raw)
+
 
 def call(stack: Any, jwt: str | None, function_id: str, method: str = "GET", path: str = "/",
          body: Any = None, headers: dict[str, str] | None = None, raw_body: str | None = None) -> Result:
@@ -142,7 +150,7 @@ def create_tenant(stack: Any, admin: Actor, tenant_id: str | None = None, *, nam
                                                  "owner_email": owner_email, "owner_name": "Owner"})
     assert result.status == 202, result
     wait_until_provisioned(admin, tenant_id)
-    owner_id = result.body["owner"]["user_id"]
+    owner_id = result.body["owner"]["id"]
     return tenant_id, actor_for(stack, owner_id, owner_email)
 
 

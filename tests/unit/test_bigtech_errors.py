@@ -37,7 +37,8 @@ def test_every_error_class_is_listed_in_the_module_docstring():
 def test_body_shape_with_specific_code_and_details():
     error = NotFound("Order not found.", code="order_not_found", details={"order_id": "o1"})
     assert error.to_body() == {
-        "error": {"code": "order_not_found", "message": "Order not found.", "details": {"order_id": "o1"}}
+        "error": {"code": "order_not_found", "message": "Order not found.",
+                  "details": [{"field": "order_id", "message": "order_id: o1", "value": "o1"}]}
     }
     assert str(error) == "Order not found."
 

@@ -1,7 +1,7 @@
 """Request: proper query decoding, lazy JSON, identity headers, tolerant of runner quirks."""
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bigtech.errors import BadRequest, Unprocessable
 from bigtech.http import Request
@@ -18,13 +18,16 @@ def test_query_is_decoded_unlike_the_runtime_naive_split():
     assert request.query["empty"] == ""
 
 
-def test_query_model_validates_into_422():
+def test_query_model_validates_into_400_for_a_wrong_type_and_422_for_a_bad_value():
     class Page(BaseModel):
-        limit: int = 25
+        limit: int = Field(25, ge=1)
 
     assert Request(make_context(query_string="limit=5")).query_model(Page).limit == 5
-    with pytest.raises(Unprocessable) as error:
+    with pytest.raises(BadRequest) as malformed:  # not a number at all
         Request(make_context(query_string="limit=lots")).query_model(Page)
+    assert malformed.value.code == "invalid_type" and malformed.value.details[0]["field"] == "limit"
+    with pytest.raises(Unprocessable) as error:  # a number, out of range
+        Request(make_context(query_string="limit=0")).query_model(Page)
     assert error.value.details[0]["field"] == "limit"
 
 
@@ -48,12 +51,17 @@ def test_json_body_empty_malformed_and_not_utf8():
         Request(make_context(body=b"\xff\xfe")).json()
 
 
-def test_model_of_a_non_object_body_is_422():
+def test_model_of_a_non_object_body_is_400_and_bad_fields_422():
     class Thing(BaseModel):
         name: str
 
-    with pytest.raises(Unprocessable):
+    with pytest.raises(BadRequest) as malformed:  # JSON, but not an object: it cannot be read as one
         Request(make_context(body=[1, 2])).model(Thing)
+    assert malformed.value.code == "invalid_body"
+    with pytest.raises(BadRequest):  # a field of the wrong type: malformed too
+        Request(make_context(body={"name": 1})).model(Thing)
+    with pytest.raises(Unprocessable):  # a missing field: invalid
+        Request(make_context(body={})).model(Thing)
 
 
 def test_method_is_uppercased_and_query_left_on_the_path_is_split_off():

@@ -87,11 +87,11 @@ def test_post_model_and_created():
     assert answer.json == {"sku": "x", "quantity": 2}
 
 
-def test_model_validation_error_is_422_with_field_details():
+def test_a_field_of_the_wrong_type_is_400_with_field_details():
     answer = call(main, "POST", "/orders", body={"sku": "x", "quantity": "many"})
-    assert answer.status == 422
+    assert answer.status == 400
     error = answer.json["error"]
-    assert error["code"] == "validation_failed"
+    assert error["code"] == "invalid_type"
     assert error["details"][0]["field"] == "quantity"
     assert error["details"][0]["message"]
 
@@ -108,16 +108,17 @@ def test_malformed_json_is_400_invalid_json():
     assert answer.json["error"]["code"] == "invalid_json"
 
 
-def test_validation_error_escaping_a_handler_is_422():
+def test_validation_error_escaping_a_handler_is_a_4xx_with_field_details():
     answer = call(main, "POST", "/validate-inside")
-    assert answer.status == 422
+    assert answer.status == 400 and answer.json["error"]["code"] == "invalid_type"  # {"sku": 1}: wrong type
     assert answer.json["error"]["details"][0]["field"] == "sku"
 
 
 def test_bigtech_error_maps_to_its_status_and_body():
     answer = call(main, "POST", "/conflict")
     assert answer.status == 409
-    assert answer.json == {"error": {"code": "order_exists", "message": "Already there.", "details": {"id": "o1"}}}
+    assert answer.json == {"error": {"code": "order_exists", "message": "Already there.",
+                                     "details": [{"field": "id", "message": "id: o1", "value": "o1"}]}}
 
 
 def test_unknown_route_is_404_route_not_found():
@@ -136,7 +137,7 @@ def test_wrong_method_is_405_with_allow_header():
 def test_unhandled_exception_is_a_bare_500_and_a_masked_traceback_in_the_log():
     answer = call(main, "GET", "/boom")
     assert answer.status == 500
-    assert answer.json == {"error": {"code": "internal_error", "message": "Internal error.", "details": None}}
+    assert answer.json == {"error": {"code": "internal_error", "message": "Internal error.", "details": []}}
     assert b"secret" not in answer.body
     logged = "\n".join(answer.context.errors)
     assert "Traceback" in logged and "RuntimeError" in logged
@@ -263,7 +264,8 @@ def test_hostile_paths_and_upstream_failures_map_to_clear_statuses(path, status,
 
 def test_request_validation_stays_422_but_deep_or_huge_bodies_are_400_and_413():
     main = serve(hostile_router())
-    assert call(main, "POST", "/items", body={"sku": 1}).status == 422
+    assert call(main, "POST", "/items", body={"sku": 1}).status == 400  # wrong type: invalid_type
+    assert call(main, "POST", "/items", body={}).status == 422
     assert call(main, "POST", "/items", body=b"[" * 100_000).json["error"]["code"] == "invalid_json"
     huge = call(main, "POST", "/items", body=b"{" + b" " * (300 * 1024) + b"}")
     assert huge.status == 413 and huge.json["error"]["code"] == "payload_too_large"

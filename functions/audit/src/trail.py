@@ -17,10 +17,11 @@ from bigtech.audit.anchoring import stored_checkpoints
 from bigtech.audit.chain import normalise_datetime
 from bigtech.audit.export import checkpoints_json, trail_json
 from bigtech.audit.signing import ALGORITHM
+from bigtech.audited import ACTOR_NAME
 from bigtech.errors import Unprocessable
 from bigtech.http import Request, Response
 from bigtech.identity import current
-from bigtech.pagination import PageQuery, listing, page_queries, paginate
+from bigtech.pagination import PageQuery, listing, page_of, page_queries
 
 
 class AuditQuery(PageQuery):
@@ -56,6 +57,9 @@ def _render(row: Any) -> dict[str, Any]:
     item = entry.to_row()  # seq/prev_hash/hash are null while the entry is not sealed yet
     with contextlib.suppress(ValueError):  # an edited, no longer valid JSON is shown as stored
         item["details"] = json.loads(entry.details)
+    details = item["details"] if isinstance(item["details"], dict) else {}
+    # the actor's display name as the entry recorded it (bigtech.audited.Actor: inside the hashed details)
+    item["actor_name"] = details.get(ACTOR_NAME) if isinstance(details.get(ACTOR_NAME), str) else None
     return {"id": row.id, **item}
 
 
@@ -72,8 +76,8 @@ def _list(request: Request, trail: AuditTrail) -> Any:
     if query.to:
         queries.append(Query.less_than_equal("occurred_at", normalise_datetime(query.to)))
     tables = appwrite_access.tables(request)
-    rows = listing(lambda: tables.list_rows(trail.database_id, trail.table_id, queries, total=False).rows)
-    return paginate(rows, query, _render, lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(trail.database_id, trail.table_id, queries, total=query.total))
+    return page_of(listed, query, _render)
 
 
 def _export(request: Request, trail: AuditTrail, name: str) -> Any:

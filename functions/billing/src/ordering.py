@@ -161,7 +161,9 @@ def settle_charge(gateway: OrderGateway, database_id: str, claimed: idempotency.
             body: dict[str, Any] = {"order": shown, "payment": shown["payment"], "audit_id": order_audit_id}
         else:
             body = {"error": {"code": "payment_gateway_failed", "message": GATEWAY_FAILED_MESSAGE,
-                              "details": {"order": shown, "gateway_error": shown["error"]}}}
+                              "details": [{"field": "order", "message": f"order {order_id} failed", "value": shown},
+                                          {"field": "gateway_error", "message": str((shown["error"] or {}).get(
+                                              "message") or GATEWAY_FAILED_MESSAGE), "value": shown["error"]}]}}
         idempotency.stage_complete(unit, claimed, status_code, body)
         return body
 

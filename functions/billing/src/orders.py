@@ -43,7 +43,7 @@ from bigtech.documents import document_kind
 from bigtech.errors import BadRequest, Conflict, NotFound
 from bigtech.http import Request, json_response
 from bigtech.identity import Identity, current
-from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, page_of
 from bigtech.plugin_loader import state as plugin_state
 from bigtech.plugins import ExecuteRequest, PluginResult, Status, core_calls
 
@@ -96,7 +96,8 @@ def order_view(row_id: str, data: dict[str, Any], created_at: str | None = None,
         payment = None
     return {
         "id": row_id, "user_id": data.get("user_id"), "package_id": data.get("package_id"),
-        "credits": data.get("credits"), "amount_cents": data.get("amount_cents"), "method": data.get("method"),
+        "credits": data.get("credits"), "amount_cents": data.get("amount_cents"),
+        "currency": "BRL", "method": data.get("method"),
         "status": data.get("status"), "gateway": data.get("gateway"),
         "gateway_order_id": data.get("gateway_order_id"), "gateway_charge_id": data.get("gateway_charge_id"),
         "payment": payment if isinstance(payment, dict) and "error" not in payment else None,
@@ -254,8 +255,8 @@ def list_orders(request: Request) -> Any:
         queries.append(Query.equal("method", query.method))
     queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
-    rows = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=False).rows)
-    return paginate(rows, query, row_view, lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=query.total))
+    return page_of(listed, query, row_view)
 
 
 __all__ = ["OrderBody", "create", "list_orders", "read"]

@@ -35,8 +35,7 @@ class Package:
 
     def to_public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "credits": self.credits, "price_cents": self.price_cents,
-                "price": f"{self.price_cents // 100}.{self.price_cents % 100:02d}", "currency": "BRL",
-                "active": self.active, "bonus_credits": self.bonus_credits}
+                "currency": "BRL", "active": self.active, "bonus_credits": self.bonus_credits}
 
 
 def package_from(row: Any) -> Package:
@@ -87,10 +86,11 @@ def list_packages(request: Request) -> Any:
     tables = appwrite_access.tables(request)
     settings, _ = platform_settings.load(tables)
     offered = [p for p in load_packages(tables, identity.database_id) if purchasable(p, settings)]
-    return {"items": [p.to_public() for p in offered], "next_cursor": None,
-            "min_purchase_credits": settings.min_purchase_credits,
-            "max_purchase_credits": settings.max_purchase_credits,
-            "credit_value_cents": settings.credit_value_cents}
+    # One resource, not a page (never paginated): the packages and the purchase bounds they were filtered by.
+    return {"catalogue": {"id": identity.tenant_id, "packages": [p.to_public() for p in offered],
+                          "min_purchase_credits": settings.min_purchase_credits,
+                          "max_purchase_credits": settings.max_purchase_credits,
+                          "credit_value_cents": settings.credit_value_cents, "currency": "BRL"}}
 
 
 __all__ = ["DEFAULT_PACKAGES", "Package", "ensure_default_packages", "get_purchasable", "list_packages",

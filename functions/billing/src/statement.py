@@ -16,7 +16,7 @@ from bigtech import appwrite_access
 from bigtech.credits import ledger
 from bigtech.http import Request
 from bigtech.identity import current
-from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, created_between, listing, newest_first, page_of
 
 from .access import is_manager, wallet_owner
 
@@ -48,5 +48,5 @@ def list_entries(request: Request) -> Any:
         queries.append(Query.equal("reference_id", [query.reference_id]))
     queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
-    rows = listing(lambda: tables.list_rows(identity.database_id, ledger.TABLE, queries, total=False).rows)
-    return paginate(rows, query, ledger.to_public, lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(identity.database_id, ledger.TABLE, queries, total=query.total))
+    return page_of(listed, query, ledger.to_public)

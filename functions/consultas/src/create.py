@@ -1,5 +1,9 @@
 """``POST /``: one paid consulta, charged at most once — the HTTP adapter of ``service.run_consulta``.
 
+Answers ``{"consulta": {...}}`` (201; a replay with the same ``idempotency-key`` answers the first
+consulta again). With ``"async": true`` or ``prefer: respond-async`` it answers 202 with the consulta
+``pending`` and the flow runs in an async execution instead (``deferred.py``).
+
 The handler validates and turns the request into a ``ConsultaCommand``; the flow (below) is in
 ``service.py`` over an ``AppwriteGateway`` (the SDK with this execution's key):
 
@@ -42,9 +46,9 @@ from bigtech.storage.receipts import receipt_urls, store_source_receipts
 from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
 
-from . import render, runner
+from . import deferred, render, runner
 from .models import ConsultaBody
-from .service import ConsultaCommand, run_consulta
+from .service import ConsultaCommand, ConsultaOutcome, run_consulta
 
 T = TypeVar("T")
 
@@ -81,7 +85,7 @@ def replay(tables: TablesDB, database_id: str, stored: idempotency.Stored) -> Re
         return stored.response()
     public = render.to_public(tables.get_row(database_id, TABLE, consulta_id))
     public.pop("created_at")
-    return Response(stored.status, public, {idempotency.REPLAY_HEADER: "true"})
+    return Response(stored.status, {"consulta": public}, {idempotency.REPLAY_HEADER: "true"})
 
 
 class AppwriteGateway:
@@ -172,23 +176,33 @@ class AppwriteGateway:
         self.request_log.exception(message, error)
 
 
-def create(request: Request) -> Any:
-    """The HTTP adapter: request → ``ConsultaCommand`` → ``run_consulta`` → 201 (or the replayed answer)."""
-    body = request.model(ConsultaBody)
+def command_for(request: Request, body: ConsultaBody, identity: Any, tenant: Any) -> ConsultaCommand:
     lookup = validate_input(body.category, body.lookup_input())
-    identity = current(request)
-    tenant = identity.require_tenant()
     key = document_key()
-    command = ConsultaCommand(
+    return ConsultaCommand(
         tenant_id=tenant.id, database_id=identity.database_id, actor=Actor.of(identity), settings=tenant.settings,
         body=body, lookup=lookup, idempotency_key=idempotency.read_key(request),
         fingerprint=fingerprint(body, lookup, key), document_hash=document_hash(lookup, key),
         terms=getattr(identity, "consulta_terms", None))
-    gateway = AppwriteGateway(request)
-    outcome = run_consulta(command, gateway)
+
+
+def answer(gateway: AppwriteGateway, command: ConsultaCommand, outcome: ConsultaOutcome) -> Response:
+    """201 ``{"consulta"}`` for a new consulta, or the replayed first answer."""
     if outcome.stored is not None:
         return replay(gateway.tables, command.database_id, outcome.stored)
     # Rendered exactly as a replay renders the stored row, so the first answer and a replay match.
     public = render.to_public(SimpleNamespace(id=outcome.consulta_id, data=outcome.row, createdat=None))
     public.pop("created_at")
-    return created(public)
+    return created({"consulta": public})
+
+
+def create(request: Request) -> Any:
+    """The HTTP adapter: request → ``ConsultaCommand`` → ``run_consulta`` → 201 (or the replayed answer);
+    asked to run asynchronously → ``deferred.accept`` → 202."""
+    body = request.model(ConsultaBody)
+    identity = current(request)
+    command = command_for(request, body, identity, identity.require_tenant())  # 422s before anything runs
+    gateway = AppwriteGateway(request)
+    if deferred.wanted(request, body):
+        return deferred.accept(request, gateway.tables, command, replay)
+    return answer(gateway, command, run_consulta(command, gateway))

@@ -18,7 +18,7 @@ from bigtech import appwrite_access
 from bigtech.errors import NotFound
 from bigtech.http import Request
 from bigtech.identity import Identity, current
-from bigtech.pagination import ID_PATTERN, created_between, listing, newest_first, paginate
+from bigtech.pagination import ID_PATTERN, created_between, listing, newest_first, page_of
 from bigtech.permissions import ANALYST
 
 from . import render
@@ -45,10 +45,9 @@ def list_consultas(request: Request) -> Any:
         queries.append(Query.equal("status", [query.status]))
     queries += [*created_between(query.since, query.until), *newest_first(query)]
     tables = appwrite_access.tables(request)
-    rows = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=False).rows)
-    return paginate(rows, query,
-                    lambda row: render.for_reader(row, identity.role, identity.user_id, with_result=False),
-                    lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(identity.database_id, TABLE, queries, total=query.total))
+    return page_of(listed, query, lambda row: render.for_reader(row, identity.role, identity.user_id,
+                                                                with_result=False))
 
 
 class ConsultaPath(BaseModel):
@@ -67,4 +66,4 @@ def read(request: Request, consulta_id: str) -> Any:
         raise
     if own_only(identity) and row.data.get("user_id") != identity.user_id:
         raise NotFound("Consulta not found.", code="consulta_not_found")
-    return render.for_reader(row, identity.role, identity.user_id)
+    return {"consulta": render.for_reader(row, identity.role, identity.user_id)}

@@ -24,7 +24,7 @@ LEGAL_BASIS_ALIASES = {
 class ConsultaBody(BaseModel):
     """``POST /``: what to look up, and why (LGPD: purpose and legal basis on every consulta)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
     category: Category
     # a product of the category in the tenant's catalogue (mercado-varejo), priced as its price list shows
@@ -35,6 +35,8 @@ class ConsultaBody(BaseModel):
     birthdate: str | None = Field(None, max_length=16)
     purpose: str = Field(min_length=3, max_length=512)
     legal_basis: str
+    # ``"async": true``: answer 202 with the pending consulta and run it in an async execution (``deferred``)
+    run_async: bool = Field(False, alias="async", strict=True)
 
     @field_validator("legal_basis")
     @classmethod

@@ -118,7 +118,7 @@ def to_public(row: Any, *, with_result: bool = True, full_documents: bool = True
         "id": row.id,
         "category": data.get("category"),
         "status": data.get("status"),
-        "cost": int(data.get("cost") or 0),
+        "cost_credits": int(data.get("cost") or 0),  # the ``cost`` column, in credits (docs/api-style.md)
         "input": _loads(data.get("input_masked"), {}),
         "purpose": data.get("purpose"),
         "legal_basis": data.get("legal_basis"),

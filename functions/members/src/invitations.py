@@ -78,9 +78,9 @@ def list_invitations(request: Request) -> Any:
     identity = current(request)
     teams = appwrite_access.teams(request)
     queries = [Query.equal("confirm", [False]), *page_queries(page)]
-    pending = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=False).memberships)
-    return paginate([accounts.member_from(m) for m in pending], page, Member.to_invitation,
-                    lambda member: member.membership_id)
+    listed = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=page.total))
+    return paginate([accounts.member_from(m) for m in listed.memberships], page, Member.to_invitation,
+                    lambda member: member.membership_id, total=listed.total if page.total else None)
 
 
 def revoke(request: Request, invitation_id: str) -> Any:
@@ -99,7 +99,7 @@ def revoke(request: Request, invitation_id: str) -> Any:
         Event("member.invitation_revoked", tenant_id, {"invitation_id": invitation.membership_id}),
         undo=lambda: None,  # re-creating it would need the invitee's consent again; the revocation stands
     )
-    return {"revoked": invitation.to_invitation(), "audit_id": audit_id(entry)}
+    return {"invitation": invitation.to_invitation(), "revoked": True, "audit_id": audit_id(entry)}
 
 
 def _as_inviter(users: Users, inviter_id: str, identity: Identity) -> Client:

@@ -35,9 +35,19 @@ def list_members(request: Request) -> Any:
     teams = appwrite_access.teams(request)
     queries = [Query.equal("confirm", [True]), Query.limit(page.limit + 2)]  # +1 for "more", +1 for the inviter
     queries += [Query.cursor_after(page.cursor)] if page.cursor else []
-    memberships = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=False).memberships)
-    members = [accounts.member_from(m) for m in memberships if not accounts.is_service_membership(m)]
-    return paginate(members[: page.limit + 1], page, Member.to_public, lambda member: member.membership_id)
+    listed = listing(lambda: teams.list_memberships(identity.tenant_id or "", queries, total=page.total))
+    members = [accounts.member_from(m) for m in listed.memberships if not accounts.is_service_membership(m)]
+    total = listed.total - _inviters(teams, identity.tenant_id or "") if page.total else None
+    return paginate(members[: page.limit + 1], page, Member.to_public, lambda member: member.membership_id,
+                    total=total)
+
+
+def _inviters(teams: Teams, tenant_id: str) -> int:
+    """Appwrite's count includes the inviter's service membership: one more call, only for ``?total=true``
+    (found by its name, then told apart by its role, so a member who calls themselves so still counts)."""
+    queries = [Query.equal("confirm", [True]), Query.equal("userName", [accounts.INVITER_NAME]), Query.limit(10)]
+    found = teams.list_memberships(tenant_id, queries, total=False).memberships
+    return sum(1 for membership in found if accounts.is_service_membership(membership))
 
 
 def change_role(request: Request, user_id: str) -> Any:
@@ -90,7 +100,7 @@ def remove(request: Request, user_id: str) -> Any:
         Event("member.removed", tenant_id, {"user_id": user_id, "role": member.role}),
         undo=restore,
     )
-    return {"removed": member.to_public(), "audit_id": audit_id(entry)}
+    return {"member": member.to_public(), "removed": True, "audit_id": audit_id(entry)}
 
 
 # -- rules -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bigtech.errors import NotFound
 from bigtech.http import Request, Response, text_response
 from bigtech.identity import AppwriteDirectory, resolve
 from bigtech.ops.usage import CSV_COLUMNS, invoice, tenant_usage, to_csv
+from bigtech.plugins.contract import to_cents
 from bigtech.tenancy import find_tenant
 
 READ_ACTION = "platform_invoices.read"
@@ -46,8 +47,19 @@ def read(request: Request) -> Any:
         return text_response(to_csv(invoices), 200, "text/csv; charset=utf-8")
     if query.format == "pdf":
         return Response(200, as_pdf(query.period, invoices), {"content-type": "application/pdf"})
-    return {"period": query.period, "items": invoices,
-            "total_fee_cents": sum(item["fee"]["total_cents"] for item in invoices)}
+    return {"invoice_report": {"id": query.period, "period": query.period,
+                               "invoices": [public_invoice(item) for item in invoices],
+                               "total_fee_cents": sum(item["fee"]["total_cents"] for item in invoices),
+                               "currency": "BRL"}}
+
+
+def public_invoice(item: dict[str, Any]) -> dict[str, Any]:
+    """One tenant's invoice as JSON (docs/api-style.md): an ``id``, money in integer cents with its currency
+    (the CSV keeps ``provider_cost_brl`` and ``fee_*`` columns for spreadsheets)."""
+    shown = {key: value for key, value in item.items() if key not in ("fee", "provider_cost_brl")}
+    return {"id": f"{item['tenant_id']}-{item['period']}", **shown,
+            "provider_cost_cents": to_cents(item["provider_cost_brl"]),
+            "platform_fee": {**item["fee"], "currency": "BRL"}, "currency": "BRL"}
 
 
 def as_pdf(period: str, invoices: list[dict[str, Any]]) -> bytes:

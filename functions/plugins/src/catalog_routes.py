@@ -13,10 +13,12 @@ from bigtech.audit import AuditTrail, audit_id
 from bigtech.audited import Actor, commit_change
 from bigtech.http import Request
 from bigtech.identity import current
+from bigtech.pagination import unpaged
 from bigtech.plugin_loader import catalog
 
 
 class CatalogQuery(BaseModel):
+    total: bool = False  # ?total=true (docs/api-style.md)
     model_config = ConfigDict(extra="ignore")
 
     type: str | None = None
@@ -28,7 +30,7 @@ def list_catalog(request: Request) -> Any:
     manifests = catalog.load_catalog(appwrite_access.tables(request))
     items = [catalog.to_public(m) for _, m in sorted(manifests.items())
              if query.type in (None, m.type) and query.category in (None, m.category)]
-    return {"items": items, "next_cursor": None}
+    return unpaged(items, query)
 
 
 def sync(request: Request) -> Any:

@@ -13,6 +13,7 @@ from bigtech import appwrite_access
 from bigtech.audited import Actor
 from bigtech.http import Request
 from bigtech.identity import current
+from bigtech.pagination import PageQuery, unpaged
 from bigtech.plugin_loader import PluginChange, apply, catalog, state
 
 PLUGIN_ID = r"^(fonte|consulta|pagamento|mercado|funcional)-[a-z0-9][a-z0-9-]{0,40}$"
@@ -46,7 +47,7 @@ def list_plugins(request: Request) -> Any:
         public = plugin.to_public(manifests.get(plugin_id))
         public["dependencies"] = manifests[plugin_id].dependencies.model_dump() if plugin_id in manifests else None
         items.append(public)
-    return {"items": items, "next_cursor": None}
+    return unpaged(items, request.query_model(PageQuery))
 
 
 def _change(request: Request, change: PluginChange) -> Any:

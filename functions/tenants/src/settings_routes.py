@@ -18,9 +18,13 @@ from bigtech.schema.core import CORE_DATABASE_ID
 from bigtech.uow import UnitOfWork
 
 
+def public(settings: PlatformSettings) -> dict:
+    """The settings as the API shows them: the platform's one row (``id``), cents with their currency."""
+    return {"id": SETTINGS_ROW, **settings.model_dump(), "currency": "BRL"}
+
 def read(request: Request) -> Any:
     settings, _ = platform_settings.load(appwrite_access.tables(request))
-    return {"settings": settings.model_dump()}
+    return {"settings": public(settings)}
 
 
 def update(request: Request) -> Any:
@@ -59,4 +63,4 @@ def update(request: Request) -> Any:
     stage(UnitOfWork())  # validate against the current values before writing anything
     entry, new = commit_change(tables, AuditTrail.platform(), Actor.of(identity), action="settings.update",
                                resource=("settings", SETTINGS_ROW), details={"changes": changes}, stage=stage)
-    return {"settings": new.model_dump() if new else None, "audit_id": audit_id(entry)}
+    return {"settings": public(new) if new else None, "audit_id": audit_id(entry)}

@@ -75,7 +75,7 @@ def create(request: Request) -> Any:
         tenant, execution_id = get_tenant(tables, body.id), None
     return Response(202, {
         "tenant": tenant.to_public(),
-        "owner": {"user_id": owner_id, "email": body.owner_email, "created": owner_created},
+        "owner": {"id": owner_id, "email": body.owner_email, "created": owner_created},
         "provisioning": {"status": tenant.provisioning, "execution_id": execution_id},
         "audit_id": audit_id(entry),
     })
@@ -87,8 +87,9 @@ def list_tenants(request: Request) -> Any:
     queries = [Query.order_asc("$createdAt"), *page_queries(query)]
     if query.status:
         queries.insert(0, Query.equal("status", [query.status]))
-    rows = listing(lambda: tables.list_rows(CORE_DATABASE_ID, TENANTS_TABLE, queries, total=False).rows)
-    return paginate([tenant_from_row(row) for row in rows], query, Tenant.to_public, lambda tenant: tenant.id)
+    listed = listing(lambda: tables.list_rows(CORE_DATABASE_ID, TENANTS_TABLE, queries, total=query.total))
+    return paginate([tenant_from_row(row) for row in listed.rows], query, Tenant.to_public, lambda tenant: tenant.id,
+                    total=listed.total if query.total else None)
 
 
 def read(request: Request, tenant_id: str) -> Any:

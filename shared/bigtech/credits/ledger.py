@@ -70,7 +70,7 @@ def to_public(row: Any) -> dict[str, Any]:
         "id": getattr(row, "id", data.get("$id")),
         "wallet_id": data.get("wallet_id"),
         "type": kind,
-        "amount": amount,
+        "amount_credits": amount,
         "balance_effect": effect(kind, amount),
         "idempotency_key": data.get("idempotency_key"),
         "reference_type": data.get("reference_type"),

@@ -30,7 +30,9 @@ class Wallet:
     updated_at: str | None = None
 
     def to_public(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "balance": self.balance, "held": self.held, "updated_at": self.updated_at}
+        # a wallet is keyed by its owner: ``id`` is the wallet's, ``user_id`` names the owner (the same value)
+        return {"id": self.user_id, "user_id": self.user_id, "balance": self.balance, "held": self.held,
+                "updated_at": self.updated_at}
 
 
 def read_wallet(tables: TablesDB, database_id: str, user_id: str) -> Wallet:

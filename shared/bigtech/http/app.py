@@ -38,7 +38,7 @@ from .routing import Route, Router
 # ``route.action``); raise a BigtechError to refuse the request.
 BeforeHook = Callable[[Request, Route], None]
 
-INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Internal error.", "details": None}}
+INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Internal error.", "details": []}}
 
 
 def error_response(error: BigtechError) -> Response:

@@ -35,9 +35,24 @@ def validation_details(error: ValidationError) -> list[dict[str, str]]:
     return details
 
 
-def unprocessable(error: ValidationError) -> Unprocessable:
+# pydantic error types that mean "this value is not of the field's type at all" (a string where an
+# integer goes, an object where a list goes, a float for a strict integer): the request is malformed.
+_NUMBER_PARSING = frozenset({"int_parsing", "float_parsing", "bool_parsing", "decimal_parsing", "int_from_float",
+                             "int_parsing_size"})
+
+
+def is_type_error(kind: str) -> bool:
+    return kind.endswith("_type") or kind in _NUMBER_PARSING
+
+
+def unprocessable(error: ValidationError) -> BadRequest | Unprocessable:
+    """pydantic's errors as the style guide's answer (docs/api-style.md, "400 or 422"): a value of the wrong
+    type that cannot be read as the field's type → 400 ``invalid_type``; otherwise (missing, out of range,
+    not allowed, unknown field…) → 422 ``validation_failed``. Both name every field in ``details``."""
     details = validation_details(error)
     fields = ", ".join(sorted({d["field"] for d in details}))
+    if any(is_type_error(str(item.get("type", ""))) for item in error.errors(include_url=False)):
+        return BadRequest(f"Fields of the wrong type: {fields}.", code="invalid_type", details=details)
     return Unprocessable(f"Invalid fields: {fields}.", details=details)
 
 
@@ -139,8 +154,12 @@ class Request:
         return self._json
 
     def model(self, model: type[ModelT]) -> ModelT:
-        """Validate the JSON body with a pydantic model: an empty body counts as ``{}``; invalid → 422."""
+        """Validate the JSON body with a pydantic model: an empty body counts as ``{}``; a body that is
+        not a JSON object is malformed (400 ``invalid_body``); an object with invalid fields → 422
+        (docs/api-style.md, "400 or 422")."""
         data = self.json()
+        if data is not None and not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object.", code="invalid_body")
         try:
             return model.model_validate({} if data is None else data)
         except ValidationError as error:

@@ -48,7 +48,7 @@ class TenantPlugin:
     def to_public(self, manifest: Manifest | None = None) -> dict[str, Any]:
         """Safe to return: non-secret config, the *names* of the secrets that are set, never their values."""
         public: dict[str, Any] = {
-            "plugin_id": self.plugin_id, "enabled": self.enabled, "config": dict(self.config),
+            "id": self.plugin_id, "enabled": self.enabled, "config": dict(self.config),
             "secrets_set": list(self.secret_fields), "priority": self.priority, "version": self.version,
             "updated_at": self.updated_at,
         }

@@ -5,12 +5,15 @@ body and gets a ``PluginResult`` back, **always with HTTP 200** once the request
 outcome (``ok``, ``not_found``, ``input_error``, ``retryable``, ``failed``) is in ``status``, because
 a "nada consta" or a refused CPF is a normal, often billable, answer and not a transport failure.
 
-Money (``provider_cost``) is a ``Decimal`` and travels as a JSON string (``"0.20"``), never a float.
+Money is integer cents (docs/api-style.md): a fonte reports what the provider charged as
+``provider_cost_cents`` (``20`` for R$ 0,20). A plugin built before that may still send the legacy
+decimal string ``provider_cost`` (``"0.20"``): it is read as cents (half up) and never sent back.
+``provider_cost`` stays readable in code as a ``Decimal`` of reais.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -114,7 +117,36 @@ class PluginContext(BaseModel):
     __str__ = __repr__
 
 
-class SourceAttempt(BaseModel):
+def to_cents(value: Any) -> int:
+    """Reais (``Decimal``, ``"0.20"``, ``1``) → integer cents, half up."""
+    return int((Decimal(str(value)) * 100).quantize(Decimal("1"), ROUND_HALF_UP))
+
+
+def _legacy_cost(data: Any) -> Any:
+    """``provider_cost`` (reais, decimal) given to a constructor or by an older plugin → ``provider_cost_cents``."""
+    if isinstance(data, dict) and "provider_cost" in data:
+        data = dict(data)
+        cost = data.pop("provider_cost")
+        data.setdefault("provider_cost_cents", to_cents(cost or 0))
+    return data
+
+
+class ProviderCost(BaseModel):
+    """What the provider charged, in integer cents (BRL)."""
+
+    provider_cost_cents: int = Field(0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _legacy_cost(data)
+
+    @property
+    def provider_cost(self) -> Decimal:
+        return Decimal(self.provider_cost_cents) / 100
+
+
+class SourceAttempt(ProviderCost):
     """One call to one fonte, in the order tried: what CORE shows as ``sources`` and audits."""
 
     model_config = ConfigDict(extra="forbid")
@@ -122,7 +154,6 @@ class SourceAttempt(BaseModel):
     plugin: str
     status: Status
     billable: bool = False
-    provider_cost: Decimal = Decimal("0")
     elapsed_ms: int = 0
     query: str | None = None  # the fonte query (``cpf``, ``cnpj``, ``fipe``…) when a consulta made several
     error: PluginError | None = None
@@ -130,7 +161,7 @@ class SourceAttempt(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
-class PluginResult(BaseModel):
+class PluginResult(ProviderCost):
     """Answer of ``POST /execute`` (HTTP 200 whatever the status)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -140,7 +171,6 @@ class PluginResult(BaseModel):
     errors: list[PluginError] = Field(default_factory=list)
     sources: list[SourceAttempt] = Field(default_factory=list)
     billable: bool = False
-    provider_cost: Decimal = Decimal("0")
 
     @model_validator(mode="after")
     def _data_only_when_ok(self) -> PluginResult:
@@ -169,7 +199,7 @@ class PluginResult(BaseModel):
             status=status,
             errors=[PluginError(code=code, message=message, detail=detail)],
             billable=billable,
-            provider_cost=Decimal(str(provider_cost)),
+            provider_cost_cents=to_cents(provider_cost),
         )
 
     def to_json(self) -> dict[str, Any]:

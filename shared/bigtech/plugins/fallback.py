@@ -153,7 +153,7 @@ class FonteRun:
                 plugin=fonte.id,
                 status=result.status,
                 billable=result.billable,
-                provider_cost=result.provider_cost,
+                provider_cost_cents=result.provider_cost_cents,
                 elapsed_ms=elapsed_ms,
                 query=query,
                 error=result.first_error if result.status is not Status.OK else None,
@@ -185,7 +185,7 @@ class FonteRun:
             errors=list(errors or []),
             sources=list(self.attempts),
             billable=self.billable,
-            provider_cost=self.provider_cost,
+            provider_cost_cents=sum(a.provider_cost_cents for a in self.attempts if a.billable),
         )
 
 

@@ -32,7 +32,7 @@ import httpx
 from .. import documents
 from ..log import FunctionLogger
 from ..outbound import OutboundRefused
-from .contract import PluginContext, PluginResult, SourceAttempt, Status
+from .contract import PluginContext, PluginResult, SourceAttempt, Status, to_cents
 from .fonte import FontePlugin, FonteQuery
 from .manifest import Manifest
 
@@ -128,13 +128,14 @@ class HttpFonte(FontePlugin):
                billable: bool = False, provider_cost: Decimal = Decimal("0"), meta: dict[str, Any] | None = None,
                note: str | None = "") -> PluginResult:
         """The answer with its attempt record; logs ``→ <note or status> in N ms`` unless ``note`` is None."""
+        cost_cents = to_cents(provider_cost)
         if code:
             result = PluginResult.error(status, code, message, detail=detail, billable=billable,
                                         provider_cost=provider_cost)
         else:
-            result = PluginResult(status=status, data=data, billable=billable, provider_cost=provider_cost)
+            result = PluginResult(status=status, data=data, billable=billable, provider_cost_cents=cost_cents)
         result.sources = [SourceAttempt(
-            plugin=self.id, status=status, billable=billable, provider_cost=provider_cost,
+            plugin=self.id, status=status, billable=billable, provider_cost_cents=cost_cents,
             elapsed_ms=attempt.elapsed_ms,
             meta={"service": attempt.service, "http_status": attempt.http_status, **(meta or {})})]
         if note is not None:

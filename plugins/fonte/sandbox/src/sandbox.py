@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bigtech.plugins import FontePlugin, FonteQuery, PluginContext, PluginResult, SourceAttempt, Status
+from bigtech.plugins.contract import to_cents
 
 MAGIC = {
     "999": "not_found",
@@ -107,8 +108,9 @@ class SandboxFonte(FontePlugin):
 
         def billed(status: Status, data: dict[str, Any] | None = None, code: str | None = None,
                    message: str = "") -> PluginResult:
+            cents = to_cents(price)
             result = PluginResult.error(status, code, message, billable=True, provider_cost=price) if code else \
-                PluginResult(status=status, data=data, billable=True, provider_cost=price)
+                PluginResult(status=status, data=data, billable=True, provider_cost_cents=cents)
             meta.status = status
             result.sources = [meta]
             return result

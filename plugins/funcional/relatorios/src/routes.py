@@ -29,7 +29,7 @@ def _group_by(request: Request) -> str:
 
 def usage_report(request: Request) -> Any:
     who = viewer(request)
-    return _usage(who, period.from_query(request.query), _group_by(request))
+    return {"usage": _usage(who, period.from_query(request.query), _group_by(request))}  # a report: one resource
 
 
 def _usage(who: Viewer, span: period.Period, group_by: str) -> dict[str, Any]:
@@ -37,13 +37,14 @@ def _usage(who: Viewer, span: period.Period, group_by: str) -> dict[str, Any]:
     buckets, total = usage.build(who.reader.consultas(span, who.member), group_by, costs)
     value = who.credit_value_cents()
     return {"period": span.to_json(), "group_by": group_by, "member": who.member, "credit_value_cents": value,
+            "currency": "BRL",
             "items": [b.to_json(value, who.manager) for b in buckets], "totals": total.to_json(value, who.manager),
             "appwrite_calls": who.reader.calls}
 
 
 def statement_report(request: Request) -> Any:
     who = viewer(request)
-    return statement.build(who.reader, period.from_query(request.query), who.member)
+    return {"statement": statement.build(who.reader, period.from_query(request.query), who.member)}
 
 
 def export(request: Request, file: str) -> Any:
@@ -172,8 +173,8 @@ def statement_pdf(request: Request, file: str) -> Any:
                ("Membro", who.member or "todos os membros"), ("Saldo inicial", report["opening_balance"]),
                ("Entradas", report["credits_in"]), ("Saídas", report["credits_out"]),
                ("Saldo final", report["closing_balance"]), ("Lançamentos", report["entries_count"])]
-    lines = [[e["created_at"][:19].replace("T", " ") if e["created_at"] else "", e["type"], e["amount"],
-              effect(e["type"], e["amount"]), f"{e['reference_type'] or ''} {e['reference_id'] or ''}".strip()]
+    lines = [[e["created_at"][:19].replace("T", " ") if e["created_at"] else "", e["type"], e["amount_credits"],
+              effect(e["type"], e["amount_credits"]), f"{e['reference_type'] or ''} {e['reference_id'] or ''}".strip()]
              for e in report["entries"]]
     body = pdfs.statement(who.issuer, month, summary, lines, report["truncated"])
     name = f"extrato-{month}.pdf"

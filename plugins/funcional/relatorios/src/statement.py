@@ -21,7 +21,8 @@ def order_json(row: Any) -> dict[str, Any]:
     data = row.data
     return {"id": row.id, "created_at": getattr(row, "createdat", None), "user_id": data.get("user_id"),
             "package_id": data.get("package_id"), "credits": data.get("credits"),
-            "amount_cents": data.get("amount_cents"), "method": data.get("method"), "status": data.get("status"),
+            "amount_cents": data.get("amount_cents"), "currency": "BRL", "method": data.get("method"),
+            "status": data.get("status"),
             "gateway": data.get("gateway"), "gateway_order_id": data.get("gateway_order_id"),
             "gateway_charge_id": data.get("gateway_charge_id"), "paid_at": data.get("paid_at")}
 

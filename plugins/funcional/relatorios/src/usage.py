@@ -42,7 +42,7 @@ class Bucket:
     def to_json(self, credit_value_cents: int, with_costs: bool) -> dict[str, Any]:
         value = self.credits * credit_value_cents
         out: dict[str, Any] = {"key": self.key, "count": self.count, "charged": self.charged, "credits": self.credits,
-                               "value_cents": value}
+                               "value_cents": value, "currency": "BRL"}
         if with_costs:
             cost = int((self.provider_cost * 100).quantize(Decimal("1"), ROUND_HALF_UP))
             out.update(provider_cost_cents=cost, margin_cents=value - cost)

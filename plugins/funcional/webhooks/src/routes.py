@@ -131,7 +131,7 @@ def delete_endpoint(request: Request, endpoint_id: str) -> Any:
     commit_change(ctx.tables, ctx.trail, ctx.actor, action="webhooks.delete",
                   resource=("webhook_endpoint", endpoint.id), details={"url": endpoint.url},
                   stage=lambda unit: unit.delete(ctx.store.database_id, ENDPOINTS, endpoint.id))
-    return {"deleted": True, "id": endpoint.id}
+    return {"endpoint": {"id": endpoint.id}, "deleted": True}
 
 
 def rotate_secret(request: Request, endpoint_id: str) -> Any:

@@ -5,7 +5,7 @@ execution of this function, and its outcome is POSTed to the callback, signed pe
    address — 422 ``invalid_callback_url`` otherwise, nothing run, nothing charged); the request gets an id
    (``r…``) and an idempotency key (the client's, else ``async:<id>``); an async execution of
    ``POST /internal/async`` (CORE's token: nobody else may start one) carries the job. Answer 202
-   ``{"id", "status": "pending", "idempotency_key"}``.
+   ``{"request": {"id", "status": "pending", "idempotency_key"}}``.
 2. ``run_job``: the key is loaded again (revoked or expired since → the callback says so, nothing
    charged), the consulta runs through the same seam with the job's idempotency key, and the result —
    the consulta, or the error envelope — is delivered.
@@ -81,7 +81,8 @@ def accept(request: Request, key: ApiKey, body: dict[str, Any]) -> Response:
     Functions(appwrite_access.key_client(request)).create_execution(
         PLUGIN_ID, body=payload, xasync=True, path=JOB_PATH, method=ExecutionMethod.POST,
         headers=core_calls.headers(PLUGIN_ID, "POST", JOB_PATH, payload))
-    return json_response({"id": request_id, "status": "pending", "idempotency_key": job.idempotency_key}, 202)
+    return json_response({"request": {"id": request_id, "status": "pending", "idempotency_key": job.idempotency_key}},
+                         202)
 
 
 def _flow_request(request: Request, job: Job) -> Request:
@@ -107,14 +108,14 @@ def run_job(request: Request) -> Any:
         key = ApiKey.from_row(keys.load(tables, job.key_id))
         check_key(key, None, None)
         answer = consulta_seam.run_consulta(_flow_request(request, job), key, tables)
-        outcome = {"type": "consulta.completed", "data": {"request_id": job.request_id, "consulta": answer.body}}
+        outcome = {"type": "consulta.completed", "data": {"request_id": job.request_id, **answer.body}}
     except BigtechError as error:
         outcome = {"type": "consulta.refused", "data": {"request_id": job.request_id, **error.to_body()}}
         key = None
     except AppwriteException as error:
         log.exception(f"async {job.request_id}: the consulta could not run", error)
         outcome = {"type": "consulta.refused", "data": {"request_id": job.request_id, "error": {
-            "code": "unavailable", "message": "The consulta could not run; try again.", "details": None}}}
+            "code": "unavailable", "message": "The consulta could not run; try again.", "details": []}}}
         key = None
     if key is None:  # refused before the flow (revoked key…): still tell the caller, signed if possible
         try:

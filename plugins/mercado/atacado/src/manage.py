@@ -24,7 +24,7 @@ from bigtech.credits import SERVICE_WALLET, ensure_wallet
 from bigtech.errors import NotFound, Unprocessable
 from bigtech.http import Request, created
 from bigtech.identity import Identity, current
-from bigtech.pagination import ID_PATTERN
+from bigtech.pagination import ID_PATTERN, PageQuery, unpaged
 from bigtech.uow import UnitOfWork
 
 from . import keys
@@ -118,7 +118,7 @@ def list_keys(request: Request) -> Any:
     rows = tables.list_rows(keys.DATABASE, keys.TABLE, [
         Query.equal("tenant_id", [identity.tenant_id or ""]), Query.order_desc("$createdAt"),
         Query.limit(MAX_KEYS_LISTED)], total=False).rows
-    return {"items": [ApiKey.from_row(row).to_public() for row in rows]}
+    return unpaged([ApiKey.from_row(row).to_public() for row in rows], request.query_model(PageQuery))
 
 
 def update_key(request: Request, key_id: str) -> Any:

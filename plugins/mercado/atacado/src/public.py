@@ -19,7 +19,7 @@ from bigtech import appwrite_access
 from bigtech.credits import read_wallet
 from bigtech.errors import NotFound
 from bigtech.http import Request
-from bigtech.pagination import ID_PATTERN, PageQuery, listing, newest_first, paginate
+from bigtech.pagination import ID_PATTERN, PageQuery, listing, newest_first, page_of
 from bigtech.schema.tenant import tenant_database_id
 
 from . import callbacks, consulta_seam
@@ -69,7 +69,7 @@ def read_consulta(request: Request, consulta_id: str) -> Any:
         raise
     if row.data.get("api_key_id") != key.id:
         raise NotFound("Consulta not found.", code="consulta_not_found")
-    return _public(row)
+    return {"consulta": _public(row)}
 
 
 class ListQuery(PageQuery):
@@ -81,15 +81,15 @@ def list_consultas(request: Request) -> Any:
     query = request.query_model(ListQuery)
     tables = appwrite_access.tables(request)
     queries = [Query.equal("api_key_id", [key.id]), *newest_first(query)]
-    rows = listing(lambda: tables.list_rows(tenant_database_id(key.tenant_id), TABLE, queries, total=False).rows)
-    return paginate(rows, query, lambda row: _public(row, with_result=False), lambda row: row.id)
+    listed = listing(lambda: tables.list_rows(tenant_database_id(key.tenant_id), TABLE, queries, total=query.total))
+    return page_of(listed, query, lambda row: _public(row, with_result=False))
 
 
 def balance(request: Request) -> Any:
     key = current_key(request)
     wallet = read_wallet(appwrite_access.tables(request), tenant_database_id(key.tenant_id), key.wallet_id)
-    return {"wallet_id": key.wallet_id, "balance": wallet.balance, "held": wallet.held,
-            "available": wallet.balance, "updated_at": wallet.updated_at}
+    return {"balance": {"id": key.wallet_id, "wallet_id": key.wallet_id, "balance": wallet.balance,
+                        "held": wallet.held, "available": wallet.balance, "updated_at": wallet.updated_at}}
 
 
 class UsageQuery(BaseModel):
@@ -126,6 +126,8 @@ def usage(request: Request) -> Any:
         cursor = rows[-1].id
     items = [{"day": day, "category": category, "count": b["count"], "credits": b["credits"],
               "tiers": sorted(b["tiers"])} for (day, category), b in sorted(totals.items())]
-    return {"api_key_id": key.id, "since": since.date().isoformat(), "items": items,
-            "total": {"count": sum(i["count"] for i in items), "credits": sum(i["credits"] for i in items)},
-            "truncated": seen >= MAX_USAGE_ROWS}
+    # a report, so one resource (docs/api-style.md): its rows are not a page of a list
+    return {"usage": {"id": key.id, "api_key_id": key.id, "since": since.date().isoformat(), "rows": items,
+                      "totals": {"count": sum(i["count"] for i in items),
+                                 "credits": sum(i["credits"] for i in items)},
+                      "truncated": seen >= MAX_USAGE_ROWS}}

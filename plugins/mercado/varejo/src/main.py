@@ -37,8 +37,12 @@ def price_list(request: Request) -> Any:
     tables = appwrite_access.tables(request)
     config = market.varejo_config(tables, identity.database_id)
     prices, source = market.prices(tables, identity.database_id, tenant.settings, config)
-    return {"source": source, "currency": "credits", "prices": prices,
-            "products": list((config or {}).get("products") or []), "packages": market.active_packages(config)}
+    # docs/api-style.md: one resource, credits and cents named so (the config's ``price`` is in credits)
+    products = [{**{k: v for k, v in product.items() if k != "price"}, "price_credits": product.get("price")}
+                for product in (config or {}).get("products") or []]
+    packages = [{**package, "currency": "BRL"} for package in market.active_packages(config)]
+    return {"price_list": {"id": identity.tenant_id, "source": source, "price_credits_by_category": prices,
+                           "products": products, "packages": packages}}
 
 
 _plugin_gate = core_only(PLUGIN.id)

@@ -1,0 +1,79 @@
+"""Async consultas, the running half: ``POST /internal/run``, executed asynchronously by ``deferred.accept``.
+
+Only this function may start it (CORE's token over the exact body: 401 ``core_only`` otherwise). It runs
+the unchanged ``service.run_consulta`` as the member who asked, under the claim ``accept`` made; the one
+difference is where the consulta row lands: ``accept`` already wrote it ``pending``, so the flow's final
+row *updates* it (``ResumedGateway.transact``) instead of creating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from bigtech import idempotency, uow
+from bigtech.audited import Actor
+from bigtech.errors import BigtechError, Unauthorized
+from bigtech.http import Request
+from bigtech.plugins import core_calls, validate_input
+from bigtech.uow import UnitOfWork
+
+from . import deferred
+from .create import AppwriteGateway, answer
+from .models import ConsultaBody
+from .service import ConsultaCommand, run_consulta
+
+T = TypeVar("T")
+
+
+class ResumedGateway(AppwriteGateway):
+    """The flow's gateway for a consulta ``accept`` already claimed and wrote ``pending``."""
+
+    def __init__(self, request: Request, job: deferred.Job) -> None:
+        super().__init__(request)
+        self.job = job
+
+    def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim:
+        return idempotency.Claim(database_id, idempotency.row_id(scope, key), scope, key, self.job.claimed_at)
+
+    def transact(self, build: Callable[[UnitOfWork], T]) -> T:
+        def onto_pending(unit: UnitOfWork) -> T:
+            result = build(unit)
+            for operation in unit.operations:
+                if operation["action"] == "create" and operation["tableId"] == deferred.TABLE \
+                        and operation["rowId"] == self.job.consulta_id:
+                    operation["action"] = "update"  # the pending row becomes the final one
+            return result
+
+        return uow.run(self.tables, onto_pending)
+
+
+def command_of(job: deferred.Job) -> ConsultaCommand:
+    body = ConsultaBody.model_validate(job.body)
+    return ConsultaCommand(
+        tenant_id=job.tenant_id, database_id=job.database_id, actor=Actor(job.user_id, job.role, job.ip,
+                                                                          job.actor_name),
+        settings=job.settings, body=body, lookup=validate_input(body.category, body.lookup_input()),
+        idempotency_key=job.idempotency_key, fingerprint=job.fingerprint, document_hash=job.document_hash)
+
+
+def run(request: Request) -> Any:
+    if not core_calls.verify(request.header(core_calls.HEADER), deferred.FUNCTION_ID, request.method, request.path,
+                             request.body):
+        raise Unauthorized("This route is called by the consultas function only.", code="core_only")
+    job = request.model(deferred.Job)
+    gateway = ResumedGateway(request, job)
+    command = command_of(job)
+    try:
+        outcome = run_consulta(command, gateway)
+    except BigtechError as error:  # refused (402, 409…): the flow released everything; the row says why
+        deferred.mark_failed(gateway.tables, job, error.code, error.message)
+        return {"consulta": {"id": job.consulta_id, "status": "failed", "error": {"code": error.code}}}
+    except Exception as error:
+        request.log.exception(f"consulta {job.consulta_id}: async run failed", error)
+        deferred.mark_failed(gateway.tables, job, "internal_error", "The consulta could not run; try again.")
+        raise
+    return answer(gateway, command, outcome)
+
+
+__all__ = ["ResumedGateway", "run"]
