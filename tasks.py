@@ -227,3 +227,10 @@ def restore(c: Context, tenant: str, backup: str = "", to: str = "", yes: bool =
     """Restore a tenant's database from S3, verifying hashes, counts, ledger sums and the audit chain first."""
     _run_ops(c, ["restore", "--tenant", tenant, *(["--backup", backup] if backup else []),
                  *(["--to", to] if to else []), *(["--yes"] if yes else [])])
+
+
+@task(help={"check": "write nothing; fail if a committed document is out of date"})
+def openapi(c: Context, check: bool = False) -> None:
+    """Write docs/openapi/<function>.json, docs/openapi/bigtech.json and docs/errors.md from the code."""
+    with c.cd(str(REPO_ROOT)):
+        c.run(shlex.join([PYTHON, "scripts/openapi_docs.py", *(["--check"] if check else [])]), env=_env())
