@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install openapi-typescript (from the npm registry) into .tools/ — never globally — for the test that
-# proves the combined OpenAPI document generates TypeScript types (tests/unit/test_openapi_typescript.py)
-# and for frontends generating their types (docs/openapi.md). Called by scripts/bootstrap.sh; safe to
+# proves the combined OpenAPI document generates TypeScript types (tests/openapi/test_typescript.py)
+# and for frontends generating their types (docs/openapi.md); typescript and the Appwrite Web SDK type-check
+# the README's frontend example against them. Called by scripts/bootstrap.sh; safe to
 # run again (a no-op when the wanted version is there). Without npm, or offline, it says so and exits 0.
 set -uo pipefail
 
@@ -22,7 +23,7 @@ echo "==> installing openapi-typescript@$WANTED into .tools/"
 mkdir -p "$TOOLS"
 [ -f "$TOOLS/package.json" ] || echo '{"name": "bigtech-tools", "private": true}' > "$TOOLS/package.json"
 if timeout 300 npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "openapi-typescript@$WANTED" \
-        "typescript@5" >&2; then
+        "typescript@5" "appwrite@28" >&2; then
     rm -f "$TOOLS"/.openapi-typescript-*
     touch "$STAMP"
 else

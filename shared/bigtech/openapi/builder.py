@@ -51,6 +51,8 @@ SHARED_SCHEMAS: dict[str, Any] = {
     },
 }
 SHARED_NAMES = frozenset(SHARED_SCHEMAS)
+# A success body no model describes: any JSON object (a typed client sees {[key: string]: unknown}).
+ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 
 # Codes the request pipeline itself (bigtech.http: limits, parsing, upstream mapping) may answer.
 _QUERY_ERRORS = {"invalid_query": 400}
@@ -163,7 +165,7 @@ def _success(route: Route, seen: Inferred, schemas: _Schemas) -> tuple[str, dict
         return str(status), answer
     response = doc.response if doc else None
     model = _model_of(response)
-    schema = schemas.ref(model) if model else (dict(response) if isinstance(response, dict) else {"type": "object"})
+    schema = schemas.ref(model) if model else (dict(response) if isinstance(response, dict) else ANY_OBJECT)
     media: dict[str, Any] = {"schema": schema}
     if doc and doc.response_example is not None:
         media["example"] = doc.response_example
