@@ -1,5 +1,5 @@
 // A frontend calling two Bigtech routes through the Appwrite Web SDK, typed from the OpenAPI document.
-// Types:  npx openapi-typescript docs/openapi/bigtech.json -o src/bigtech.ts   (docs/openapi.md)
+// Types:  npx openapi-typescript docs/openapi/bigtech.json -o src/bigtech.ts --default-non-nullable false   (docs/openapi.md)
 // tests/openapi/test_typescript.py type-checks this file (tsc --strict) against freshly generated types.
 import { Account, Client, ExecutionMethod, Functions } from "appwrite";
 import type { components, paths } from "./bigtech";

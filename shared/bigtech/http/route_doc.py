@@ -22,7 +22,8 @@ class RouteDoc:
     # A pydantic model or a JSON Schema dict for the success body (default: any JSON object).
     response: Any = None
     status: int | None = None  # the success status when inference cannot see it (e.g. a 202)
-    content_type: str | None = None  # a non-JSON success body: "text/csv", "application/pdf", …
+    # The success body's media type(s), when not JSON or not only JSON: "text/csv", ("application/json", "text/csv")
+    content_type: str | tuple[str, ...] | None = None
     body: Any = None  # the request body model when the handler validates it somewhere inference cannot see
     query: Any = None  # the query model, likewise
     # Extra query parameters a handler reads by hand: {name: JSON Schema}.

@@ -61,7 +61,6 @@ _BODY_ERRORS = {"invalid_json": 400, "invalid_body": 400, "payload_too_large": 4
 _MODEL_ERRORS = {"validation_failed": 422}
 _UPSTREAM_ERRORS = {"invalid_request": 400, "upstream_error": 502}
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
-_TEXTY = ("text/", "application/pdf", "application/octet-stream")
 
 
 def operation_id(function_id: str, route: Route) -> str:
@@ -157,19 +156,24 @@ def _success(route: Route, seen: Inferred, schemas: _Schemas) -> tuple[str, dict
     answer: dict[str, Any] = {"description": (doc.summary if doc and doc.summary else _STATUS_TEXT.get(status, "OK"))}
     if status == 204:
         return "204", answer
-    content_type = (doc.content_type if doc and doc.content_type else None) or seen.content_type
-    if content_type and content_type.startswith(_TEXTY) and not content_type.endswith("json"):
-        fmt = "binary" if content_type == "application/pdf" else None
-        schema: dict[str, Any] = {"type": "string", **({"format": fmt} if fmt else {})}
-        answer["content"] = {content_type: {"schema": schema}}
-        return str(status), answer
+    declared = doc.content_type if doc and doc.content_type else None
+    kinds = [declared] if isinstance(declared, str) else list(declared or ())
+    if not kinds:  # inferred: JSON, plus whatever else the handler may send (a CSV or PDF format)
+        kinds = ["application/json", *seen.content_types]
     response = doc.response if doc else None
     model = _model_of(response)
-    schema = schemas.ref(model) if model else (dict(response) if isinstance(response, dict) else ANY_OBJECT)
-    media: dict[str, Any] = {"schema": schema}
-    if doc and doc.response_example is not None:
-        media["example"] = doc.response_example
-    answer["content"] = {content_type or "application/json": media}
+    content: dict[str, Any] = {}
+    for kind in kinds:
+        if kind.endswith("json"):
+            schema = schemas.ref(model) if model else (dict(response) if isinstance(response, dict) else ANY_OBJECT)
+            media: dict[str, Any] = {"schema": schema}
+            if doc and doc.response_example is not None:
+                media["example"] = doc.response_example
+        else:
+            binary = not kind.startswith("text/")
+            media = {"schema": {"type": "string", **({"format": "binary"} if binary else {})}}
+        content[kind] = media
+    answer["content"] = content
     return str(status), answer
 
 

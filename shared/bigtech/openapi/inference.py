@@ -4,8 +4,9 @@ From the source of the handler (and, transitively, of the first-party functions 
 deep) it collects:
 
 - ``request.model(X)`` / ``request.query_model(X)``: the body and query models;
-- ``created(…)`` → 201, ``no_content()`` → 204, ``json_response(…, 202)`` → that status,
-  ``text_response(…, content_type=…)`` / ``Response(…, {"content-type": …})`` → a non-JSON body;
+- ``created(…)`` → 201, ``no_content()`` → 204, ``json_response(…, 202)`` → that status (in the handler
+  itself), ``text_response(…, content_type=…)`` / ``Response(…, {"content-type": …})`` anywhere → a
+  non-JSON body it may answer with (besides JSON);
 - ``raise Cls(…, code="…")`` / ``Cls.field(…, code="…")`` with ``Cls`` a ``BigtechError``: the codes
   (the class's default code when none is given) it may answer with;
 - ``idempotency.key_of(request)``-style reads of well-known headers.
@@ -40,7 +41,7 @@ class Inferred:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     status: int | None = None
-    content_type: str | None = None
+    content_types: list[str] = field(default_factory=list)  # non-JSON bodies it may answer with
     errors: dict[str, int] = field(default_factory=dict)  # code → status
     headers: set[str] = field(default_factory=set)
 
@@ -118,8 +119,7 @@ def _visit(function: Any, found: Inferred, seen: set[int], depth: int, top: bool
             if not has_dynamic_code:
                 found.errors.setdefault(code if isinstance(code, str) else cls.default_code, cls.status)
             continue
-        if top:
-            _success(node, target, found)
+        _success(node, target, found, top, scope)
         if getattr(target, "__module__", "") == "bigtech.idempotency" and getattr(target, "__name__", "") == "read_key":
             found.headers.add("idempotency-key")
         if inspect.isfunction(target) and _root(target) in roots:
@@ -131,24 +131,49 @@ def _visit(function: Any, found: Inferred, seen: set[int], depth: int, top: bool
                     _visit(member, found, seen, depth + 1, False, roots)
 
 
-def _success(node: ast.Call, target: Any, found: Inferred) -> None:
+def _media(value: Any) -> str | None:
+    return value.split(";", 1)[0].strip().lower() if isinstance(value, str) and "/" in value else None
+
+
+def _argument(node: ast.Call, index: int, name: str, scope: dict[str, Any]) -> Any:
+    """A call's argument by position or keyword, resolved to a constant where it is one."""
+    value = node.args[index] if len(node.args) > index else next(
+        (k.value for k in node.keywords if k.arg == name), None)
+    if value is None:
+        return None
+    if isinstance(value, ast.Constant):
+        return value.value
+    resolved = _resolve(value, scope)
+    return resolved if isinstance(resolved, str | int) else value
+
+
+def _success(node: ast.Call, target: Any, found: Inferred, top: bool, scope: dict[str, Any]) -> None:
+    """Success statuses (the handler's own calls) and non-JSON content types (at any depth)."""
     name = getattr(target, "__name__", "")
-    module = getattr(target, "__module__", "") or ""
-    if not module.startswith("bigtech.http"):
+    if not (getattr(target, "__module__", "") or "").startswith("bigtech.http"):
         return
-    if name == "created":
+    if top and name == "created":
         found.status = found.status or 201
-    elif name == "no_content":
+    elif top and name == "no_content":
         found.status = found.status or 204
-    elif name == "json_response":
-        status = _constant(node.args[1]) if len(node.args) > 1 else next(
-            (_constant(k.value) for k in node.keywords if k.arg == "status"), None)
+    elif top and name == "json_response":
+        status = _argument(node, 1, "status", scope)
         if isinstance(status, int) and 200 <= status < 300 and found.status is None:
             found.status = status
     elif name == "text_response":
-        kind = _constant(node.args[2]) if len(node.args) > 2 else next(
-            (_constant(k.value) for k in node.keywords if k.arg == "content_type"), None)
-        found.content_type = found.content_type or (kind if isinstance(kind, str) else "text/plain")
+        kind = _argument(node, 2, "content_type", scope)
+        media = _media(kind) if isinstance(kind, str) else "text/plain" if kind is None else None
+        if media and media not in found.content_types:
+            found.content_types.append(media)
+    elif name == "Response":
+        headers = _argument(node, 2, "headers", scope)
+        if isinstance(headers, ast.Dict):
+            for key, value in zip(headers.keys, headers.values, strict=True):
+                if isinstance(key, ast.Constant) and str(key.value).lower() == "content-type":
+                    constant = value.value if isinstance(value, ast.Constant) else _resolve(value, scope)
+                    media = _media(constant)
+                    if media and media not in found.content_types:
+                        found.content_types.append(media)
 
 
 def infer(handler: Any) -> Inferred:
