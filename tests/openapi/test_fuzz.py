@@ -7,6 +7,7 @@ deep; platform routes answer their documented 403). Bounded: a few examples per 
 from __future__ import annotations
 
 import json
+import os
 
 import openapi_docs
 import pytest
@@ -22,7 +23,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.support.actors import create_tenant, platform_admin
 from tests.support.execution_adapter import ExecutionAdapter
 
-EXAMPLES = 1  # per operation (plus its explicit example): ~190 executions
+# Generated examples per operation (plus its explicit example): ~190 executions by default; raise it for a
+# deeper run (BIGTECH_FUZZ_EXAMPLES=20 scripts/test tests/openapi/test_fuzz.py).
+EXAMPLES = int(os.environ.get("BIGTECH_FUZZ_EXAMPLES", "1"))
 SCHEMA = schemathesis.openapi.from_dict(json.loads((openapi_docs.OUT / openapi_docs.COMBINED).read_text()))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
