@@ -1,5 +1,5 @@
 """Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bootstrap, migrate, bench, schedule,
-audit-verify.
+audit-verify, openapi.
 
 The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
 ``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
