@@ -111,8 +111,13 @@ def _parameters(route: Route, seen: Inferred, schemas: _Schemas, sec: list[Any])
             if prop.get("description"):
                 entry["description"] = prop["description"]
             params.append(entry)
-    for name, prop in sorted((doc.query_params if doc else {}).items()):
-        params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    by_hand = {name: ({"type": "array", "items": {"type": "string"}} if repeated else {"type": "string"})
+               for name, repeated in seen.query_params.items()}
+    by_hand.update(doc.query_params if doc else {})
+    known = {p["name"] for p in params if p["in"] == "query"}
+    for name, prop in sorted(by_hand.items()):
+        if name not in known:
+            params.append({"name": name, "in": "query", "required": False, "schema": prop})
     headers = set(seen.headers) | set(doc.headers if doc else ())
     if security.tenant_scoped(route.action, sec):
         headers.add("x-tenant-id")

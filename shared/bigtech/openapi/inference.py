@@ -9,7 +9,9 @@ deep) it collects:
   non-JSON body it may answer with (besides JSON);
 - ``raise Cls(…, code="…")`` / ``Cls.field(…, code="…")`` with ``Cls`` a ``BigtechError``: the codes
   (the class's default code when none is given) it may answer with;
-- ``idempotency.key_of(request)``-style reads of well-known headers.
+- ``idempotency.read_key(request)`` and ``request.header("…")`` reads of well-known headers;
+- query parameters read by hand: ``request.query.get("x")``, ``query["x"]`` (a ``query`` mapping),
+  ``request.query_list("x")`` (repeatable).
 
 It is a static approximation: a call through an object attribute (``plugin.execute``) is not followed,
 except that the methods of a first-party class the handler instantiates are visited (a gateway or a
@@ -44,6 +46,7 @@ class Inferred:
     content_types: list[str] = field(default_factory=list)  # non-JSON bodies it may answer with
     errors: dict[str, int] = field(default_factory=dict)  # code → status
     headers: set[str] = field(default_factory=set)
+    query_params: dict[str, bool] = field(default_factory=dict)  # read by hand: name → repeated (a list)?
 
 
 def _root(obj: Any) -> str:
@@ -70,6 +73,12 @@ def _tree(function: Any) -> ast.AST | None:
         return None
 
 
+def _is_query(node: ast.expr) -> bool:
+    """``request.query`` or a mapping named ``query`` (a helper handed ``request.query``)."""
+    return (isinstance(node, ast.Attribute) and node.attr == "query") or (
+        isinstance(node, ast.Name) and node.id == "query")
+
+
 def _constant(node: ast.expr | None) -> Any:
     return node.value if isinstance(node, ast.Constant) else None
 
@@ -94,9 +103,16 @@ def _visit(function: Any, found: Inferred, seen: set[int], depth: int, top: bool
             except ValueError:
                 continue
     for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and _is_query(node.value):
+            name = _constant(node.slice)
+            if isinstance(name, str):
+                found.query_params.setdefault(name, False)
         if not isinstance(node, ast.Call):
             continue
         func = node.func
+        if isinstance(func, ast.Attribute) and node.args and isinstance(_constant(node.args[0]), str) and (
+                (func.attr == "get" and _is_query(func.value)) or func.attr == "query_list"):
+            found.query_params[_constant(node.args[0])] = func.attr == "query_list"
         if isinstance(func, ast.Attribute) and func.attr in ("model", "query_model") and node.args:
             model = _resolve(node.args[0], scope)
             if isinstance(model, type) and issubclass(model, BaseModel):
