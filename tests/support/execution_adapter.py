@@ -11,6 +11,7 @@ called with the stack's API key, as CORE calls them.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,9 @@ class ExecutionAdapter:
         self.execute = execute
         self.tenant_id = tenant_id
         self.http = httpx.Client(timeout=60)
+        # (who answered: "function" or "appwrite", status class "2xx"…) → count, to prove the fuzz got in
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.refusals: list[str] = []  # a sample of what Appwrite refused before any function ran
 
     def close(self) -> None:
         self.http.close()
@@ -60,11 +64,15 @@ class ExecutionAdapter:
         if answer.status_code != 201:  # Appwrite itself refused the execution: hand its answer on as is
             response = httpx.Response(answer.status_code, headers=answer.headers, content=answer.content,
                                       request=request)
+            self.outcomes["appwrite", f"{answer.status_code // 100}xx"] += 1
+            if len(self.refusals) < 5:
+                self.refusals.append(f"{case.method} {case.formatted_path} → {answer.status_code} {answer.text[:160]}")
         else:
             execution = answer.json()
             response_headers = [(h["name"], h["value"]) for h in execution.get("responseHeaders") or []]
             response = httpx.Response(int(execution["responseStatusCode"]), headers=response_headers,
                                       content=(execution.get("responseBody") or "").encode(), request=request)
+            self.outcomes["function", f"{response.status_code // 100}xx"] += 1
         response.elapsed = answer.elapsed
         return response
 
