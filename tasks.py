@@ -1,5 +1,5 @@
 """Developer tasks (``invoke --list``): dev, test, lint, build, deploy, bootstrap, migrate, bench, schedule,
-audit-verify, backup, restore, smoke.
+audit-verify, backup, restore, smoke, openapi.
 
 The shell scripts stay the entry points that work on a fresh machine (``scripts/dev``,
 ``scripts/test``); these tasks wrap them and add what needs a running stack or the Appwrite CLI.
@@ -255,3 +255,10 @@ def smoke(c: Context, tenant: str = "smoke") -> None:
     except ops_error as error:
         raise Exit(str(error), code=1) from None
     print(json.dumps(result))
+
+
+@task(help={"check": "write nothing; fail if a committed document is out of date"})
+def openapi(c: Context, check: bool = False) -> None:
+    """Write docs/openapi/<function>.json, docs/openapi/bigtech.json and docs/errors.md from the code."""
+    with c.cd(str(REPO_ROOT)):
+        c.run(shlex.join([PYTHON, "scripts/openapi_docs.py", *(["--check"] if check else [])]), env=_env())

@@ -103,5 +103,7 @@ fi
 
 # The Appwrite CLI (for invoke deploy) into .tools/, when npm is available; never fatal.
 "$REPO_ROOT/scripts/install_appwrite_cli.sh" || true
+# openapi-typescript (TypeScript types from docs/openapi/bigtech.json) likewise.
+"$REPO_ROOT/scripts/install_openapi_typescript.sh" || true
 
 export PYTHONPATH="$REPO_ROOT/shared:$REPO_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"

@@ -49,6 +49,9 @@ _EVERYONE = TENANT_ROLES
 MATRIX: dict[str, Rule] = {
     # health (monitors, anonymous)
     "health.read": _rule("public"),
+    "errors.read": _rule("public"),  # health's GET /errors: the error-code catalogue
+    # every function's GET /openapi.json (added by bigtech.http.serve; no hook runs for it)
+    "openapi.read": _rule("public"),
     # auth
     "me.read": _rule("self", *_EVERYONE),
     # tenants (platform)

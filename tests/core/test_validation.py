@@ -88,7 +88,8 @@ def route_of(function_id: str, method: str, path: str) -> tuple[str, str, str]:
 
 def test_every_route_has_a_bad_input_case():
     covered = {route_of(f, m, p.replace("{a}", "x").replace("{viewer}", "x")) for f, m, p, *_ in BAD_INPUTS}
-    assert covered == {(f, r.method, r.path) for f, router in ROUTERS.items() for r in router.routes}
+    assert covered == {(f, r.method, r.path) for f, router in ROUTERS.items() for r in router.routes
+                       if r.action != "openapi.read"}  # takes no input
 
 
 @pytest.fixture(scope="module")

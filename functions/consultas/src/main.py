@@ -6,12 +6,16 @@ an async execution of ``/internal/run``), the history in ``history.py``.
 """
 
 from bigtech.http import Router, serve
+from bigtech.http.route_doc import RouteDoc
 from bigtech.identity import authenticate
 
 from . import create, history, worker
 
 router = Router()
-router.add("POST", "/", create.create, action="consultas.create")
+router.add("POST", "/", create.create, action="consultas.create",
+           doc=RouteDoc(summary="Run a paid consulta (charged once per idempotency-key)",
+                        example={"category": "cadastral", "document": "11144477735", "purpose": "Análise de crédito",
+                                 "legal_basis": "protecao_credito"}))
 router.add("POST", "/internal/run", worker.run, action="consultas.run")  # async consultas: CORE's token only
 router.add("GET", "/", history.list_consultas, action="consultas.list")
 router.add("GET", "/{consulta_id}", history.read, action="consultas.read")

@@ -13,6 +13,10 @@ Error mapping, in one place so every function answers alike:
 - anything else → the traceback goes to ``context.error`` (masked) and the caller gets a bare
   500 ``internal_error``: internals never leak into a response.
 
+Every function also answers ``GET /openapi.json`` with its own OpenAPI document (``bigtech.openapi``):
+``serve`` adds the route, and no ``before`` hook or rate limit runs for it (it needs no identity, makes
+no Appwrite call and reveals nothing the repository's docs/openapi/ does not).
+
 Before routing, the request passes the input limits (``limits.py``: body size, path length, path
 parameters that cannot be ids); after the ``before`` hooks, the rate limit (``bigtech.ratelimit``)
 counts the call when the hooks resolved an identity, and its ``RateLimit-*`` headers join the answer.
@@ -20,6 +24,7 @@ counts the call when the hooks resolved an identity, and its ``RateLimit-*`` hea
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,12 +37,15 @@ from . import limits, upstream
 from .observe import observe
 from .request import Request, unprocessable
 from .responses import Response, json_response, to_response
+from .route_doc import RouteDoc
 from .routing import Route, Router
 
 # Runs after routing and before the handler (e.g. authentication, the permission check on
 # ``route.action``); raise a BigtechError to refuse the request.
 BeforeHook = Callable[[Request, Route], None]
 
+OPENAPI_PATH = "/openapi.json"
+OPENAPI_ACTION = "openapi.read"  # public in the matrix; runs without the function's hooks
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Internal error.", "details": []}}
 
 
@@ -65,9 +73,10 @@ def _run(router: Router, request: Request, before: Sequence[BeforeHook]) -> Resp
     limits.check_body_size(request.body)
     request.path_params = params
     request.route = route
-    for hook in before:
-        hook(request, route)
-    _rate_limit(request, route)
+    if route.action != OPENAPI_ACTION:
+        for hook in before:
+            hook(request, route)
+        _rate_limit(request, route)
     response = to_response(route.handler(request, **params))
     response.headers = {**request.response_headers, **response.headers}
     return response
@@ -97,8 +106,28 @@ def handle(router: Router, context: Any, before: Sequence[BeforeHook] = ()) -> R
     return response
 
 
+def _add_openapi(router: Router) -> None:
+    """``GET /openapi.json``: this function's document, built once per function id (it is deterministic)."""
+    if any(route.method == "GET" and route.path == OPENAPI_PATH for route in router.routes):
+        return
+    built: dict[str, Any] = {}
+
+    def openapi(request: Request) -> Any:
+        from ..openapi import function_document  # local: only this route pays for the generator's imports
+
+        function_id = os.environ.get("APPWRITE_FUNCTION_ID") or "function"
+        if function_id not in built:
+            built[function_id] = function_document(router, function_id)
+        return built[function_id]
+
+    router.add("GET", OPENAPI_PATH, openapi, action=OPENAPI_ACTION,
+               doc=RouteDoc(summary="This function's OpenAPI 3.1 document (no authentication)",
+                            response={"type": "object", "required": ["openapi", "paths"]}))
+
+
 def serve(router: Router, *, before: Sequence[BeforeHook] = ()) -> Callable[[Any], Any]:
     """Build ``main(context)`` for a function. ``main.router`` exposes the routes to tests."""
+    _add_openapi(router)
 
     def main(context: Any) -> Any:
         started = time.perf_counter()

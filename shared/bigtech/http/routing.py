@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MethodNotAllowed, NotFound
+from .route_doc import RouteDoc
 
 Handler = Callable[..., Any]
 
@@ -36,6 +37,7 @@ class Route:
     path: str
     action: str
     handler: Handler
+    doc: RouteDoc | None = None  # optional OpenAPI metadata (``bigtech.openapi``)
 
     @property
     def segments(self) -> list[str]:
@@ -80,7 +82,7 @@ class Router:
         """``(method, path, action)`` of every route, for permission meta-tests and docs."""
         return [(route.method, route.path, route.action) for route in self._routes]
 
-    def add(self, method: str, path: str, handler: Handler, *, action: str) -> Route:
+    def add(self, method: str, path: str, handler: Handler, *, action: str, doc: RouteDoc | None = None) -> Route:
         method = method.upper()
         if method not in METHODS:
             raise ValueError(f"Unknown HTTP method {method!r}.")
@@ -91,18 +93,19 @@ class Router:
         for segment in split_path(path):
             if ("{" in segment or "}" in segment) and not _PARAM.match(segment):
                 raise ValueError(f"Route {path!r}: a placeholder must be a whole segment like '{{order_id}}'.")
-        route = Route(method, normalise_path(path), action, handler)
+        route = Route(method, normalise_path(path), action, handler, doc)
         for existing in self._routes:
             if existing.method == method and existing.shape == route.shape:
                 raise ValueError(f"Duplicate route {method} {route.path} (already {existing.path}).")
         self._routes.append(route)
         return route
 
-    def route(self, method: str, path: str, *, action: str) -> Callable[[Handler], Handler]:
+    def route(self, method: str, path: str, *, action: str,
+              doc: RouteDoc | None = None) -> Callable[[Handler], Handler]:
         """Decorator form of ``add``; returns the handler unchanged so it stays unit-testable."""
 
         def register(handler: Handler) -> Handler:
-            self.add(method, path, handler, action=action)
+            self.add(method, path, handler, action=action, doc=doc)
             return handler
 
         return register
@@ -110,7 +113,8 @@ class Router:
     def include(self, other: Router, prefix: str = "") -> None:
         """Mount another router's routes (e.g. one per handler module) under ``prefix``."""
         for route in other.routes:
-            self.add(route.method, normalise_path(prefix + route.path), route.handler, action=route.action)
+            self.add(route.method, normalise_path(prefix + route.path), route.handler, action=route.action,
+                     doc=route.doc)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for ``method path`` and its parameters; 404 ``route_not_found`` or 405 otherwise."""

@@ -174,7 +174,7 @@ def run(request: Request) -> Any:
                                                                                                             None)
     if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id) or not isinstance(document_id, str) \
             or len(document_id) > 36:
-        raise Unprocessable("tenant_id and document_id are required.", code="invalid_body")
+        raise Unprocessable("tenant_id and document_id are required.", code="validation_failed")
     tables = tables_of(request)
     database_id = tenant_database_id(tenant_id)
     try:

@@ -30,7 +30,7 @@ from appwrite.services.functions import Functions
 from bigtech import platform_settings, uow
 from bigtech.appwrite_access import key_client
 from bigtech.appwrite_access import tables as tables_of
-from bigtech.errors import Forbidden, NotFound, Unprocessable
+from bigtech.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from bigtech.http import Request, Response
 from bigtech.schema.tenant import tenant_database_id
 from bigtech.tenancy import valid_tenant_id
@@ -55,7 +55,7 @@ def create(request: Request) -> Any:
     who = viewer(request)
     body = request.json() if request.body else {}
     if not isinstance(body, dict):
-        raise Unprocessable("A JSON object is expected.", code="invalid_body")
+        raise BadRequest("A JSON object is expected.", code="invalid_body")
     query = {k: str(v) for k, v in body.items() if k in ("from", "to") and isinstance(v, str)}
     span = period.from_query(query)
     params = {"from": span.first_day.isoformat(), "to": span.last_day.isoformat(),
@@ -108,7 +108,7 @@ def run(request: Request) -> Any:
     tenant_id, job_id = (body.get("tenant_id"), body.get("job_id")) if isinstance(body, dict) else (None, None)
     if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id) or not isinstance(job_id, str) \
             or len(job_id) > 36:
-        raise Unprocessable("tenant_id and job_id are required.", code="invalid_body")
+        raise Unprocessable("tenant_id and job_id are required.", code="validation_failed")
     tables = tables_of(request)
     database_id = tenant_database_id(tenant_id)
     try:
