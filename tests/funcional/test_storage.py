@@ -80,7 +80,8 @@ def world(stack, admin, receipts):
     assert owner.call("billing", "POST", "/grants", {"user_id": analyst.user_id, "credits": 1000,
                                                       "reason": "storage"}).status == 201
     ran = analyst.call("consultas", "POST", "/", {"category": "cadastral", "document": CPF_OK,
-                                                  "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"})
+                                                  "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"}
+                       ).unwrapped("consulta")
     assert ran.status == 201, ran
     yield {"tenant": tenant_id, "owner": owner, "analyst": analyst, "viewer": viewer, "consulta": ran.body,
            "other_owner": other_owner, "other": other_id}
@@ -122,7 +123,7 @@ def test_a_source_receipt_is_stored_and_only_its_members_download_it(stack, worl
     assert hidden(files_of(stack, world["viewer"]), bucket, file_id) == 404  # same tenant, not theirs
     assert hidden(files_of(stack, world["other_owner"]), bucket, file_id) == 404  # another tenant
     assert hidden(guest(stack), bucket, file_id) in (401, 404)
-    again = world["analyst"].call("consultas", "GET", f"/{world['consulta']['id']}").body
+    again = world["analyst"].call("consultas", "GET", f"/{world['consulta']['id']}").unwrapped("consulta").body
     assert again["files"]["source_receipts"] == [link]
 
 
@@ -132,7 +133,8 @@ def test_a_receipt_that_is_not_a_receipt_is_dropped_and_the_consulta_still_succe
                       {"enabled": True, "config": {"site_receipt_url": receipts.url("/r.exe")}}).status == 200
     try:
         ran = analyst.call("consultas", "POST", "/", {"category": "cadastral", "document": CPF_OK,
-                                                      "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"})
+                                                      "purpose": "onboarding/KYC", "legal_basis": "protecao_credito"}
+                           ).unwrapped("consulta")
     finally:
         owner.call("plugins", "PUT", "/fonte-sandbox",
                    {"enabled": True, "config": {"site_receipt_url": receipts.url("/r.pdf")}})
@@ -148,7 +150,7 @@ def test_a_consulta_receipt_pdf_is_stored_once_and_downloadable(stack, world):
     assert files_of(stack, analyst).get_file_download(bucket, file_id) == pdf
     again = analyst.call(PLUGIN, "GET", f"/receipts/consultas/{consulta_id}.pdf")
     assert binary(again) == pdf and again.headers["x-file-id"] == file_id and "x-document-id" not in again.headers
-    row = analyst.call("consultas", "GET", f"/{consulta_id}").body
+    row = analyst.call("consultas", "GET", f"/{consulta_id}").unwrapped("consulta").body
     assert row["files"]["receipt"] == {"file_id": file_id}
     assert hidden(files_of(stack, world["other_owner"]), bucket, file_id) == 404
 
