@@ -137,9 +137,9 @@ def smoke(target: Target, *, tenant_id: str = "smoke", admin_email: str | None =
     _expect(status in (200, 201) and isinstance(consulta, dict), f"the consulta answered {status}", consulta)
     item = consulta.get("consulta", consulta)
     _expect(item.get("status") in ("succeeded", "not_found"), "the consulta did not succeed", consulta)
-    say(f"smoke: consulta {item.get('id')} {item.get('status')}, {item.get('cost')} credits")
+    say(f"smoke: consulta {item.get('id')} {item.get('status')}, {item.get('cost_credits')} credits")
     return {"ok": True, "appwrite": version.get("version"), "tenant": tenant_id, "consulta": item.get("id"),
-            "status": item.get("status"), "cost": item.get("cost")}
+            "status": item.get("status"), "cost_credits": item.get("cost_credits")}
 
 
 __all__ = ["SMOKE_DOCUMENT", "ensure_tenant", "smoke"]

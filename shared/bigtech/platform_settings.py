@@ -5,7 +5,7 @@ tenant starts from. Validated as a whole, so a partial update can never leave an
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
@@ -41,6 +41,7 @@ class CatalogueBounds(BaseModel):
     max_package_credits: StrictInt = Field(10_000_000, ge=1, le=1_000_000_000)
     min_package_price_cents: StrictInt = Field(100, ge=1, le=1_000_000_000)
     max_package_price_cents: StrictInt = Field(10_000_000, ge=1, le=1_000_000_000)
+    currency: Literal["BRL"] = "BRL"  # of the *_cents bounds (docs/api-style.md)
 
     @model_validator(mode="after")
     def _ranges(self) -> CatalogueBounds:
@@ -94,8 +95,9 @@ class PlatformSettingsUpdate(BaseModel):
     platform_fee_per_consulta_cents: StrictInt | None = Field(None, ge=0, le=1_000_000)
     platform_fee_revenue_bp: StrictInt | None = Field(None, ge=0, le=10_000)
     default_plugins: list[PluginId] | None = Field(None, max_length=50)
-    # any subset of CatalogueBounds, merged over the current bounds and validated whole
-    catalogue: dict[str, StrictInt] | None = Field(None, max_length=len(CatalogueBounds.model_fields))
+    # any subset of CatalogueBounds, merged over the current bounds and validated whole (``currency`` may be
+    # sent back as read: "BRL")
+    catalogue: dict[str, StrictInt | Literal["BRL"]] | None = Field(None, max_length=len(CatalogueBounds.model_fields))
 
 
 def load(tables: TablesDB) -> tuple[PlatformSettings, bool]:

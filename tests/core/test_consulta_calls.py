@@ -63,7 +63,7 @@ def test_the_entry_is_written_unsealed_with_a_marker_then_swept(stack, tenant):
 
     tables = TablesDB(make_client(stack))
     trail = AuditTrail.tenant(f"tenant_{tenant_id}")
-    entry = tables.get_row(trail.database_id, trail.table_id, done.body["audit_id"]).data
+    entry = tables.get_row(trail.database_id, trail.table_id, done.body["consulta"]["audit_id"]).data
     assert entry["action"] == "consultas.create" and entry["seq"] is None
     assert marked_for_the_audit_sweep(tables, tenant_id)
 
@@ -73,7 +73,7 @@ def test_the_entry_is_written_unsealed_with_a_marker_then_swept(stack, tenant):
     assert (late.ok, late.reason) == (False, "unsealed")
 
     assert seal_all(tables, [trail])["errors"] == []
-    assert tables.get_row(trail.database_id, trail.table_id, done.body["audit_id"]).data["seq"]
+    assert tables.get_row(trail.database_id, trail.table_id, done.body["consulta"]["audit_id"]).data["seq"]
     assert owner.call("audit", "GET", "/verify").body["ok"] is True
 
 
@@ -83,7 +83,7 @@ def test_the_next_sealed_change_seals_the_consultas_before_it(stack, tenant):
     granted = owner.call("billing", "POST", "/grants", {"user_id": analyst.user_id, "credits": 1, "reason": "top-up"})
     assert first.status == granted.status == 201
     tables = TablesDB(make_client(stack))
-    sealed = tables.get_row(f"tenant_{tenant_id}", "audit", first.body["audit_id"]).data["seq"]
+    sealed = tables.get_row(f"tenant_{tenant_id}", "audit", first.body["consulta"]["audit_id"]).data["seq"]
     assert sealed and sealed < tables.get_row(f"tenant_{tenant_id}", "audit", granted.body["audit_id"]).data["seq"]
 
 
@@ -106,7 +106,7 @@ def test_a_replay_wins_over_a_refusal_that_comes_first(stack, tenant):
     assert owner.call("billing", "POST", "/grants",
                       {"user_id": spender.user_id, "credits": 100, "reason": "exactly one"}).status == 201
     first = spender.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "last-credits"})
-    assert first.status == 201 and first.body["cost"] == 100, first
+    assert first.status == 201 and first.body["consulta"]["cost_credits"] == 100, first
     again = spender.call("consultas", "POST", "/", BODY, headers={"idempotency-key": "last-credits"})
     assert again.status == 201 and again.body == first.body
     assert again.headers.get("idempotent-replayed") == "true"

@@ -7,7 +7,9 @@ import pytest
 
 from tests.support.actors import CORE_FUNCTIONS, load_router
 
-ROUTES = [(function_id, route) for function_id in CORE_FUNCTIONS for route in load_router(function_id).routes]
+# GET /openapi.json holds no tenant's data: it is public and names no tenant (tests/openapi/test_served.py)
+ROUTES = [(function_id, route) for function_id in CORE_FUNCTIONS for route in load_router(function_id).routes
+          if route.action != "openapi.read"]
 IDS = [f"{f}:{r.method}:{r.path}" for f, r in ROUTES]
 ROLES = ("owner", "admin", "analyst", "viewer")
 

@@ -88,7 +88,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("audit", "GET", "/public-key"): Sample(lambda w, c: "/public-key"),
 }
 
-# GET /openapi.json is every function's, public and hook-free (tests/unit/test_openapi.py covers it)
+# GET /openapi.json is every function's, public and hook-free (tests/openapi/test_served.py covers it)
 ROUTES = [(function_id, route) for function_id in CORE_FUNCTIONS for route in load_router(function_id).routes
           if route.action != "openapi.read"]
 

@@ -81,7 +81,7 @@ def test_with_many_idle_tenants_a_schedule_run_makes_a_constant_number_of_calls(
     assert not [c for c in calls if "/tablesdb/tenant_" in c], calls
     # two marker reads, then the platform trail: seal (head, unsealed entries) and checkpoint (head, last
     # checkpoints, entries since): the same count with 1 tenant or 10,000
-    assert len(calls) <= 10, calls
+    assert len(calls) <= 12, calls  # (and a marker delete when a run cleared some)
 
 
 def test_a_tenant_with_a_stale_hold_is_visited_and_its_markers_cleared(stack, tenant):

@@ -34,7 +34,7 @@ def test_invoke_smoke_runs_health_and_one_consulta_then_reuses_its_tenant(stack)
     first = run_invoke(stack, tenant_id, admin.email)
     assert first.returncode == 0, first.stdout + first.stderr
     result = json.loads(first.stdout.strip().splitlines()[-1])
-    assert result["ok"] and result["status"] in ("succeeded", "not_found") and result["cost"] > 0
+    assert result["ok"] and result["status"] in ("succeeded", "not_found") and result["cost_credits"] > 0
     assert "health ok" in first.stdout and "created, provisioning" in first.stdout
     assert "topped up" in first.stdout
 

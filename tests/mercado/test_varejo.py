@@ -106,10 +106,12 @@ def test_each_product_is_charged_the_price_its_catalogue_shows(stack, shop):
     owner, viewer = shop
     configure(owner, {"prices": {"cadastral": 90}, "products": PF})
     try:
-        shown = {p["id"]: p["price"] for p in viewer.call(FN, "GET", "/prices").body["products"]}
+        shown = {p["id"]: p["price_credits"]
+                 for p in viewer.call(FN, "GET", "/prices").unwrapped("price_list").body["products"]}
         basico, completo = consulta(owner, "p1", product="pf-basico"), consulta(owner, "p2", product="pf-completo")
-        assert (basico.body["cost"], completo.body["cost"]) == (shown["pf-basico"], shown["pf-completo"]) == (120, 250)
-        assert consulta(owner, "p3").body["cost"] == 90  # no product: the category's price
+        charged = (basico.body["cost_credits"], completo.body["cost_credits"])
+        assert charged == (shown["pf-basico"], shown["pf-completo"]) == (120, 250)
+        assert consulta(owner, "p3").body["cost_credits"] == 90  # no product: the category's price
         before = owner.call("billing", "GET", "/wallet").body
         for product in ("pf-nenhum", "veiculo-x"):
             refused = owner.call("consultas", "POST", "/", {**BODY, "product": product})
@@ -120,9 +122,9 @@ def test_each_product_is_charged_the_price_its_catalogue_shows(stack, shop):
         assert owner.call("billing", "GET", "/wallet").body == before
         # a price change: the next consulta pays it, a replay of the earlier one keeps what it was charged
         configure(owner, {"prices": {"cadastral": 90}, "products": [PF[0], {**PF[1], "price": 300}]})
-        assert consulta(owner, "p4", product="pf-completo").body["cost"] == 300
+        assert consulta(owner, "p4", product="pf-completo").body["cost_credits"] == 300
         replay = consulta(owner, "p2", product="pf-completo")
-        assert replay.headers.get("idempotent-replayed") == "true" and replay.body["cost"] == 250
+        assert replay.headers.get("idempotent-replayed") == "true" and replay.body["cost_credits"] == 250
         # the same key with another product is another request, not a replay
         other = owner.call("consultas", "POST", "/", {**BODY, "product": "pf-basico"},
                            headers={"idempotency-key": "p2"})
@@ -149,7 +151,7 @@ def test_catalogue_bounds_come_from_the_platform_settings(stack, market, shop):
     assert refused.status == 422 and refused.error_code == "catalogue_out_of_bounds", refused
     assert {d["field"] for d in refused.body["error"]["details"]} == {"config.prices.cadastral",
                                                                       "config.products[0].price"}
-    assert owner.call(FN, "GET", "/prices").body["source"] == "platform"  # nothing changed
+    assert owner.call(FN, "GET", "/prices").unwrapped("price_list").body["source"] == "platform"  # nothing changed
     assert owner.call("tenants", "PATCH", "/settings", {"catalogue": {"min_price": 1}}).status == 403
     try:
         assert _bounds(admin, min_price=5)["min_price"] == 5

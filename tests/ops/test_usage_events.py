@@ -34,7 +34,7 @@ def relay_until(stack, admin, tenant_id: str, period: str, done, timeout: float 
         call(stack, None, "relay", "POST", "/", {"tenant_id": tenant_id})
         answer = admin.call("ops", "GET", f"/usage?period={period}&tenant_id={tenant_id}")
         assert answer.status == 200, answer
-        usage = answer.body["items"][0]
+        usage = answer.body["usage"]["tenants"][0]
         if done(usage):
             return usage
         assert time.monotonic() < deadline, usage
@@ -65,7 +65,7 @@ def test_usage_and_business_counters_come_from_the_events(stack, world, monkeypa
                                                        "purpose": "usage test", "legal_basis": "protecao_credito"},
                             headers={"idempotency-key": f"c-{unique_suffix()}"})
         assert done.status in (200, 201), done
-        costs.append(done.body.get("consulta", done.body).get("cost", 0))
+        costs.append(done.body["consulta"]["cost_credits"])
     refused = call(stack, None, "pagamento-sandbox", "POST", f"/webhook/{tenant_id}", {"forged": True},
                    headers={"content-type": "application/json"})
     assert refused.status in (400, 401), refused
@@ -75,9 +75,10 @@ def test_usage_and_business_counters_come_from_the_events(stack, world, monkeypa
                         lambda u: u["consultas"] == 2 and u["credits_sold"] == 50 and u["payments"])
     assert usage["credits_granted"] == 300 and usage["credits_spent"] == sum(costs) > 0
     assert usage["categories"]["cadastral"] == {"count": 2, "credits": sum(costs)}
-    assert usage["payments"]["confirmed"] == {"count": 1, "amount_cents": order["amount_cents"]}
+    assert usage["payments"]["confirmed"] == {"count": 1, "amount_cents": order["amount_cents"], "currency": "BRL"}
 
-    invoice = admin.call("ops", "GET", f"/invoices?period={period}&tenant_id={tenant_id}").body["items"][0]
+    invoice = admin.call("ops", "GET", f"/invoices?period={period}&tenant_id={tenant_id}"
+                         ).body["invoice_report"]["invoices"][0]
     assert (invoice["consultas"], invoice["credits_spent"], invoice["credits_sold"]) == (
         usage["consultas"], usage["credits_spent"], usage["credits_sold"])  # events agree with the ledger
 
@@ -109,12 +110,12 @@ def test_a_redelivered_event_counts_once_and_only_the_relay_delivers(stack, worl
     period = datetime.now(UTC).strftime("%Y-%m")
     granted = outbox(stack, tenant_id, "credits.granted")
     assert granted
-    before = admin.call("ops", "GET", f"/usage?period={period}&tenant_id={tenant_id}").body["items"][0]
+    before = admin.call("ops", "GET", f"/usage?period={period}&tenant_id={tenant_id}").body["usage"]["tenants"][0]
     envelope = envelope_from_row(granted[0]["$id"], granted[0])
     again = call(stack, None, "ops", "POST", "/events", raw_body=envelope.to_json(),
                  headers={"content-type": "application/json"})
     assert again.status == 200 and again.body["duplicate"] is True
-    after = admin.call("ops", "GET", f"/usage?period={period}&tenant_id={tenant_id}").body["items"][0]
+    after = admin.call("ops", "GET", f"/usage?period={period}&tenant_id={tenant_id}").body["usage"]["tenants"][0]
     assert after == before
     as_member = world["owner"].call("ops", "POST", "/events", {"id": "x"})
     assert as_member.status == 403

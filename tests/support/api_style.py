@@ -20,6 +20,8 @@ the frontend API: only its error envelope and money rules apply.
 from __future__ import annotations
 
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +36,10 @@ INTEGER_SUFFIXES = ("_cents", "_credits")
 OPAQUE_KEYS = frozenset({"result", "details", "data", "meta", "config", "payload", "input", "changes",
                          "metadata", "params", "before", "after", "body", "headers", "manifest", "schema",
                          "config_schema", "instructions", "request", "response"})
+# Reference documents in formats of their own, not resources: an OpenAPI document, the error catalogue
+# (keyed by ``code``, docs/errors.md).
+REFERENCE_DOCUMENTS = frozenset({"/openapi.json", "/errors"})
+APPWRITE_JSON = Path(__file__).resolve().parents[2] / "appwrite.json"
 WIRE_PROTOCOL = ("/manifest", "/install", "/enable", "/disable", "/execute", "/events", "/webhook/", "/jobs/run")
 
 
@@ -119,9 +125,19 @@ def violations(status: int, body: Any, *, path: str = "/") -> list[str]:
     return success_violations(body, split.path or "/", asked_total)
 
 
+@cache
+def product_functions() -> frozenset[str]:
+    """Bigtech's own functions (the stacks also run test fixtures, which the guide does not govern)."""
+    return frozenset(entry["$id"] for entry in json.loads(APPWRITE_JSON.read_text(encoding="utf-8"))["functions"])
+
+
 def execution_violations(execution: Any) -> list[str]:
     """``violations`` of the function answer an Appwrite ``Execution`` document carries (if JSON)."""
     if not isinstance(execution, dict) or execution.get("status") != "completed":
+        return []
+    if execution.get("functionId") not in product_functions():
+        return []
+    if str(execution.get("requestPath") or "/").partition("?")[0] in REFERENCE_DOCUMENTS:
         return []
     headers = {str(h.get("name", "")).lower(): str(h.get("value", ""))
                for h in execution.get("responseHeaders") or [] if isinstance(h, dict)}

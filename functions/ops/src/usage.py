@@ -47,7 +47,8 @@ def summarise(rows: list[dict[str, Any]], period: str) -> list[dict[str, Any]]:
         elif group == "credits":
             item[f"credits_{name}"] = credits
         elif group == "payments":
-            item["payments"][name] = {"count": count, "amount_cents": int(row.get("amount_cents") or 0)}
+            item["payments"][name] = {"count": count, "amount_cents": int(row.get("amount_cents") or 0),
+                                      "currency": "BRL"}
     return [tenants[key] for key in sorted(tenants)]
 
 
@@ -62,4 +63,5 @@ def read(request: Request) -> Any:
     items = summarise(list(read_rows(tables, CORE_DATABASE_ID, USAGE_TABLE, filters)), query.period)
     if query.tenant_id and not items:
         items = [empty(query.tenant_id, query.period)]
-    return {"period": query.period, "source": "events", "items": items}
+    # one report, wrapped by its name (docs/api-style.md); its id is the period it covers
+    return {"usage": {"id": query.period, "period": query.period, "source": "events", "tenants": items}}
