@@ -19,7 +19,7 @@ so only as many plugin workers as the consultas in flight ever run. Everything e
 default of 1 (the relay included: its executions are asynchronous and queue without blocking a consulta).
 
 Knobs (environment): ``BENCH_RUNTIME_INSTANCES`` (default ``1,2,4``), ``BENCH_RUNTIME_CLIENTS`` (8),
-``BENCH_RUNTIME_PER_CLIENT`` (8), ``BENCH_RUNTIME_CATEGORY`` (``cadastral``).
+``BENCH_RUNTIME_PER_CLIENT`` (12), ``BENCH_RUNTIME_CATEGORY`` (``cadastral``).
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ def table(outcomes: list[Outcome]) -> str:
 def run(report: Report) -> None:
     counts = [int(n) for n in _setting("INSTANCES", "1,2,4").split(",") if n.strip()]
     clients = int(_setting("CLIENTS", "8"))
-    per_client = int(_setting("PER_CLIENT", "8"))
+    per_client = int(_setting("PER_CLIENT", "12"))
     category = _setting("CATEGORY", "cadastral")
     report.metric("load average (1 min) at start", os.getloadavg()[0], f"on {os.cpu_count()} cores")
     build_dir = build_all()
