@@ -92,11 +92,11 @@ def plugin_function_ids(build_dir: Path) -> list[str]:
     return sorted(f["$id"] for f in functions if str(f["$id"]).startswith(PLUGIN_PREFIXES))
 
 
-def build_all() -> Path:
-    """Every function's vendored build, once for all configurations (a temp dir; the repo's build/ is left alone)."""
+def build_all(out: Path) -> Path:
+    """Every function's vendored build, once for all configurations (the repo's build/ is left alone)."""
     import build_functions
 
-    build_dir = Path(tempfile.mkdtemp(prefix="bigtech-bench-runtime-")) / "functions"
+    build_dir = out / "functions"
     build_functions.build(build_dir, log=lambda line: None)
     return build_dir
 
@@ -269,12 +269,13 @@ def run(report: Report) -> None:
     per_client = int(_setting("PER_CLIENT", "12"))
     category = _setting("CATEGORY", "cadastral")
     report.metric("load average (1 min) at start", os.getloadavg()[0], f"on {os.cpu_count()} cores")
-    build_dir = build_all()
     outcomes = []
-    for instances in counts:
-        outcome = measure(build_dir, instances, clients, per_client, category)
-        record(report, outcome)
-        outcomes.append(outcome)
+    with tempfile.TemporaryDirectory(prefix="bigtech-bench-runtime-") as out:  # ~40 MB of builds
+        build_dir = build_all(Path(out))
+        for instances in counts:
+            outcome = measure(build_dir, instances, clients, per_client, category)
+            record(report, outcome)
+            outcomes.append(outcome)
     print(table(outcomes), flush=True)
     failed = sum(sum(o.failures.values()) for o in outcomes)
     if failed:
