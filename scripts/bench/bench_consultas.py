@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appwrite.client import Client
 from appwrite.enums.execution_method import ExecutionMethod
@@ -31,6 +31,9 @@ from bigtech.schema import provision_core
 
 from .call_steps import STEPS, Call, Classifier, parse_body
 from .support import client_for, private_stack
+
+if TYPE_CHECKING:
+    from .run import Report
 
 CLIENTS = 8
 PER_CLIENT = 12
@@ -122,8 +125,8 @@ def body_for(category: str) -> dict[str, Any]:
     return {"category": category, "purpose": "benchmark", "legal_basis": "art7_V", **lookup}
 
 
-def setup(stack: Any) -> tuple[Client, list[Client]]:
-    """A tenant (with its default plugins), its owner and CLIENTS analysts with plenty of credits."""
+def setup(stack: Any, clients: int = CLIENTS) -> tuple[Client, list[Client]]:
+    """A tenant (with its default plugins), its owner and ``clients`` analysts with plenty of credits."""
     key_client = client_for(stack)
     provision_core(TablesDB(key_client))
     users = Users(key_client)
@@ -135,7 +138,7 @@ def setup(stack: Any) -> tuple[Client, list[Client]]:
     await_provisioned(admin_client, "bench")
     owner = user_client(stack, created["owner"]["id"])
     analysts = []
-    for n in range(CLIENTS):
+    for n in range(clients):
         email = f"bench-{n}@example.com"
         expect(call(owner, "members", "POST", "/", {"email": email, "role": "analyst"}), 201)
         user_id = accept_invitation(stack, email)
@@ -158,7 +161,7 @@ def inside_plugins(calls: list[Call]) -> Counter[str]:
     return Counter(f"{c.function_id} {c.method} {c.table or c.pattern}" for c in calls if c.function_id != "consultas")
 
 
-def run(report) -> None:  # type: ignore[no-untyped-def]
+def run(report: Report) -> None:
     with private_stack() as stack:
         counting = Counting(stack.dispatcher.router)
         stack.dispatcher.observers.append(counting.observe)
