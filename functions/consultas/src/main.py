@@ -13,7 +13,8 @@ from . import create, history, worker
 
 router = Router()
 router.add("POST", "/", create.create, action="consultas.create",
-           doc=RouteDoc(summary="Run a paid consulta (charged once per idempotency-key)",
+           doc=RouteDoc(summary="Run a paid consulta (charged once per idempotency-key; 202 pending when async)",
+                        status=201,
                         example={"category": "cadastral", "document": "11144477735", "purpose": "Análise de crédito",
                                  "legal_basis": "protecao_credito"}))
 router.add("POST", "/internal/run", worker.run, action="consultas.run")  # async consultas: CORE's token only
