@@ -192,6 +192,7 @@ def test_users_cannot_run_the_reaper(stack, tenant):
         "id": analyst.user_id, "user_id": analyst.user_id, "balance": PRICE, "held": 0, "updated_at": None}
 
 
+@pytest.mark.slow
 def test_concurrent_runs_release_once(stack):
     """The library with ``now`` moved past the cutoff: four runs at once, one release."""
     admin = platform_admin(stack)

@@ -78,6 +78,7 @@ def test_duplicate_id_is_409_and_bad_id_is_422(stack, admin, world):
         assert result.body["error"]["details"][0]["field"] == "id"
 
 
+@pytest.mark.slow
 def test_list_filters_by_status_and_paginates(stack, admin):
     created = [create_tenant(stack, admin, tenant_id_for("pg"))[0] for _ in range(3)]
     admin.call("tenants", "POST", f"/{created[1]}/suspend")

@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.mercado.test_atacado_public import BODY, api, new_key
 
 FN = "mercado-atacado"
@@ -36,6 +38,7 @@ class Calls:
         return sum(n for key, n in self.by_route.items() if key.split(" ")[1] in GATE_TABLES)
 
 
+@pytest.mark.slow
 def test_calls_added_by_key_auth_and_rate_limits(stack, market):
     _, secret = new_key(market.owner)
     if datetime.now(UTC).second > 50:
