@@ -7,8 +7,11 @@ import base64
 import json
 
 import pytest
+from appwrite.services.tables_db import TablesDB
 
 from bigtech.documents import cpf_check_digits
+from bigtech.schema.core import CORE_DATABASE_ID
+from tests.conftest import make_client
 from tests.ops.test_backup_restore import consulta
 from tests.support.actors import add_member, create_tenant, platform_admin, tenant_id_for
 
@@ -82,3 +85,20 @@ def test_the_report_as_pdf(world):
     assert result.headers["x-audit-id"]
     body = result.raw.encode("latin-1") if result.raw.startswith("%PDF") else base64.b64decode(result.raw)
     assert body.startswith(b"%PDF") and SUBJECT.encode() not in body
+
+
+def test_a_tenant_without_its_database_is_named_not_skipped(stack, world):
+    """A platform-wide report over a tenant whose database is gone says it is incomplete and names it."""
+    tables = TablesDB(make_client(stack))
+    ghost = tenant_id_for("ghost")
+    tables.upsert_row(CORE_DATABASE_ID, "tenants", ghost, {
+        "name": ghost, "status": "active", "team_id": ghost, "database_id": f"tenant_{ghost}",
+        "provisioning": "active"})
+    try:
+        answer = world["admin"].call("privacy", "POST", "/subject-report", {"document": SUBJECT, "scope": "platform"})
+    finally:
+        tables.delete_row(CORE_DATABASE_ID, "tenants", ghost)
+    assert answer.status == 200, answer
+    report = answer.body["report"]
+    assert report["complete"] is False and ghost in report["unreachable_tenants"]
+    assert {c["tenant_id"] for c in report["consultas"]} >= {world["a"][0], world["b"][0]}  # the others still searched

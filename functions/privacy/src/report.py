@@ -6,6 +6,10 @@ and answers the ANPD or a controller's request). Found through the keyed documen
 query per tenant; the report never contains the document in clear nor any consulta result. The request
 itself is audited — in the tenant's trail, or the platform's for a platform-wide report — naming the
 subject only by its keyed hash and mask.
+
+A tenant whose database cannot be read (a tenant row left without its database) is not skipped in
+silence: the report names it in ``unreachable_tenants`` and says ``complete: false``, because a
+data-subject answer that leaves a controller out must say so.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 from appwrite.services.users import Users
 
@@ -50,9 +55,15 @@ def create(request: Request) -> Any:
                        code="subject_index_unavailable")
     hashed = subject_hash(document, key)
     tenants = tenant_ids(tables) if body.scope == "platform" else [t for t in [identity.tenant_id] if t]
-    controllers, items = [], []
+    controllers, items, unreachable = [], [], []
     for tenant_id in tenants:
-        found = consultas_about(tables, tenant_database_id(tenant_id), hashed)
+        try:
+            found = consultas_about(tables, tenant_database_id(tenant_id), hashed)
+        except AppwriteException as error:
+            if error.code != 404:
+                raise
+            unreachable.append(tenant_id)
+            continue
         if not found:
             continue
         tenant = find_tenant(tables, tenant_id)
@@ -69,6 +80,8 @@ def create(request: Request) -> Any:
         "controllers": controllers,
         "consultas": items,
         "total": len(items),
+        "complete": not unreachable,
+        "unreachable_tenants": unreachable,
     }
     if body.format == "pdf":
         return Response(200, as_pdf(report, audit_id(entry)), {"content-type": "application/pdf",
@@ -81,6 +94,8 @@ def as_pdf(report: dict[str, Any], entry_id: str) -> bytes:
              ("Scope", report["scope"]), ("Generated at", report["generated_at"]), ("Operator", report["operator"]),
              ("Controllers", ", ".join(f"{c['name']} ({c['tenant_id']})" for c in report["controllers"]) or "-"),
              ("Consultas", report["total"]), ("Audit entry", entry_id)]
+    if report["unreachable_tenants"]:
+        facts.append(("NOT SEARCHED (database unreadable)", ", ".join(report["unreachable_tenants"])))
     header = ("When", "Tenant", "Requested by", "Category", "Status", "Purpose", "Legal basis", "Sources")
     rows = [(c["at"], c["tenant_id"], c["requested_by"].get("email") or c["user_id"], c["category"], c["status"],
              c["purpose"], c["legal_basis"], ", ".join(c["sources"])) for c in report["consultas"]]
