@@ -51,9 +51,9 @@ from bigtech.audit import AuditTrail
 from bigtech.audit.writer import stage_entry
 from bigtech.bus.dedupe import processed_row_id
 from bigtech.bus.envelope import EventEnvelope
-from bigtech.bus.errors import InvalidEvent
+from bigtech.bus.inbound import delivered_event
 from bigtech.credits import ensure_wallet, grants, ledger, wallets
-from bigtech.errors import Conflict, Forbidden, Unprocessable
+from bigtech.errors import Conflict
 from bigtech.http import Request
 from bigtech.identity import authenticate
 from bigtech.outbox_writer import stage_event
@@ -313,12 +313,7 @@ def stage_plan(tables: TablesDB, unit: uow.UnitOfWork, envelope: EventEnvelope, 
 
 def handle_event(request: Request) -> Any:
     """``POST /events`` (the relay, with a key: no user). Non-payment events are acknowledged and skipped."""
-    if request.user_id:
-        raise Forbidden("Events are delivered by the relay only.", code="core_only")
-    try:
-        envelope = EventEnvelope.from_json(request.body)
-    except InvalidEvent:
-        raise Unprocessable("The body is not an event envelope.", code="invalid_event") from None
+    envelope = delivered_event(request)
     if envelope.type not in PAYMENT_EVENTS:
         return {"processed": False, "reason": "not_subscribed"}
     outcome = apply(appwrite_access.tables(request), envelope)

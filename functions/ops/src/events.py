@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bigtech import appwrite_access
-from bigtech.bus.envelope import EventEnvelope, InvalidEvent
-from bigtech.errors import Forbidden, Unprocessable
+from bigtech.bus.inbound import delivered_event
 from bigtech.http import Request
 from bigtech.ops.usage_events import apply
 
@@ -16,12 +15,7 @@ EVENTS_ACTION = "ops.events"
 
 
 def handle(request: Request) -> Any:
-    if request.user_id:
-        raise Forbidden("Events are delivered by the relay only.", code="core_only")
-    try:
-        envelope = EventEnvelope.from_json(request.body)
-    except InvalidEvent:
-        raise Unprocessable("The body is not an event envelope.", code="invalid_event") from None
+    envelope = delivered_event(request)
     outcome = apply(appwrite_access.tables(request), envelope)
     if not outcome.usage and not outcome.counters:
         return {"processed": False, "reason": "not_counted"}

@@ -140,17 +140,7 @@ def load_tables(store: BackupStore, chain: list[Manifest], progress: Progress) -
     merged: dict[str, dict[str, dict]] = {}
     for manifest in chain:
         for table_id, entry in manifest.tables.items():
-            blob = store.get(store.key(manifest.database_id, manifest.backup_id, entry.key))
-            digest = hashlib.sha256(blob).hexdigest()
-            if digest != entry.sha256:
-                raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: SHA-256 {digest[:12]}… does not match the "
-                                     f"manifest's {entry.sha256[:12]}… (file altered or corrupted)")
-            try:
-                rows = decode_rows(blob)
-            except (OSError, ValueError) as error:
-                raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: unreadable ({error})") from None
-            if len(rows) != entry.rows:
-                raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: {len(rows)} rows, manifest says {entry.rows}")
+            rows = verified_rows(store, manifest, entry, "rows")
             table = {} if entry.mode == "full" else merged.get(table_id, {})
             for row in rows:
                 table[row["$id"]] = row
@@ -165,17 +155,23 @@ def load_checkpoints(store: BackupStore, final: Manifest) -> list[Checkpoint] | 
     entry = final.checkpoints
     if entry is None:
         return None
-    blob = store.get(store.key(final.database_id, final.backup_id, entry.key))
-    if hashlib.sha256(blob).hexdigest() != entry.sha256:
-        raise RestoreRefused(f"{final.backup_id}/{entry.key}: SHA-256 does not match the manifest's (file altered "
-                             "or corrupted)")
+    return [Checkpoint.from_json(row) for row in verified_rows(store, final, entry, "checkpoints")]
+
+
+def verified_rows(store: BackupStore, manifest: Manifest, entry: Any, what: str) -> list[dict]:
+    """One file of a backup, read back only if its SHA-256 and row count are the manifest's."""
+    blob = store.get(store.key(manifest.database_id, manifest.backup_id, entry.key))
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != entry.sha256:
+        raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: SHA-256 {digest[:12]}… does not match the "
+                             f"manifest's {entry.sha256[:12]}… (file altered or corrupted)")
     try:
         rows = decode_rows(blob)
     except (OSError, ValueError) as error:
-        raise RestoreRefused(f"{final.backup_id}/{entry.key}: unreadable ({error})") from None
+        raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: unreadable ({error})") from None
     if len(rows) != entry.rows:
-        raise RestoreRefused(f"{final.backup_id}/{entry.key}: {len(rows)} checkpoints, manifest says {entry.rows}")
-    return [Checkpoint.from_json(row) for row in rows]
+        raise RestoreRefused(f"{manifest.backup_id}/{entry.key}: {len(rows)} {what}, manifest says {entry.rows}")
+    return rows
 
 
 def verify_contents(final: Manifest, merged: dict[str, dict[str, dict]], kind: DatabaseKind | None = None,

@@ -8,11 +8,12 @@ from typing import Any
 
 from bigtech import platform_settings
 from bigtech.appwrite_access import tables as tables_of
-from bigtech.errors import NotFound, Unprocessable
+from bigtech.errors import Forbidden, NotFound, Unprocessable
 from bigtech.http import Request
 from bigtech.identity import current
 from bigtech.payments.tenant_config import load_plugin_config
 from bigtech.permissions import ADMIN, OWNER, PLATFORM_ADMIN
+from bigtech.tenancy import valid_tenant_id
 
 from .readers import Reader
 
@@ -57,3 +58,16 @@ def viewer(request: Request) -> Viewer:
     member = (asked if manager else identity.user_id)
     return Viewer(identity.user_id, tenant.id, tenant.name, manager, member, config,
                   Reader(tables, identity.database_id), tables)
+
+
+def background_target(request: Request, id_field: str, what: str) -> tuple[str, str]:
+    """``(tenant_id, row id)`` of a background run (the plugin's own asynchronous execution of a job or an
+    export: a key, no user); anything else is refused."""
+    if request.user_id:
+        raise Forbidden(f"{what} run by themselves.", code="core_only")
+    body = request.json()
+    tenant_id, row_id = (body.get("tenant_id"), body.get(id_field)) if isinstance(body, dict) else (None, None)
+    if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id) or not isinstance(row_id, str) \
+            or len(row_id) > 36:
+        raise Unprocessable(f"tenant_id and {id_field} are required.", code="validation_failed")
+    return tenant_id, row_id

@@ -31,14 +31,13 @@ from appwrite.services.storage import Storage
 
 from bigtech.appwrite_access import key_client
 from bigtech.appwrite_access import tables as tables_of
-from bigtech.errors import BigtechError, Forbidden, NotFound, Unprocessable
+from bigtech.errors import BigtechError, NotFound
 from bigtech.http import Request
 from bigtech.schema.tenant import tenant_database_id
 from bigtech.storage import Audience, StoredFile, bucket_id, download, store_file
-from bigtech.tenancy import valid_tenant_id
 
 from . import csv_export, period
-from .access import PLUGIN_ID, Viewer, viewer
+from .access import PLUGIN_ID, Viewer, background_target, viewer
 from .readers import Reader
 
 TABLE = "documents"
@@ -167,14 +166,7 @@ def public(document_id: str, data: dict[str, Any], tenant_id: str) -> dict[str, 
 
 def run(request: Request) -> Any:
     """An export's own asynchronous execution (a key, no user): read every row, store the CSV, link it."""
-    if request.user_id:
-        raise Forbidden("Exports run by themselves.", code="core_only")
-    body = request.json()
-    tenant_id, document_id = (body.get("tenant_id"), body.get("document_id")) if isinstance(body, dict) else (None,
-                                                                                                            None)
-    if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id) or not isinstance(document_id, str) \
-            or len(document_id) > 36:
-        raise Unprocessable("tenant_id and document_id are required.", code="validation_failed")
+    tenant_id, document_id = background_target(request, "document_id", "Exports")
     tables = tables_of(request)
     database_id = tenant_database_id(tenant_id)
     try:

@@ -30,13 +30,12 @@ from appwrite.services.functions import Functions
 from bigtech import platform_settings, uow
 from bigtech.appwrite_access import key_client
 from bigtech.appwrite_access import tables as tables_of
-from bigtech.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from bigtech.errors import BadRequest, NotFound, Unprocessable
 from bigtech.http import Request, Response
 from bigtech.schema.tenant import tenant_database_id
-from bigtech.tenancy import valid_tenant_id
 
 from . import period, usage
-from .access import PLUGIN_ID, viewer
+from .access import PLUGIN_ID, background_target, viewer
 from .readers import CONSULTA_COLUMNS, Reader
 
 TABLE = "report_jobs"
@@ -102,13 +101,7 @@ def chunk_seconds() -> float:
 
 def run(request: Request) -> Any:
     """One chunk of a job (the job's own asynchronous execution: a key, no user)."""
-    if request.user_id:
-        raise Forbidden("Report jobs run by themselves.", code="core_only")
-    body = request.json()
-    tenant_id, job_id = (body.get("tenant_id"), body.get("job_id")) if isinstance(body, dict) else (None, None)
-    if not isinstance(tenant_id, str) or not valid_tenant_id(tenant_id) or not isinstance(job_id, str) \
-            or len(job_id) > 36:
-        raise Unprocessable("tenant_id and job_id are required.", code="validation_failed")
+    tenant_id, job_id = background_target(request, "job_id", "Report jobs")
     tables = tables_of(request)
     database_id = tenant_database_id(tenant_id)
     try:
