@@ -136,3 +136,43 @@ def test_compaction_folds_old_buckets_without_moving_the_counters(stack, token):
     left = [r.data["minute"] for r in tables.list_rows("core", "metrics", [
         Query.equal("labels", encoded)]).rows]
     assert sorted(left)[-1] == "total" and len(left) == 2  # the total and this minute's bucket
+
+
+def test_a_packed_duration_is_one_count_and_its_milliseconds():
+    one = metrics.pack_duration(123.4)
+    assert metrics.unpack(one) == (1, 123)
+    # a minute row's worst case stays exact below 2^53: 2^20 - 1 executions of the longest duration
+    # would overflow the sum field, so the documented bound is n · ms < 2^33; check the edges of both
+    most = (2**20 - 1) * metrics.pack_duration(8000)  # ~1M executions of 8 s: 8.4e9 ms < 2^33
+    assert most < 2**53 and metrics.unpack(most) == (2**20 - 1, (2**20 - 1) * 8000)
+    assert metrics.unpack(metrics.pack_duration(10**9)) == (1, metrics.MAX_DURATION_MS)  # clamped
+    assert metrics.unpack(metrics.pack_duration(-5)) == (1, 0)
+
+
+@pytest.mark.slow
+def test_packed_rows_old_rows_and_compaction_export_one_histogram(stack, token):
+    """One increment per execution (count and sum packed) exports the same histogram as the old
+    bucket + sum rows, mixed with them, and compaction folds both into plain totals."""
+    tables = TablesDB(make_client(stack))
+    labels = {"function": "packed-test", "route": "/", "method": "GET", "status": "200"}
+    old = datetime.now(UTC) - timedelta(minutes=150)
+    metrics.record(tables, "bigtech_execution_duration_ms_bucket", {**labels, "le": "10"}, moment=old)  # old shape
+    metrics.record(tables, "bigtech_execution_duration_ms_sum", labels, 7, moment=old)
+    for duration, moment in ((8.2, old), (30.0, old), (40.4, None), (20_000.0, None)):
+        metrics.record_duration(tables, "bigtech_execution_duration_ms", labels, duration, moment)
+
+    def histogram() -> dict[str, float]:
+        found = samples(scrape(stack)[1])
+        wanted = {"function": "packed-test"}
+        return {"count": value(found, "bigtech_execution_duration_ms_count", **wanted),
+                "sum": value(found, "bigtech_execution_duration_ms_sum", **wanted),
+                "le10": value(found, "bigtech_execution_duration_ms_bucket", le="10", **wanted),
+                "le50": value(found, "bigtech_execution_duration_ms_bucket", le="50", **wanted),
+                "inf": value(found, "bigtech_execution_duration_ms_bucket", le="+Inf", **wanted),
+                "executions": value(found, "bigtech_executions_total", **wanted)}
+
+    before = histogram()
+    assert before == {"count": 5, "sum": 7 + 8 + 30 + 40 + 20_000, "le10": 2, "le50": 4, "inf": 5, "executions": 5}
+    result = call(stack, None, "metrics", "POST", "/")
+    assert result.status == 200 and result.body["folded"] >= 4
+    assert histogram() == before

@@ -81,6 +81,4 @@ def _record(context: Any, line: dict[str, Any]) -> None:
     tables = TablesDB(appwrite_access.key_client(context))
     labels = {"function": line["function"], "route": line["route"], "method": line["method"],
               "status": str(line["status"])}
-    bucket = {**labels, "le": metrics.duration_bucket(line["duration_ms"])}
-    metrics.record(tables, METRIC_DURATION + "_bucket", bucket)
-    metrics.record(tables, METRIC_DURATION + "_sum", labels, round(line["duration_ms"]))
+    metrics.record_duration(tables, METRIC_DURATION, labels, line["duration_ms"])  # one call: count and sum packed
