@@ -77,3 +77,27 @@ def test_concurrent_decrements_never_go_below_min(stack, wallet):
     assert outcomes.count("ok") == 10
     assert outcomes.count("400 column_limit_exceeded") == 40
     assert tables.get_row(db, "wallets", "w1").data["balance"] == 0
+
+
+def test_operators_move_several_columns_in_one_update(wallet):
+    """Appwrite's DB operators: several atomic increments of one row in one ``update_row`` call; a
+    bound violated by any of them changes nothing; a missing row is 404 (then the caller creates it)."""
+    from appwrite.operator import Operator
+
+    tables, db = wallet
+    row = tables.update_row(db, "wallets", "w1", {"balance": Operator.increment(5), "ratio": Operator.increment(0.25),
+                                                  "owner": "ana"})
+    assert (row.data["balance"], row.data["ratio"], row.data["owner"]) == (15, 0.75, "ana")
+    row = tables.update_row(db, "wallets", "w1", {"balance": Operator.decrement(3, min=0)})
+    assert row.data["balance"] == 12
+    with pytest.raises(AppwriteException) as error:
+        tables.update_row(db, "wallets", "w1", {"ratio": Operator.increment(1), "balance": Operator.increment(9, max=20)})
+    assert (error.value.code, error.value.type) == (400, "column_limit_exceeded")
+    assert (tables.get_row(db, "wallets", "w1").data["balance"], tables.get_row(db, "wallets", "w1").data["ratio"]) \
+        == (12, 0.75)  # the whole call rolled back
+    with pytest.raises(AppwriteException) as error:
+        tables.update_row(db, "wallets", "nope", {"balance": Operator.increment(1)})
+    assert (error.value.code, error.value.type) == (404, "row_not_found")
+    with pytest.raises(AppwriteException) as error:  # served locally: increment and decrement only
+        tables.update_row(db, "wallets", "w1", {"balance": Operator.multiply(2)})
+    assert error.value.code == 400

@@ -80,36 +80,29 @@ def test_health_is_read_once_and_written_once_per_execution(sandbox):
 
 
 class FakeTables:
-    """Just enough TablesDB for ``AppwriteHealthStore.record_many``: a transaction that fails when a row
-    it increments does not exist (applying nothing), and rows that ``create_row`` makes."""
+    """Just enough TablesDB for ``AppwriteHealthStore.record_many``: rows that ``create_row`` makes (409
+    when there), ``update_row`` with DB operators (404 when missing), per-column increments."""
 
     def __init__(self, existing: set[str]) -> None:
         self.rows = {rid: {} for rid in existing}
         self.calls: list[str] = []
-        self.staged: list[dict] = []
-
-    def create_transaction(self, ttl=None):
-        self.calls.append("create_transaction")
-        return SimpleNamespace(id="tx")
-
-    def create_operations(self, transaction_id, operations):
-        self.calls.append("create_operations")
-        self.staged = operations
-
-    def update_transaction(self, transaction_id, commit=None, rollback=None):
-        self.calls.append("commit" if commit else "rollback")
-        if commit:
-            if any(op["rowId"] not in self.rows for op in self.staged):
-                raise AppwriteException("not found", 404, "row_not_found")
-            for op in self.staged:
-                row = self.rows[op["rowId"]]
-                row[op["data"]["column"]] = row.get(op["data"]["column"], 0) + op["data"]["value"]
 
     def create_row(self, database_id, table_id, row_id, data):
         self.calls.append("create_row")
         if row_id in self.rows:
             raise AppwriteException("exists", 409, "row_already_exists")
         self.rows[row_id] = {k: v for k, v in data.items() if isinstance(v, int)}
+
+    def update_row(self, database_id, table_id, row_id, data):
+        import json
+
+        self.calls.append("update_row")
+        if row_id not in self.rows:
+            raise AppwriteException("not found", 404, "row_not_found")
+        for column, operator in data.items():
+            decoded = json.loads(operator)
+            assert decoded["method"] == "increment"
+            self.rows[row_id][column] = self.rows[row_id].get(column, 0) + decoded["values"][0]
 
     def increment_row_column(self, database_id, table_id, row_id, column, value):
         self.calls.append("increment")
@@ -121,29 +114,34 @@ def records(health: Health, n: int) -> None:
         health.record("fonte-a", query, PluginResult(status=Status.OK, data={}, billable=True), 12)
 
 
-def test_existing_minute_rows_are_incremented_in_one_transaction():
+def test_rows_the_breaker_read_saw_are_incremented_in_one_call_each():
+    """Was one 3-call transaction for the run; now one operator update per row (credito: 3 rows, 3 calls;
+    cadastral and veicular: 1 row, 1 call)."""
     from bigtech.plugins.health import minute_of, row_id
 
     health = Health(AppwriteHealthStore(None), "t1")
     minute = minute_of(health.now())
     tables = FakeTables({row_id("t1", "fonte-a", q, minute) for q in ("protestos", "cheques", "pgfn")})
     health.store.tables = tables
+    health.store.seen = {("fonte-a", q, minute) for q in ("protestos", "cheques", "pgfn")}
     records(health, 3)
     health.flush()
-    assert tables.calls == ["create_transaction", "create_operations", "commit"]
+    assert tables.calls == ["update_row"] * 3
     assert all(row == {"calls": 1, "successes": 1, "billable": 1, "latency_ms_total": 12}
                for row in tables.rows.values())
 
 
-def test_a_missing_minute_row_falls_back_to_row_by_row_and_counts_once():
+def test_a_row_not_seen_is_created_with_its_counts_and_counted_once():
+    """The first call of a minute creates the row (1 call; was a failed 3-call transaction + the create);
+    a row created meanwhile by another consulta (409) is incremented instead."""
     from bigtech.plugins.health import minute_of, row_id
 
     health = Health(AppwriteHealthStore(None), "t1")
     minute = minute_of(health.now())
-    tables = FakeTables({row_id("t1", "fonte-a", "protestos", minute)})
+    tables = FakeTables({row_id("t1", "fonte-a", "protestos", minute)})  # created by someone after our read
     health.store.tables = tables
     records(health, 2)
     health.flush()
-    assert tables.calls[:3] == ["create_transaction", "create_operations", "commit"]  # failed, nothing applied
+    assert tables.calls == ["create_row", "update_row", "create_row"]
     assert all(row["calls"] == 1 and row["successes"] == 1 for row in tables.rows.values())
     assert len(tables.rows) == 2

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..common import as_bool, resolve_id
 from ..http import Request, Response, Router
-from . import bulk, store, transactions
+from . import bulk, operators, store, transactions
 from .schema import TableMeta
 from .service import TablesService, created, no_content
 from .validation import check_data
@@ -75,12 +75,23 @@ def register(svc: TablesService, router: Router) -> None:
             meta = svc.table(databaseId, tableId)
             data = check_data(request.param("data"))
             permissions = request.param("permissions")
+            if request.param("transactionId") or action == "upsert":
+                operators.refuse(meta, data, "a staged write" if request.param("transactionId") else "an upsert")
             if request.param("transactionId"):
                 data = data if permissions is None else {**data, "$permissions": permissions}
                 row = _stage(request, _op(action, meta, rowId, data))
             else:
+                plain, changes = operators.split(meta, data)
                 with svc.rows_write(meta) as conn:
-                    row = apply(conn, meta, rowId, data, permissions)
+                    if changes:  # DB operators: every change of this call in its one write (operators.py)
+                        if store.version(conn, meta, rowId) is None:
+                            raise store.row_not_found()
+                        if plain or permissions is not None:
+                            store.update(conn, meta, rowId, plain, permissions)
+                        for key, (method, by, bound) in changes.items():
+                            row = store.increment(conn, meta, rowId, key, by, bound, method == "decrement")
+                    else:
+                        row = apply(conn, meta, rowId, data, permissions)
                 svc.publish(action, meta, row)
             return created(row) if action == "upsert" else row
 

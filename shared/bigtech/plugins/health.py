@@ -16,10 +16,18 @@ Health is best effort: a store that cannot be read or written never fails a cons
 
 Cost per consulta execution (Appwrite calls): one ``list_rows`` for the breaker, read once for all the
 run's queries (``windows``; per query only when one page cannot hold them), and the counts written once
-at the end of the execution (``Health.flush``): every increment in one transaction (3 calls), or, when a
-row of this minute does not exist yet (the transaction fails on it, nothing applied), row by row as
-before. A fonte answered in this execution is therefore not counted for a later query of the same
-execution: the breaker only ever looked at the query being asked, and a run asks each query once.
+at the end of the execution (``Health.flush``), ONE call per (fonte, query, minute) row the run touched:
+an ``update_row`` whose DB operators (``Operator.increment``) move all its counters atomically when the
+breaker's read saw the row, else a ``create_row`` with the counts (a lost race for the create → 409 →
+the update; a row missing after all → 404 → the create). Cadastral and veicular touch one row (1 call
+instead of a 3-call transaction), credito three (3, as before). Not a transaction: Appwrite commits
+staged increments with optimistic concurrency (409 ``transaction_conflict`` when another consulta moved
+the same row after staging), and these rows are the hottest a tenant has; a direct operator update
+never conflicts. For the same reason the counts are not staged into CORE's settlement transaction: a
+busy fonte row would fail settlements, and a row of a new minute (not there yet) would fail the whole
+money transaction. A server that refuses operators (400) gets the per-column increments instead.
+A fonte answered in this execution is not counted for a later query of the same execution: the
+breaker only ever looked at the query being asked, and a run asks each query once.
 """
 
 from __future__ import annotations
@@ -172,9 +180,12 @@ def row_id(tenant_id: str, fonte: str, query: str, minute: str) -> str:
 class AppwriteHealthStore:
     """``provider_health`` in the core database through the SDK (build one per execution)."""
 
+    operators = True  # False once a server refused DB operators (400): this worker increments per column
+
     def __init__(self, tables: Any, database_id: str = CORE_DATABASE_ID) -> None:
         self.tables = tables
         self.database_id = database_id
+        self.seen: set[tuple[str, str, str]] = set()  # (fonte, query, minute) rows the breaker's read returned
 
     @classmethod
     def for_execution(cls, runtime_context: Any) -> AppwriteHealthStore:
@@ -182,45 +193,71 @@ class AppwriteHealthStore:
 
         return cls(tables(runtime_context))
 
-    def record(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int]) -> None:
+    def record(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int],
+               exists: bool = False) -> None:
+        """One call: the create of the minute's row with these counts, or (``exists``, or the create lost a
+        race) one update that increments them."""
         from appwrite.exception import AppwriteException
 
         rid = row_id(tenant_id, fonte, query, minute)
+        if not exists:
+            try:
+                self._create(tenant_id, fonte, query, minute, counters)
+                return
+            except AppwriteException as error:
+                if error.code != 409:
+                    raise
         try:
-            self.tables.create_row(self.database_id, TABLE_ID, rid, {
-                "tenant_id": tenant_id, "fonte": fonte, "query": query, "minute": minute, **counters})
-            return
+            self._increment(rid, counters)
         except AppwriteException as error:
-            if error.code != 409:
+            if error.code != 404 or not exists:
                 raise
-        for column, value in counters.items():  # the minute's row exists: atomic increments
-            if value:
-                self.tables.increment_row_column(self.database_id, TABLE_ID, rid, column, value)
+            self._create(tenant_id, fonte, query, minute, counters)  # seen, yet gone: count it in a new row
 
     def record_many(self, tenant_id: str, records: list[Record]) -> None:
-        """All the increments in one transaction; if a row is missing (the transaction fails and applies
-        nothing), row by row with ``record`` (which creates it)."""
-        from appwrite.exception import AppwriteException
-
-        from ..uow import UnitOfWork, commit
-
+        """Every row the run touched, one call each (see the module's cost note); a failure on one row
+        does not cost the others their counts."""
         merged: dict[tuple[str, str, str], dict[str, int]] = {}
         for fonte, query, minute, counters in records:
             row = merged.setdefault((fonte, query, minute), dict.fromkeys(COUNTERS, 0))
             for column, value in counters.items():
                 row[column] += value
-        unit = UnitOfWork()
-        for (fonte, query, minute), counters in merged.items():
-            for column, value in counters.items():
-                if value:
-                    unit.increment(self.database_id, TABLE_ID, row_id(tenant_id, fonte, query, minute), column, value)
-        try:
-            commit(self.tables, unit.operations)
+        failure: Exception | None = None
+        for key, counters in merged.items():
+            try:
+                self.record(tenant_id, *key, counters, exists=key in self.seen)
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+    def _create(self, tenant_id: str, fonte: str, query: str, minute: str, counters: dict[str, int]) -> None:
+        self.tables.create_row(self.database_id, TABLE_ID, row_id(tenant_id, fonte, query, minute), {
+            "tenant_id": tenant_id, "fonte": fonte, "query": query, "minute": minute, **counters})
+
+    def _increment(self, rid: str, counters: dict[str, int]) -> None:
+        """All the counters in one atomic update (DB operators), or per column where operators are refused."""
+        from appwrite.exception import AppwriteException
+        from appwrite.operator import Operator
+
+        changes = {column: value for column, value in counters.items() if value}
+        if not changes:
             return
-        except AppwriteException:  # usually a row of this minute not created yet; nothing was applied
-            pass
-        for (fonte, query, minute), counters in merged.items():
-            self.record(tenant_id, fonte, query, minute, counters)
+        if AppwriteHealthStore.operators:
+            try:
+                self.tables.update_row(self.database_id, TABLE_ID, rid,
+                                       {column: Operator.increment(value) for column, value in changes.items()})
+                return
+            except AppwriteException as error:
+                if error.code != 400:
+                    raise
+                AppwriteHealthStore.operators = False  # a server without operators: a string is no integer
+        for column, value in changes.items():
+            self.tables.increment_row_column(self.database_id, TABLE_ID, rid, column, value)
+
+    def _saw(self, rows: Iterable[dict[str, Any]]) -> None:
+        for data in rows:
+            self.seen.add((str(data.get("fonte")), str(data.get("query")), str(data.get("minute"))))
 
     def window(self, tenant_id: str, fontes: Iterable[str], query: str, since_minute: str) -> dict[str, Window]:
         from appwrite.query import Query
@@ -229,7 +266,9 @@ class AppwriteHealthStore:
             Query.equal("tenant_id", [tenant_id]), Query.equal("fonte", list(fontes)),
             Query.equal("query", [query]), Query.greater_than_equal("minute", since_minute), Query.limit(WINDOW_PAGE),
         ]).rows
-        return _sum((row.data if hasattr(row, "data") else row) for row in rows)
+        found = [row.data if hasattr(row, "data") else row for row in rows]
+        self._saw(found)
+        return _sum(found)
 
     def windows(self, tenant_id: str, fontes: Iterable[str], since_minute: str) -> dict[str, dict[str, Window]] | None:
         """Every query's windows in one read; ``None`` when one page cannot hold them (ask per query)."""
@@ -245,6 +284,7 @@ class AppwriteHealthStore:
         for row in rows:
             data = row.data if hasattr(row, "data") else row
             by_query.setdefault(str(data.get("query")), []).append(data)
+        self._saw(data for found in by_query.values() for data in found)
         return {query: _sum(found) for query, found in by_query.items()}
 
 
