@@ -91,10 +91,11 @@ def test_operators_move_several_columns_in_one_update(wallet):
     row = tables.update_row(db, "wallets", "w1", {"balance": Operator.decrement(3, min=0)})
     assert row.data["balance"] == 12
     with pytest.raises(AppwriteException) as error:
-        tables.update_row(db, "wallets", "w1", {"ratio": Operator.increment(1), "balance": Operator.increment(9, max=20)})
+        tables.update_row(db, "wallets", "w1",
+                          {"ratio": Operator.increment(1), "balance": Operator.increment(9, max=20)})
     assert (error.value.code, error.value.type) == (400, "column_limit_exceeded")
-    assert (tables.get_row(db, "wallets", "w1").data["balance"], tables.get_row(db, "wallets", "w1").data["ratio"]) \
-        == (12, 0.75)  # the whole call rolled back
+    left = tables.get_row(db, "wallets", "w1").data
+    assert (left["balance"], left["ratio"]) == (12, 0.75)  # the whole call rolled back
     with pytest.raises(AppwriteException) as error:
         tables.update_row(db, "wallets", "nope", {"balance": Operator.increment(1)})
     assert (error.value.code, error.value.type) == (404, "row_not_found")
