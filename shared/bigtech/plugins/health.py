@@ -19,8 +19,8 @@ run's queries (``windows``; per query only when one page cannot hold them), and 
 at the end of the execution (``Health.flush``), ONE call per (fonte, query, minute) row the run touched:
 an ``update_row`` whose DB operators (``Operator.increment``) move all its counters atomically when the
 breaker's read saw the row, else a ``create_row`` with the counts (a lost race for the create → 409 →
-the update; a row missing after all → 404 → the create). Cadastral and veicular touch one row (1 call
-instead of a 3-call transaction), credito three (3, as before). Not a transaction: Appwrite commits
+the update; a row missing after all → 404 → the create). Cadastral touches one row, veicular two,
+credito three (1 / 2 / 3 calls instead of a 3-call transaction). Not a transaction: Appwrite commits
 staged increments with optimistic concurrency (409 ``transaction_conflict`` when another consulta moved
 the same row after staging), and these rows are the hottest a tenant has; a direct operator update
 never conflicts. For the same reason the counts are not staged into CORE's settlement transaction: a
