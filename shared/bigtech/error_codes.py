@@ -118,6 +118,10 @@ _ALL = [
     _e("last_owner", 409, "A tenant must keep at least one owner.", "A empresa precisa de pelo menos um proprietário."),
     _e("busy", 409, "The audit trail is being written by another request: retry.",
        "Sistema ocupado. Tente novamente em instantes."),
+    _e("consulta_abandoned", 409,
+       "An async consulta's execution never finished (died, timed out, or never ran): billing's schedule "
+       "ended it failed. Nothing was charged and its idempotency-key was freed: ask again.",
+       "A consulta não terminou a tempo e foi cancelada; nada foi cobrado. Faça a consulta novamente."),
     _e("hold_exists", 409, "Credits are already reserved for this request.",
        "Já existe uma reserva para esta operação."),
     _e("idempotency_in_progress", 409, "A request with this idempotency-key is still running: retry later.",

@@ -5,6 +5,9 @@
    fingerprint the synchronous flow uses: of concurrent or repeated posts with one key, exactly one is
    accepted. The others get the same pending consulta (202), or its final answer once it finished
    (the stored replay), or 409 ``idempotency_in_progress`` in the instant before the pending row exists.
+   A ``credits`` marker (``bigtech.sweeps``) is written just before the claim, so billing's schedule visits
+   the tenant once the consulta could be abandoned (``bigtech.credits.abandoned``: a pending consulta whose
+   execution died, or never ran, is ended ``failed`` / ``consulta_abandoned``).
 3. The consulta row is written ``pending`` under the claim's resource id (the id the flow gives it), and
    an **async** execution of this function's ``POST /internal/run`` (CORE's token: nobody else may start
    one) carries the job. Never a synchronous self-execution: an Appwrite instance serves one request at a
@@ -13,7 +16,7 @@
    (``succeeded``, ``not_found``, ``failed``); a refusal (402, 409…) marks it ``failed`` with the error.
    ``GET /{id}`` shows the progress.
 
-Appwrite calls on accept: the claim (1), the pending row (1), the execution (1).
+Appwrite calls on accept: the marker (1), the claim (1), the pending row (1), the execution (1).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from appwrite.id import ID
 from appwrite.services.functions import Functions
 from pydantic import BaseModel, ConfigDict, Field
 
-from bigtech import appwrite_access, idempotency
+from bigtech import appwrite_access, idempotency, sweeps
 from bigtech.errors import Conflict, Unprocessable
 from bigtech.http import Request, Response
 from bigtech.plugins import core_calls
@@ -111,6 +114,9 @@ def accept(request: Request, tables: Any, command: ConsultaCommand,
                                   code="async_not_supported")
     client_key = command.idempotency_key is not None
     key = command.idempotency_key or f"async:{ID.unique()}"
+    # before the claim: whatever dies after it (this accept, the execution, or Appwrite never running it),
+    # the tenant is visited and the consulta ended (a replay's marker costs that visit and nothing more)
+    sweeps.mark(tables, command.database_id, sweeps.CREDITS)
     try:
         got = idempotency.claim(tables, command.database_id, command.scope, key, command.fingerprint)
     except Conflict as busy:

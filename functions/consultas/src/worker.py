@@ -4,6 +4,12 @@ Only this function may start it (CORE's token over the exact body: 401 ``core_on
 the unchanged ``service.run_consulta`` as the member who asked, under the claim ``accept`` made; the one
 difference is where the consulta row lands: ``accept`` already wrote it ``pending``, so the flow's final
 row *updates* it (``ResumedGateway.transact``) instead of creating it.
+
+Against billing's sweep of abandoned consultas (``bigtech.credits.abandoned``) it takes the consulta's
+*run token* first (one call): if the sweep already ended the consulta (or another execution of the same
+job runs it) it does nothing at all. Its settlement stages the *end token*, as the sweep's transaction
+does: of a settlement and a sweep at the same moment exactly one commits; an execution that loses finds
+the consulta abandoned and leaves the hold (released by the sweep), the key (freed by it) and the row alone.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from typing import Any, TypeVar
 
 from bigtech import idempotency, uow
 from bigtech.audited import Actor
-from bigtech.errors import BigtechError, Unauthorized
+from bigtech.credits import Hold, abandoned
+from bigtech.credits.holds import settled
+from bigtech.errors import BigtechError, Conflict, Unauthorized
 from bigtech.http import Request
 from bigtech.plugins import core_calls, validate_input
 from bigtech.uow import UnitOfWork
@@ -32,17 +40,38 @@ class ResumedGateway(AppwriteGateway):
     def __init__(self, request: Request, job: deferred.Job) -> None:
         super().__init__(request)
         self.job = job
+        self.abandoned = False  # the sweep ended this consulta first: touch nothing it settled
+
+    def release_claim(self, claimed: idempotency.Claim | None) -> idempotency.Stored | None:
+        if self.abandoned:  # freed by the sweep's transaction; the row id may be a retry's claim by now
+            return None
+        return super().release_claim(claimed)
+
+    def release_hold(self, hold: Hold, reason: str) -> None:
+        # The sweep released the hold if it was made before the sweep's transaction; one made after it is
+        # still ours to release (the release's ledger row id is the hold's: never twice either way).
+        if not (self.abandoned and settled(self.tables, hold.database_id, [hold])):
+            super().release_hold(hold, reason)
 
     def claim(self, database_id: str, scope: str, key: str, fingerprint: str) -> idempotency.Claim:
         return idempotency.Claim(database_id, idempotency.row_id(scope, key), scope, key, self.job.claimed_at)
 
     def transact(self, build: Callable[[UnitOfWork], T]) -> T:
+        job, attempts = self.job, [0]
+
         def onto_pending(unit: UnitOfWork) -> T:
+            attempts[0] += 1
+            # a retried commit may have lost the end token to the sweep (only then is it worth a read)
+            if attempts[0] > 1 and abandoned.was_abandoned(self.tables, job.database_id, job.consulta_id):
+                self.abandoned = True
+                raise Conflict("The consulta was ended as abandoned before it could settle.",
+                               code=abandoned.ERROR_CODE)
             result = build(unit)
             for operation in unit.operations:
                 if operation["action"] == "create" and operation["tableId"] == deferred.TABLE \
-                        and operation["rowId"] == self.job.consulta_id:
+                        and operation["rowId"] == job.consulta_id:
                     operation["action"] = "update"  # the pending row becomes the final one
+            abandoned.stage_end(unit, job.database_id, job.consulta_id, "settled")  # this or the sweep: one wins
             return result
 
         return uow.run(self.tables, onto_pending)
@@ -63,10 +92,16 @@ def run(request: Request) -> Any:
         raise Unauthorized("This route is called by the consultas function only.", code="core_only")
     job = request.model(deferred.Job)
     gateway = ResumedGateway(request, job)
+    if not abandoned.take_run(gateway.tables, job.database_id, job.consulta_id):
+        request.log.log(f"consulta {job.consulta_id}: already taken (ended as abandoned, or run by another "
+                        "execution): nothing to do")
+        return {"consulta": {"id": job.consulta_id, "run": "skipped"}}
     command = command_of(job)
     try:
         outcome = run_consulta(command, gateway)
     except BigtechError as error:  # refused (402, 409…): the flow released everything; the row says why
+        if gateway.abandoned:  # the sweep's transaction ended the row, released the hold and freed the key
+            return {"consulta": {"id": job.consulta_id, "status": "failed", "error": {"code": error.code}}}
         deferred.mark_failed(gateway.tables, job, error.code, error.message)
         return {"consulta": {"id": job.consulta_id, "status": "failed", "error": {"code": error.code}}}
     except Exception as error:

@@ -6,10 +6,11 @@
 - ``holds``: reserve → settle/release, the money path of a consulta;
 - ``grants``: credits given by an admin (also the model for crediting a paid order);
 - ``pricing``: the tenant's price table;
-- ``reaper``: releases holds whose consulta died before settling (billing's schedule).
+- ``reaper``: releases holds whose consulta died before settling (billing's schedule);
+- ``abandoned``: ends pending async consultas whose execution died or never ran (the reaper's visit).
 """
 
-from . import grants, holds, ledger, pricing, wallets
+from . import abandoned, grants, holds, ledger, pricing, wallets
 from .holds import Hold, release_now, reserve, stage_release, stage_settle
 from .ledger import EFFECT, balance_from
 from .pricing import DEFAULT_PRICES, price_for, price_table
@@ -21,6 +22,7 @@ __all__ = [
     "SERVICE_WALLET",
     "Hold",
     "Wallet",
+    "abandoned",
     "balance_from",
     "ensure_wallet",
     "grants",

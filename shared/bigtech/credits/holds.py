@@ -12,10 +12,11 @@ is the compensation used when that final transaction cannot be made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from appwrite.exception import AppwriteException
+from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
 from .. import sweeps, uow
@@ -106,6 +107,17 @@ def stage_release(unit: UnitOfWork, hold: Hold, reason: str | None = None) -> No
     unit.decrement(db, wallets.TABLE, hold.user_id, "held", hold.amount, min=0)
 
 
+def settled(tables: TablesDB, database_id: str, holds: Sequence[Hold]) -> set[str]:
+    """The keys of the ``holds`` (at most 50: two keys each in one query) that have a ``debit`` or a ``release``."""
+    if not holds:
+        return set()
+    by_key = {h.ledger_key(kind): h.key for h in holds for kind in ("debit", "release")}
+    rows = tables.list_rows(database_id, ledger.TABLE, [
+        Query.equal("idempotency_key", list(by_key)), Query.select(["idempotency_key"]), Query.limit(100),
+    ], total=False).rows
+    return {by_key[row.data["idempotency_key"]] for row in rows if row.data.get("idempotency_key") in by_key}
+
+
 def release_now(tables: TablesDB, hold: Hold, reason: str | None = None) -> None:
     """Release on its own transaction (when the work's own transaction could not be committed)."""
     unit = UnitOfWork()
@@ -114,4 +126,4 @@ def release_now(tables: TablesDB, hold: Hold, reason: str | None = None) -> None
         uow.commit(tables, unit.operations)
 
 
-__all__ = ["Hold", "release_now", "reserve", "stage_release", "stage_settle"]
+__all__ = ["Hold", "release_now", "reserve", "settled", "stage_release", "stage_settle"]

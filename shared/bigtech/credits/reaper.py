@@ -51,8 +51,8 @@ from ..outbox_writer import stage_event
 from ..schema.core import CORE_DATABASE_ID
 from ..schema.tenant import tenant_database_id
 from ..tenancy import PROVISION_ACTIVE
-from . import ledger, wallets
-from .holds import Hold, stage_release
+from . import abandoned, ledger, wallets
+from .holds import Hold, settled, stage_release
 
 # The longest execution that may hold credits or claim a key is consultas' 60 s timeout; ten times that.
 STALE_AFTER = timedelta(minutes=10)
@@ -75,6 +75,8 @@ class Report:
     holds_released: int = 0
     credits_released: int = 0
     keys_cleared: int = 0
+    consultas_abandoned: int = 0  # pending async consultas ended ``failed`` (``abandoned``)
+    consultas_deferred: int = 0  # pending ones whose execution may still run: the tenant keeps its markers
     errors: list[str] = field(default_factory=list)
     complete: bool = True  # False when the time budget ran out before every tenant was scanned
 
@@ -83,16 +85,20 @@ class Report:
         self.holds_released += other.holds_released
         self.credits_released += other.credits_released
         self.keys_cleared += other.keys_cleared
+        self.consultas_abandoned += other.consultas_abandoned
+        self.consultas_deferred += other.consultas_deferred
         self.errors += other.errors
 
     def to_json(self) -> dict[str, Any]:
         return {"tenants": self.tenants, "holds_released": self.holds_released,
                 "credits_released": self.credits_released, "keys_cleared": self.keys_cleared,
+                "consultas_abandoned": self.consultas_abandoned, "consultas_deferred": self.consultas_deferred,
                 "errors": self.errors[:20], "complete": self.complete}
 
     def line(self) -> str:
-        return (f"reaper: {self.tenants} tenants scanned, {self.holds_released} holds released "
-                f"({self.credits_released} credits), {self.keys_cleared} idempotency keys cleared, "
+        return (f"reaper: {self.tenants} tenants scanned, {self.consultas_abandoned} abandoned consultas ended, "
+                f"{self.holds_released} holds released ({self.credits_released} credits), "
+                f"{self.keys_cleared} idempotency keys cleared, "
                 f"{len(self.errors)} errors{'' if self.complete else ', stopped at the time budget'}")
 
 
@@ -122,17 +128,6 @@ def hold_of(database_id: str, row: Any) -> Hold | None:
     if not hold.reference_type or not hold.reference_id or data.get("idempotency_key") != hold.ledger_key("hold"):
         return None
     return hold
-
-
-def settled(tables: TablesDB, database_id: str, holds: Sequence[Hold]) -> set[str]:
-    """The keys of the ``holds`` that already have a ``debit`` or a ``release``."""
-    if not holds:
-        return set()
-    by_key = {h.ledger_key(kind): h.key for h in holds for kind in ("debit", "release")}
-    rows = tables.list_rows(database_id, ledger.TABLE, [
-        Query.equal("idempotency_key", list(by_key)), Query.select(["idempotency_key"]), Query.limit(100),
-    ], total=False).rows
-    return {by_key[row.data["idempotency_key"]] for row in rows if row.data.get("idempotency_key") in by_key}
 
 
 def outstanding_holds(tables: TablesDB, database_id: str, user_id: str) -> list[tuple[Hold, str]]:
@@ -200,13 +195,15 @@ def stale_holds(tables: TablesDB, database_id: str, cutoff: datetime) -> Iterato
 
 # -- idempotency keys ---------------------------------------------------------------------------------------
 
-def clear_stuck_claims(tables: TablesDB, database_id: str, cutoff: datetime) -> int:
-    """Delete the claims of ``RETRYABLE_SCOPES`` that never got an answer and are older than ``cutoff``."""
+def clear_stuck_claims(tables: TablesDB, database_id: str, cutoff: datetime,
+                       keep: frozenset[str] | set[str] = frozenset()) -> int:
+    """Delete the claims of ``RETRYABLE_SCOPES`` that never got an answer and are older than ``cutoff``,
+    except ``keep`` (the claims of async consultas that may still be running: ``abandoned``)."""
     stuck = [row.id for row in _rows(tables, database_id, idempotency.TABLE, [
         Query.is_null("status_code"), Query.less_than("$createdAt", iso(cutoff)),
         Query.or_queries([Query.starts_with("scope", prefix) for prefix in RETRYABLE_SCOPES]),
         Query.select(["$id"]),
-    ])]
+    ]) if row.id not in keep]
     cleared = 0
     for row_id in stuck:
         try:
@@ -222,11 +219,16 @@ def clear_stuck_claims(tables: TablesDB, database_id: str, cutoff: datetime) -> 
 
 def reap_tenant(tables: TablesDB, tenant_id: str, now: datetime | None = None,
                 stale_after: timedelta = STALE_AFTER) -> Report:
-    """One tenant: release its stale holds, then free its stuck idempotency keys."""
+    """One tenant: end its abandoned async consultas (releasing their holds), release its other stale holds,
+    then free its stuck idempotency keys (not those of consultas that may still run)."""
     cutoff = (now or datetime.now(UTC)) - stale_after
     database_id = tenant_database_id(tenant_id)
     report = Report(tenants=1)
     try:
+        ended = abandoned.end_abandoned(tables, tenant_id, database_id, cutoff)
+        report.consultas_abandoned, report.consultas_deferred = ended.ended, ended.deferred
+        report.credits_released += ended.credits_released
+        report.errors += ended.errors
         for hold, created_at in list(stale_holds(tables, database_id, cutoff)):
             try:
                 if release_stale(tables, tenant_id, hold, created_at):
@@ -234,7 +236,7 @@ def reap_tenant(tables: TablesDB, tenant_id: str, now: datetime | None = None,
                     report.credits_released += hold.amount
             except Exception as error:  # one bad hold must not keep the others held
                 report.errors.append(f"{tenant_id} {hold.key}: {error}"[:300])
-        report.keys_cleared = clear_stuck_claims(tables, database_id, cutoff)
+        report.keys_cleared = clear_stuck_claims(tables, database_id, cutoff, ended.live_claims)
     except AppwriteException as error:
         if error.code != 404:  # 404: the tenant's database is not provisioned (yet): nothing to reap
             report.errors.append(f"{tenant_id}: {error.code} {error.type}: {error}"[:300])
@@ -251,7 +253,8 @@ def tenant_ids(tables: TablesDB) -> list[str]:
 def reap_marked(tables: TablesDB, now: datetime | None = None, *, budget_seconds: float = 20.0) -> Report:
     """The schedule's run: only the tenants whose ``credits`` markers are due (``bigtech.sweeps``: written
     with each hold, due once it could be stale), in random order; a tenant's markers are deleted once it was
-    reaped without error. Idle tenants cost nothing: with no due marker the run is one call."""
+    reaped without error and has no pending consulta left to look at again (``abandoned``). Idle tenants
+    cost nothing: with no due marker the run is one call."""
     budget = sweeps.Budget(budget_seconds)
     moment = now or datetime.now(UTC)
     # a marker written just before its work (``sweeps.mark``) is due a minute later than the work is stale
@@ -265,7 +268,7 @@ def reap_marked(tables: TablesDB, now: datetime | None = None, *, budget_seconds
             break
         tenant = reap_tenant(tables, sweeps.tenant_of(database_id), moment)
         report.add(tenant)
-        if not tenant.errors:
+        if not tenant.errors and not tenant.consultas_deferred:  # deferred: look again on the next run
             finished += marked[database_id]
     try:
         sweeps.clear(tables, finished)
