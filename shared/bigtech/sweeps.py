@@ -29,7 +29,7 @@ from appwrite.services.tables_db import TablesDB
 from .schema.core import CORE_DATABASE_ID, WORK_PENDING_TABLE
 from .uow import UnitOfWork
 
-CREDITS = "credits"  # a hold (and the idempotency claim made just before it): billing's reaper
+CREDITS = "credits"  # a hold (and the claim made just before it), an async consulta's accept: billing's reaper
 AUDIT = "audit"  # an audit entry staged unsealed: the audit sweep
 MAX_MARKERS = 1000  # read per kind and run; the rest wait for the next run
 PAGE = 100  # Appwrite's most rows per page and values per query

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from appwrite.exception import AppwriteException
+
 from bigtech import idempotency, uow
 from bigtech.audited import Actor
 from bigtech.credits import Hold, abandoned
@@ -61,11 +63,8 @@ class ResumedGateway(AppwriteGateway):
 
         def onto_pending(unit: UnitOfWork) -> T:
             attempts[0] += 1
-            # a retried commit may have lost the end token to the sweep (only then is it worth a read)
-            if attempts[0] > 1 and abandoned.was_abandoned(self.tables, job.database_id, job.consulta_id):
-                self.abandoned = True
-                raise Conflict("The consulta was ended as abandoned before it could settle.",
-                               code=abandoned.ERROR_CODE)
+            if attempts[0] > 1:  # a retried commit may have lost the end token to the sweep
+                self._unless_abandoned()
             result = build(unit)
             for operation in unit.operations:
                 if operation["action"] == "create" and operation["tableId"] == deferred.TABLE \
@@ -74,7 +73,17 @@ class ResumedGateway(AppwriteGateway):
             abandoned.stage_end(unit, job.database_id, job.consulta_id, "settled")  # this or the sweep: one wins
             return result
 
-        return uow.run(self.tables, onto_pending)
+        try:
+            return uow.run(self.tables, onto_pending)
+        except AppwriteException:
+            # Losing to the sweep may also show as another refusal (the claim it freed: 404), so ask.
+            self._unless_abandoned()
+            raise
+
+    def _unless_abandoned(self) -> None:
+        if abandoned.was_abandoned(self.tables, self.job.database_id, self.job.consulta_id):
+            self.abandoned = True
+            raise Conflict("The consulta was ended as abandoned before it could settle.", code=abandoned.ERROR_CODE)
 
 
 def command_of(job: deferred.Job) -> ConsultaCommand:

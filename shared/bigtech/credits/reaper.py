@@ -4,9 +4,12 @@ A consulta reserves its price (ledger ``hold``, wallet ``held`` up) before it ru
 releases it in one transaction. If the execution dies in between (crash, timeout, host restart), that
 transaction never comes: the credits would stay ``held`` forever and the request's idempotency key
 "in progress" (409) forever. ``billing``'s schedule (every 5 minutes) calls ``reap_marked``, which for
-every tenant with a due ``credits`` marker (``bigtech.sweeps``: staged with each hold; ``reap_all`` visits
-every tenant, for operators):
+every tenant with a due ``credits`` marker (``bigtech.sweeps``: staged with each hold, and written by an
+async consulta's accept; ``reap_all`` visits every tenant, for operators):
 
+0. ends the pending async consultas whose execution died or never ran (``abandoned``: ``failed`` /
+   ``consulta_abandoned``, their holds released, their keys freed), and keeps the claims of those that
+   may still run out of step 2;
 1. releases each ``hold`` older than ``STALE_AFTER`` that has neither a ``debit`` nor a ``release``
    (balance back up, ``held`` down, ledger ``release``), with an audit entry by ``system:reaper`` and
    a ``credits.released`` event, all in one transaction;
