@@ -122,12 +122,14 @@ class Relay:
         return "amqp" if self.bus_url else "direct"
 
     def run(
-        self, tenant_id: str | None = None, budget_seconds: float = 20.0, *, publish: bool = True, drain: bool = True
+        self, tenant_id: str | None = None, budget_seconds: float = 20.0, *, publish: bool = True, drain: bool = True,
+        count_pending: bool = True,
     ) -> RelayReport:
         """One relay run. Never raises for bus/subscriber trouble: the report says what happened.
 
         `publish=False` / `drain=False` run one half only (AMQP mode), e.g. a publish-only run on the row-create
-        trigger while the schedule drains; direct mode always does both."""
+        trigger while the schedule drains; direct mode always does both. `count_pending=False` leaves
+        `pending_left` unknown (None): the count is informational and costs a call per tenant."""
         started = time.monotonic()
         report = RelayReport(mode=self.mode, tenant_id=tenant_id)
         deadline = started + budget_seconds
@@ -146,6 +148,8 @@ class Relay:
             if pool is not None:
                 pool.shutdown(wait=True)
         report.elapsed = time.monotonic() - started
+        if not count_pending:
+            return report
         try:
             report.pending_left = self.outbox.count(tenant_id, OutboxStatus.PENDING)
         except Exception:  # counting is informational only
@@ -223,8 +227,10 @@ class Relay:
                 rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
                 if not rows:
                     return
-                # One look-up per batch: what each subscriber already has (delivered, failed before, dead).
-                known = self.deliveries.lookup([s.name for s in self.subscribers], [r.envelope for r in rows])
+                # One look-up per batch: what each subscriber already has (delivered, failed before, dead). A row
+                # claimed for the first time cannot have records yet: a batch of only those needs no look-up.
+                held_before = [r.envelope for r in rows if not r.fresh]
+                known = self.deliveries.lookup([s.name for s in self.subscribers], held_before) if held_before else {}
                 done: list[str] = []
                 for start in range(0, len(rows), self.concurrency):
                     if time.monotonic() >= deadline:
