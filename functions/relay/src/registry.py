@@ -89,12 +89,6 @@ def _known(tables: TablesDB, functions: Functions | None, log: Any) -> _Known:
     return known
 
 
-def forget_registry() -> None:
-    """Drop the warm worker's copy (tests)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def subscriber_patterns(tables: TablesDB, functions: Functions | None = None, log: Any = None
                         ) -> dict[str, tuple[str, ...]]:
     """Every subscriber and its patterns. With `functions`, only functions that exist and are enabled in this
