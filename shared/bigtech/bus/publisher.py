@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_HEARTBEAT = 15  # detects a silently dead broker while waiting for a confirm
 CONFIRM_TIMEOUT = 20.0  # seconds a batch may wait for its confirms before the broker counts as unavailable
+WAIT_SLICE = 0.005  # seconds per I/O poll while waiting for confirms
 
 
 def connection_parameters(url: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> pika.URLParameters:
@@ -133,11 +134,13 @@ class BatchPublisher:
         self._returned.add(str(getattr(properties, "message_id", "") or ""))
 
     def _wait(self, done: Any, deadline: float) -> None:
+        # Short slices: the blocking adapter only returns early for its own events, and these callbacks are the
+        # underlying channel's, so each call runs until its time limit.
         while not done():
             left = deadline - time.monotonic()
             if left <= 0:
                 raise BusUnavailable(f"the broker did not confirm within {self.timeout:.0f} s")
-            self.connection.process_data_events(time_limit=min(left, 1.0))
+            self.connection.process_data_events(time_limit=min(left, WAIT_SLICE))
 
     def publish(self, envelopes: Sequence[EventEnvelope]) -> BatchOutcome:
         """Publish every envelope (persistent, mandatory), then wait for all their confirms. Never raises for
