@@ -21,7 +21,7 @@ from appwrite.services.tables_db import TablesDB
 
 from bigtech import metrics
 from bigtech.bus import BusConfig, Relay, RelayReport, Subscriber, execution_deliverer
-from bigtech.bus.appwrite_claims import EVENT_GRACE_SECONDS, TablesOutboxStore
+from bigtech.bus.appwrite_claims import CLAIM_CHUNK, EVENT_GRACE_SECONDS, TablesOutboxStore
 from bigtech.bus.appwrite_deliveries import TablesDeliveryStore
 from bigtech.bus.appwrite_rows import unavailable
 from bigtech.bus.errors import BusError
@@ -80,7 +80,7 @@ def build_relay(client: Client, config: BusConfig, log: Callable[[str], Any] | N
         config.url,
         topology=config.topology,
         deliveries=TablesDeliveryStore(tables, lambda: tenant_ids(tables)),  # dead letters: ops over every tenant
-        batch_size=200,
+        batch_size=2 * CLAIM_CHUNK,  # whole claim transactions
         lease_seconds=LEASE_SECONDS,
         concurrency=int(os.environ.get(CONCURRENCY_ENV, "").strip() or DEFAULT_CONCURRENCY),
     )

@@ -2,10 +2,10 @@
 
 Claiming is a lease taken in one TablesDB transaction per chunk of rows: for each row an `increment` of
 `claim_seq` bounded by `max = <claim_seq read> + 1` — a compare-and-set, since Appwrite refuses the increment when
-another relay bumped the counter since our read — plus an `update` writing `claimed_by`/`claimed_until`. A relay
-that loses the race loses the whole chunk (the commit fails), re-reads, and takes the next unclaimed rows; so two
-relay runs at once never both hold a row. If a lease ever expires under a slow relay and a second one publishes
-the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
+another relay bumped the counter since our read — plus one `bulkUpdate` writing `claimed_by`/`claimed_until` on
+the chunk's rows. A relay that loses the race loses the whole chunk (the commit fails), re-reads, and takes the
+next unclaimed rows; so two relay runs at once never both hold a row. If a lease ever expires under a slow relay
+and a second one publishes the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
 
 One store serves one relay run: it remembers which tenant database each claimed row lives in, which rows it
 settled and how many rows it found pending per tenant, so the run can clear the core pending markers
@@ -40,7 +40,7 @@ from .claims import OutboxRow, OutboxStatus
 from .errors import InvalidEvent
 from .pending import PendingMarkers
 
-CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
+CLAIM_CHUNK = 99  # one increment per row + one bulk update of the lease: Appwrite allows 100 operations
 CLAIM_ATTEMPTS = 6
 EVENT_GRACE_SECONDS = 90.0  # longer than a relay run can live (its function timeout is 60 s)
 # What a lost claim race looks like: the bounded increment refused, or the transaction's optimistic check.
@@ -127,14 +127,16 @@ class TablesOutboxStore:
             if not rows:
                 return []
             until = iso(now + lease_seconds)
-            operations: list[dict[str, Any]] = []
-            for row in rows:
-                target = {"databaseId": database, "tableId": OUTBOX_TABLE, "rowId": row["$id"]}
-                seen = int(row.get("claim_seq") or 0)
-                operations.append({**target, "action": "increment",
-                                   "data": {"column": "claim_seq", "value": 1, "max": seen + 1}})
-                operations.append({**target, "action": "update",
-                                   "data": {"claimed_by": token, "claimed_until": until}})
+            table = {"databaseId": database, "tableId": OUTBOX_TABLE}
+            operations: list[dict[str, Any]] = [
+                {**table, "rowId": row["$id"], "action": "increment",
+                 "data": {"column": "claim_seq", "value": 1, "max": int(row.get("claim_seq") or 0) + 1}}
+                for row in rows
+            ]
+            # The lease is the same for every row of the chunk: one bulk update, after the increments.
+            operations.append({**table, "action": "bulkUpdate", "data": {
+                "data": {"claimed_by": token, "claimed_until": until},
+                "queries": [Query.equal("$id", [row["$id"] for row in rows])]}})
             commit(self.tables, operations)  # a lost race (another relay took some) is retried: re-read
             return [self._row(tenant, row, token, now + lease_seconds, fresh=not int(row.get("claim_seq") or 0))
                     for row in rows]
