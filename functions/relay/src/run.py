@@ -40,8 +40,11 @@ EVENT_GRACE_ENV = "BIGTECH_RELAY_EVENT_GRACE"
 
 
 def event_grace() -> float:
-    configured = os.environ.get(EVENT_GRACE_ENV, "").strip()
-    return float(configured) if configured else EVENT_GRACE_SECONDS
+    """Keep it above the relay's timeout (60 s): a shorter grace would let a sweep take a live event run's row."""
+    try:
+        return float(os.environ.get(EVENT_GRACE_ENV, "").strip() or EVENT_GRACE_SECONDS)
+    except ValueError:
+        return EVENT_GRACE_SECONDS
 
 
 def budget_for(trigger: str) -> float:
