@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from appwrite.client import Client
 
 from .bench_consultas import EXECUTIONS_ROUTE, Counting, body_for, call, is_consulta_path, setup
+from .call_steps import RELAY_STEPS, SUBSCRIBER_EXECUTIONS, Call, relay_step
 from .support import client_for, private_stack
 
 if TYPE_CHECKING:
@@ -64,7 +65,10 @@ class Outcome:
     wall: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)  # "HTTP 408"…: consultas that did not answer 201
     calls: float = 0.0  # Appwrite API calls per consulta, on the consulta's path
-    relay_calls: float = 0.0
+    relay_calls: float = 0.0  # the relay's own API calls per consulta (its subscriber executions apart)
+    relay_executions: float = 0.0  # subscriber executions the relay made per consulta (the subscribers' work)
+    relay_steps: Counter[str] = field(default_factory=Counter)  # the relay's calls by step, whole measured run
+    measured: int = 0  # consultas in the measured run
     executions: float = 0.0  # executions of the consulta's functions per consulta (the client's own included)
     late_workers: int = 0  # workers started during the measured run (0: the warm-up started them all)
     cpu_stack: float = 0.0  # CPU seconds per consulta in this process: the stack and the 8 clients' SDK calls
@@ -153,6 +157,17 @@ def measure(build_dir: Path, instances: int, clients: int, per_client: int, cate
                     executions[request.path.split("/")[3]] += 1  # /v1/functions/<id>/executions
 
         stack.dispatcher.observers.append(count_execution)
+        relay_log: list[Call] = []
+        relay_recording = threading.Event()
+
+        def record_relay(request: Any, route: Any, response: Any) -> None:
+            caller = getattr(request, "caller", None)
+            if (relay_recording.is_set() and route is not None and caller is not None
+                    and caller.kind == "ephemeral" and caller.function_id == "relay"):
+                with counting.lock:
+                    relay_log.append(counting._call("relay", request, route, response))
+
+        stack.dispatcher.observers.append(record_relay)
         _, analysts = setup(stack, max(clients, instances))
 
         # Cold: one simultaneous first consulta per consultas instance (each queues for a free one).
@@ -197,12 +212,14 @@ def measure(build_dir: Path, instances: int, clients: int, per_client: int, cate
         own_before = sum(os.times()[:2])
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
+        relay_recording.set()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(lambda c: client_loop(c, per_client, True), analysts[:clients]))
         outcome.wall = time.perf_counter() - started
         outcome.load = (load_before, os.getloadavg()[0])
         settle(counting)  # the relay's deliveries of the run's events count as the run's
-        total = clients * per_client
+        relay_recording.clear()
+        total = outcome.measured = clients * per_client
         outcome.cpu_stack = (sum(os.times()[:2]) - own_before) / total
         outcome.cpu_workers = sum(cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in worker_pids(stack)) / total
         outcome.late_workers = len(set(worker_pids(stack)) - set(pids))
@@ -211,7 +228,10 @@ def measure(build_dir: Path, instances: int, clients: int, per_client: int, cate
         spent.subtract(calls_before)
         on_path = sum(n for fid, n in spent.items() if is_consulta_path(fid))
         outcome.calls = on_path / total
-        outcome.relay_calls = spent.get("relay", 0) / total
+        with counting.lock:
+            outcome.relay_steps = Counter(relay_step(c) for c in relay_log)
+        outcome.relay_executions = outcome.relay_steps[SUBSCRIBER_EXECUTIONS] / total
+        outcome.relay_calls = spent.get("relay", 0) / total - outcome.relay_executions
         ran.subtract(executions_before)
         outcome.executions = sum(n for fid, n in ran.items() if is_consulta_path(fid)) / total
     return outcome
@@ -238,7 +258,15 @@ def record(report: Report, outcome: Outcome) -> None:
                   "consultas/s")
     if outcome.late_workers:
         report.metric(f"{label}: workers started during the measured run", outcome.late_workers, "workers")
+    # The relay's own API calls (its subscriber executions apart) while delivering the run's events; the
+    # schedule's runs in that window included (docs/credits-consultas-plugins.md "Performance").
     report.metric(f"{label}: relay calls per consulta (async delivery)", outcome.relay_calls, "calls")
+    for step in RELAY_STEPS:
+        if outcome.relay_steps[step] and step != SUBSCRIBER_EXECUTIONS:
+            report.metric(f"  {label}: relay step {step}", outcome.relay_steps[step] / max(outcome.measured, 1),
+                          "calls")
+    report.metric(f"{label}: relay subscriber executions per consulta (the subscribers' work)",
+                  outcome.relay_executions, "execs")
     report.metric(f"{label}: load average (1 min) before the warm run", outcome.load[0], "")
     report.metric(f"{label}: load average (1 min) after the warm run", outcome.load[1], "")
     for problem, count in sorted(outcome.failures.items()):

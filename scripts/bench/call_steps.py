@@ -5,6 +5,10 @@ parameters, the table a call touches, the transaction's operations) and this mod
 the steps issue 12 asks about: identity, tenant+settings, routing, rate limit, idempotency,
 reservation, the transaction (create/stage/commit), audit sealing, plugin execution. A transaction
 is attributed by what its staged operations touch: one that only moves the audit head is sealing.
+
+``relay_step`` does the same for the relay's calls (issue 12's relay half): registry, pending markers,
+outbox list / count, claim (one bounded increment, or a list + a transaction), mark published or
+release, delivery look-ups and records, metrics; the subscriber executions apart (the subscribers' work).
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ AUDIT_TABLES = frozenset({"audit", "audit_head", "platform_audit"})
 CHECKPOINT_TABLES = frozenset({"audit_checkpoints"})
 RESERVATION_TABLES = frozenset({"wallets", "ledger"})
 ROUTING_TABLES = frozenset({"plugins", "plugin_catalog"})
+SUBSCRIBER_EXECUTIONS = "subscriber executions"
+RELAY_STEPS = (
+    "registry", "pending markers", "tenants", "outbox list", "pending count", "claim (increment)",
+    "claim (transaction)", "mark published / release", "delivery look-up", "delivery records", "metrics",
+    "other", SUBSCRIBER_EXECUTIONS,
+)
 
 
 @dataclass
@@ -104,6 +114,33 @@ class Classifier:
         return "other"
 
 
+def relay_step(call: Call) -> str:
+    """The relay step of one of the relay's calls (``RELAY_STEPS``)."""
+    pattern, table = call.pattern, call.table
+    if pattern.endswith("/executions"):
+        return SUBSCRIBER_EXECUTIONS
+    if pattern.startswith("/functions") or table == "plugin_catalog":
+        return "registry"
+    if pattern.startswith("/tablesdb/transactions"):
+        return "claim (transaction)"
+    if pattern.endswith("/increment"):
+        return "claim (increment)"
+    if table == "outbox_pending":
+        return "pending markers"
+    if table == "tenants":
+        return "tenants"
+    if table == "outbox":
+        if call.method == "GET":  # the relay's lists ask for no total; a count asks for one
+            total = (call.body or {}).get("total") if isinstance(call.body, dict) else None
+            return "outbox list" if str(total).lower() == "false" else "pending count"
+        return "mark published / release"
+    if table == "deliveries":
+        return "delivery look-up" if call.method == "GET" else "delivery records"
+    if table and table.startswith("metric"):
+        return "metrics"
+    return "other"
+
+
 def _id_of(response: Any) -> str | None:
     if isinstance(response, dict):
         value = response.get("$id")
@@ -121,4 +158,4 @@ def parse_body(raw: bytes, params: dict[str, Any]) -> Any:
         return None
 
 
-__all__ = ["STEPS", "Call", "Classifier", "parse_body"]
+__all__ = ["RELAY_STEPS", "STEPS", "SUBSCRIBER_EXECUTIONS", "Call", "Classifier", "parse_body", "relay_step"]

@@ -192,11 +192,94 @@ def test_an_event_run_handles_the_row_it_was_fired_for(tmp_path):
         fired = EventEnvelope(type="payment.confirmed", tenant_id="ta")
         world.stage_one(fired)
         runs = world.wait_for_relay_executions(1)
-        assert "tenant=ta published=1 " in runs[0].logs and "pending_left=3" in runs[0].logs, runs[0].logs
-        assert set(markers(world)) == {e.id for e in waiting}  # the fired row's marker is gone
+        assert "tenant=ta published=1 " in runs[0].logs, runs[0].logs
+        assert "pending_left" not in runs[0].logs  # an event run counts nothing (informational only)
+        # an event run leaves its row's marker to the next sweep, which finds the row published and clears it
+        assert set(markers(world)) == {e.id for e in [fired, *waiting]}
         scheduled = world.run_schedule()
         assert scheduled["published"] == 3 and markers(world) == {}
         world.assert_exactly_once([fired, *waiting], ["sub-audit"])
+
+
+# -- event runs: the row from the event's body, one claim, one mark ----------------------------------------------
+
+CLAIM = "PATCH /v1/tablesdb/tenant_ta/tables/outbox/rows/{}/claim_seq/increment"
+MARK = "PATCH /v1/tablesdb/tenant_ta/tables/outbox/rows"
+
+
+def test_an_event_run_costs_one_claim_one_delivery_and_one_mark(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        first, second = (EventEnvelope(type="consulta.completed", tenant_id="ta", data={"n": n}) for n in (1, 2))
+        world.stage_one(first)
+        warm = world.fire_event(world.raw_row("ta", first.id))  # reads the registry (then kept for a TTL)
+        assert warm["published"] == 1 and warm["delivered"] == 1
+        world.stage_one(second)
+        calls, report = world.calls_by("relay", lambda: world.fire_event(world.raw_row("ta", second.id)))
+        assert report["ok"] and report["published"] == 1 and report["delivered"] == 1, report
+        assert report["pending_left"] is None
+        assert calls == [CLAIM.format(second.id), "POST /v1/functions/sub-audit/executions", MARK], calls
+        world.assert_exactly_once([first, second], ["sub-audit"])
+
+
+def test_an_event_run_for_an_already_published_row_does_nothing(tmp_path):
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        event = EventEnvelope(type="payment.confirmed", tenant_id="ta")
+        world.stage_one(event)
+        as_created = world.raw_row("ta", event.id)  # the body of its row-create event: claim_seq 0, pending
+        assert world.run_schedule()["published"] == 1
+        calls, again = world.calls_by("relay", lambda: world.fire_event(as_created))  # the event, late
+        assert again["ok"] and again["published"] == 0 and again["delivered"] == 0, again
+        assert calls == [CLAIM.format(event.id)], calls  # the bounded increment refuses: nothing else
+        # a body that already shows a claim costs nothing at all
+        calls, stale = world.calls_by("relay", lambda: world.fire_event(world.raw_row("ta", event.id)))
+        assert stale["published"] == 0 and calls == [], calls
+        world.assert_exactly_once([event], ["sub-audit"])
+
+
+def test_an_event_run_and_the_schedule_racing_for_rows_publish_each_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False) as world:
+        world.add_tenants(["ta"])
+        events = [EventEnvelope(type="payment.confirmed", tenant_id="ta", data={"n": n}) for n in range(4)]
+        reports = []
+        for event in events:
+            world.stage_one(event)
+            body = world.raw_row("ta", event.id)
+            with ThreadPoolExecutor(2) as pool:  # the row's event run and a schedule, at once
+                racing = [pool.submit(world.fire_event, body), pool.submit(world.run_schedule)]
+                reports += [r.result() for r in racing]
+        assert all(r["ok"] for r in reports), reports
+        assert sum(r["published"] for r in reports) == len(events)
+        assert sum(r["duplicates"] for r in reports) == 0  # no row was even sent twice
+        world.assert_exactly_once(events, ["sub-audit"])
+        world.run_schedule()  # the markers the event runs left
+        assert markers(world) == {} and world.outbox_statuses()["pending"] == 0
+
+
+def test_a_row_whose_event_run_died_after_claiming_goes_to_the_schedule_after_the_grace(tmp_path):
+    import time
+
+    grace = 4.0
+    with relay_world(tmp_path, {"sub-audit": SubscriberSpec(("#",))}, relay_events=False,
+                     relay_variables={"BIGTECH_RELAY_EVENT_GRACE": str(grace)}) as world:
+        world.add_tenants(["ta"])
+        event = EventEnvelope(type="payment.confirmed", tenant_id="ta")
+        world.stage_one(event)
+        # exactly the claim an event run makes (claim_seq 0 -> 1, no lease), and then the run dies
+        world.tables.increment_row_column("tenant_ta", "outbox", event.id, "claim_seq", 1, max=1)
+        claimed_at = time.monotonic()
+        held = world.run_schedule()
+        assert time.monotonic() - claimed_at < grace, "too slow to see the grace: rerun on a quieter machine"
+        assert held["ok"] and held["published"] == 0 and held["delivered"] == 0, held
+        assert markers(world) == {event.id: "ta"}  # still pending: the schedule comes back
+        time.sleep(max(0.0, grace + 0.5 - (time.monotonic() - claimed_at)))
+        taken = world.run_schedule()
+        assert taken["published"] == 1 and taken["delivered"] == 1, taken
+        assert markers(world) == {}
+        world.assert_exactly_once([event], ["sub-audit"])
 
 
 def test_a_business_transaction_writes_the_marker_with_the_row(tmp_path):

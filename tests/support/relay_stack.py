@@ -157,6 +157,41 @@ class RelayWorld:
         assert doc["trigger"] == "schedule"
         return self._report(doc["responseBody"], doc["logs"], doc["responseStatusCode"])
 
+    def fire_event(self, row: dict[str, Any], wait: float = 70.0) -> dict[str, Any]:
+        """The relay's row-create event execution for ``row`` (a raw row, as the event's body), now and
+        synchronously — what Appwrite does when a row is created, or when it delivers that event again."""
+        from local_appwrite.functions import Invocation
+
+        service = self.stack.functions  # type: ignore[attr-defined]
+        invocation = Invocation(service.function("relay"), "event", headers={"content-type": "application/json"},
+                                body=json.dumps(row).encode(), event=f"databases.{row['$databaseId']}.tables.outbox"
+                                f".rows.{row['$id']}.create")
+        doc = service.start(invocation, wait=wait)
+        return self._report(doc["responseBody"], doc["logs"], doc["responseStatusCode"])
+
+    def raw_row(self, tenant: str, row_id: str) -> dict[str, Any]:
+        """An outbox row as the row-create event carries it (every column, ``$databaseId`` included)."""
+        from bigtech.bus.appwrite_rows import list_raw
+
+        [row] = list_raw(self.tables, tenant_database_id(tenant), OUTBOX_TABLE, [Query.equal("$id", [row_id])])
+        return row
+
+    def calls_by(self, function_id: str, action: Any) -> tuple[list[str], Any]:
+        """The API calls ``function_id`` made (with its execution's key) while ``action`` ran; its result."""
+        seen: list[str] = []
+
+        def observe(request: Any, route: Any, response: Any) -> None:  # the dispatcher's observer signature
+            caller = getattr(request, "caller", None)
+            if caller is not None and caller.kind == "ephemeral" and caller.function_id == function_id:
+                seen.append(f"{request.method} {request.path}")
+
+        self.stack.dispatcher.observers.append(observe)
+        try:
+            result = action()
+        finally:
+            self.stack.dispatcher.observers.remove(observe)
+        return seen, result
+
     def run_until_quiet(self, *, max_runs: int = 30, budget: float = 25.0) -> list[dict[str, Any]]:
         reports = []
         for _ in range(max_runs):

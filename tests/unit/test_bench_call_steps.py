@@ -3,7 +3,7 @@ are told apart by what they stage, so the per-step counts in ``invoke bench`` me
 
 from __future__ import annotations
 
-from bench.call_steps import Call, Classifier
+from bench.call_steps import Call, Classifier, relay_step
 
 TX = "/tablesdb/transactions"
 OPS = "/tablesdb/transactions/{transactionId}/operations"
@@ -36,3 +36,25 @@ def test_each_transaction_is_named_by_what_it_stages():
     assert steps == {"identity": 1, "tenant+settings": 1, "reservation": 3, "plugin execution": 1,
                      "inside plugins": 1, "transaction create": 1, "transaction stage": 1, "transaction commit": 1,
                      "audit sealing": 4, "audit checkpoint": 1}
+
+
+def test_the_relays_calls_are_named_by_step():
+    table_rows = "/tablesdb/{databaseId}/tables/{tableId}/rows"
+
+    def rows(method: str, table: str, body: object = None, pattern: str = table_rows) -> Call:
+        return Call("relay", method, pattern, {"databaseId": "tenant_t", "tableId": table, "rowId": "r"}, body)
+
+    calls = {
+        "registry": [Call("relay", "GET", "/functions", {}), rows("GET", "plugin_catalog", {"total": "false"})],
+        "pending markers": [rows("GET", "outbox_pending"), rows("DELETE", "outbox_pending")],
+        "outbox list": [rows("GET", "outbox", {"queries": [], "total": "false"})],
+        "pending count": [rows("GET", "outbox", {"queries": []})],
+        "claim (increment)": [rows("PATCH", "outbox", None, table_rows + "/{rowId}/{column}/increment")],
+        "claim (transaction)": [Call("relay", "POST", TX, {}), Call("relay", "PATCH", ONE_TX, {"transactionId": "x"})],
+        "mark published / release": [rows("PATCH", "outbox", {"data": {"status": "published"}})],
+        "delivery look-up": [rows("GET", "deliveries")],
+        "delivery records": [rows("PUT", "deliveries", None, table_rows + "/{rowId}")],
+        "subscriber executions": [Call("relay", "POST", "/functions/{functionId}/executions", {"functionId": "ops"})],
+    }
+    assert {step: {relay_step(c) for c in group} for step, group in calls.items()} == {
+        step: {step} for step in calls}

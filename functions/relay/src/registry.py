@@ -10,12 +10,23 @@ Three sources, later ones overriding earlier ones for the same function id:
    (extra subscribers for an installation, and the tests' recording subscribers); `[]` removes one.
 
 Patterns are AMQP topic patterns over event types: `*` is one word, `#` any number (`payment.*`, `order.#`, `#`).
+
+What the API answers (the plugin catalog's subscribers, the enabled functions) is kept as plain data in the warm
+worker for `REGISTRY_TTL_ENV` seconds (default `DEFAULT_REGISTRY_TTL`; 0 turns it off), so most runs read no
+registry at all. The staleness that buys: a plugin installed (or a function enabled) is seen by runs that start
+within that time after the cached read; events those runs settle reach only the subscribers they knew, as
+events published before an install always did. A subscriber removed or disabled within that time gets
+deliveries that fail and are retried or dead-lettered as any failing subscriber's. Never the client: each run
+builds its own.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from appwrite.exception import AppwriteException
@@ -35,17 +46,61 @@ CORE_SUBSCRIBERS: dict[str, tuple[str, ...]] = {
 }
 
 
+REGISTRY_TTL_ENV = "BIGTECH_RELAY_REGISTRY_TTL"
+DEFAULT_REGISTRY_TTL = 30.0
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the API said, when (monotonic seconds); `deployed` is None when it was not asked."""
+
+    at: float
+    plugins: dict[str, tuple[str, ...]]
+    deployed: frozenset[str] | None
+
+
+_cache: dict[tuple[str, str], _Known] = {}  # (endpoint, project) -> what its API said; plain data only
+_cache_lock = threading.Lock()
+
+
+def registry_ttl() -> float:
+    raw = os.environ.get(REGISTRY_TTL_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_REGISTRY_TTL
+    except ValueError:
+        return DEFAULT_REGISTRY_TTL
+
+
+def _known(tables: TablesDB, functions: Functions | None, log: Any) -> _Known:
+    """The API's half of the registry, from the warm worker's copy while it is younger than the TTL."""
+    client = tables.client
+    key = (str(getattr(client, "_endpoint", "")), str(client.get_config("project") or ""))
+    ttl, now = registry_ttl(), time.monotonic()
+    with _cache_lock:
+        known = _cache.get(key)
+    if known is not None and now - known.at < ttl and (functions is None or known.deployed is not None):
+        return known
+    plugins = plugin_subscribers(tables, log)
+    deployed = frozenset(enabled_functions(functions)) if functions is not None else None
+    known = _Known(now, plugins, deployed)
+    if ttl > 0:
+        with _cache_lock:
+            _cache[key] = known
+    return known
+
+
 def subscriber_patterns(tables: TablesDB, functions: Functions | None = None, log: Any = None
                         ) -> dict[str, tuple[str, ...]]:
     """Every subscriber and its patterns. With `functions`, only functions that exist and are enabled in this
     project count (a CORE subscriber not deployed here gets no queue, instead of dead letters)."""
+    known = _known(tables, functions, log)
     specs = dict(CORE_SUBSCRIBERS)
-    specs.update(plugin_subscribers(tables, log))
+    specs.update(known.plugins)
     specs.update(env_subscribers(log))
     specs = {name: patterns for name, patterns in sorted(specs.items()) if patterns}
-    if functions is None or not specs:
+    if known.deployed is None or not specs:
         return specs
-    deployed = enabled_functions(functions)
+    deployed = known.deployed
     missing = sorted(set(specs) - deployed)
     if missing:
         _say(log, f"relay: no enabled function for subscriber(s) {', '.join(missing)}; skipped")

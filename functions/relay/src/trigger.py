@@ -1,9 +1,10 @@
 """What started a relay run, and so which tenant's outbox it drains.
 
-The outbox row-create event carries the row, whose ``$databaseId`` is ``tenant_<id>`` and whose ``$id`` is
-the event: that run handles that row. A schedule covers the tenants the core pending markers name; an
-operator's (or a test's) key-authenticated execution sweeps every tenant, or the one named in its body
-``{"tenant_id": "...", "budget": seconds}``.
+The outbox row-create event carries the row (Appwrite's payload is the row as created, for a single
+``createRow`` and for a ``create`` in a committed transaction alike), whose ``$databaseId`` is ``tenant_<id>``
+and whose ``$id`` is the event: that run handles that row, claiming it from the body without reading it.
+A schedule covers the tenants the core pending markers name; an operator's (or a test's) key-authenticated
+execution sweeps every tenant, or the one named in its body ``{"tenant_id": "...", "budget": seconds}``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Trigger:
     tenant_id: str | None
     budget: float | None
     event_id: str | None = None  # the outbox row an event run was fired for
+    row: dict[str, Any] | None = None  # that row, as the event carried it
 
 
 def trigger_of(request: Any) -> Trigger:
@@ -36,7 +38,7 @@ def trigger_of(request: Any) -> Trigger:
     budget = body.get("budget") if kind == "http" else None
     tenant_id = tenant_of(kind, body)
     event_id = str(body.get("$id") or "") or None if kind == "event" and tenant_id else None
-    return Trigger(kind, tenant_id, _budget(budget), event_id)
+    return Trigger(kind, tenant_id, _budget(budget), event_id, body if event_id else None)
 
 
 def _body(request: Any) -> dict[str, Any]:

@@ -2,15 +2,23 @@
 
 Claiming is a lease taken in one TablesDB transaction per chunk of rows: for each row an `increment` of
 `claim_seq` bounded by `max = <claim_seq read> + 1` — a compare-and-set, since Appwrite refuses the increment when
-another relay bumped the counter since our read — plus an `update` writing `claimed_by`/`claimed_until`. A relay
-that loses the race loses the whole chunk (the commit fails), re-reads, and takes the next unclaimed rows; so two
-relay runs at once never both hold a row. If a lease ever expires under a slow relay and a second one publishes
-the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
+another relay bumped the counter since our read — plus one `bulkUpdate` writing `claimed_by`/`claimed_until` on
+the chunk's rows. A relay that loses the race loses the whole chunk (the commit fails), re-reads, and takes the
+next unclaimed rows; so two relay runs at once never both hold a row. If a lease ever expires under a slow relay
+and a second one publishes the row again, the consumers' `(consumer, event id)` dedupe still applies it once.
 
 One store serves one relay run: it remembers which tenant database each claimed row lives in, which rows it
 settled and how many rows it found pending per tenant, so the run can clear the core pending markers
-(`bigtech.bus.pending`). `only_ids` narrows claiming to given rows: the run an outbox row-create event started
-handles the row it was fired for, not the tenant's whole outbox.
+(`bigtech.bus.pending`). `only_ids` narrows claiming to given rows.
+
+The run an outbox row-create event started gets the row as the event's body (`fired`): it needs no list and no
+transaction. It claims with ONE bounded increment, `claim_seq` 0 → 1 (`max = 1`: a compare-and-set that only a
+row nobody ever claimed passes), writes no lease, and marks the row published with one more call. A row held that
+way (`claim_seq > 0`, no `claimed_until`) is left alone by the sweeps until its `$updatedAt` (the increment sets
+it) is older than `event_grace` (longer than any run lives): a crashed event run's row waits that long, never a
+live one's. Every release writes an already expired lease instead, so a released row is claimable at once. So
+a sweep claims a row when it is pending and: never claimed (`claim_seq = 0`, its CAS racing the event run's),
+or its lease ran out, or it was claimed without a lease longer than the grace ago.
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ from .claims import OutboxRow, OutboxStatus
 from .errors import InvalidEvent
 from .pending import PendingMarkers
 
-CLAIM_CHUNK = 50  # two operations per row, and Appwrite allows 100 operations per transaction
+CLAIM_CHUNK = 99  # one increment per row + one bulk update of the lease: Appwrite allows 100 operations
 CLAIM_ATTEMPTS = 6
+EVENT_GRACE_SECONDS = 90.0  # longer than a relay run can live (its function timeout is 60 s)
 # What a lost claim race looks like: the bounded increment refused, or the transaction's optimistic check.
 LOST_RACE = frozenset({"column_limit_exceeded", "transaction_conflict", "row_update_conflict"})
 
@@ -50,10 +59,15 @@ class TablesOutboxStore:
 
     def __init__(self, tables: TablesDB, tenants: Tenants | Sequence[str] = (), *,
                  clock: Callable[[], float] = time.time, claim_chunk: int = CLAIM_CHUNK,
-                 only_ids: Sequence[str] = (), markers: PendingMarkers | None = None) -> None:
+                 only_ids: Sequence[str] = (), markers: PendingMarkers | None = None,
+                 fired: dict[str, Any] | None = None, event_grace: float = EVENT_GRACE_SECONDS) -> None:
         self.tables = tables
         self._tenants = tenants
         self.only_ids = list(only_ids)[:QUERY_VALUES_MAX]
+        self.fired = fired  # the row a row-create event carried: claimed alone, by one bounded increment
+        self.event_grace = event_grace
+        self._fired_claimed = False
+        self._held_without_lease: set[str] = set()  # rows this store claimed as an event run (no lease)
         self.markers = markers
         self.settled: set[str] = set()  # rows this store marked published (no longer pending)
         self.pending_by_tenant: dict[str, int] = {}  # from the last `count(..., PENDING)`
@@ -77,6 +91,9 @@ class TablesOutboxStore:
     def claim_pending(
         self, tenant_id: str | None, limit: int, claim_token: str, lease_seconds: float
     ) -> list[OutboxRow]:
+        if self.fired is not None:  # an event run: that one row, claimed once; later calls find nothing more
+            fired, self._fired_claimed = self._fired_claimed, True
+            return [] if fired or tenant_id is None else self._claim_fired(tenant_id, self.fired)
         claimed: list[OutboxRow] = []
         for tenant in self.tenant_ids(tenant_id):
             while len(claimed) < limit:
@@ -98,7 +115,7 @@ class TablesOutboxStore:
                 rows = list_raw(self.tables, database, OUTBOX_TABLE, [
                     *([Query.equal("$id", self.only_ids)] if self.only_ids else []),
                     Query.equal("status", OutboxStatus.PENDING.value),
-                    Query.or_queries([Query.is_null("claimed_until"), Query.less_than("claimed_until", iso(now))]),
+                    self._claimable(now),
                     Query.order_asc("$sequence"),
                     Query.limit(want),
                 ])
@@ -110,16 +127,19 @@ class TablesOutboxStore:
             if not rows:
                 return []
             until = iso(now + lease_seconds)
-            operations: list[dict[str, Any]] = []
-            for row in rows:
-                target = {"databaseId": database, "tableId": OUTBOX_TABLE, "rowId": row["$id"]}
-                seen = int(row.get("claim_seq") or 0)
-                operations.append({**target, "action": "increment",
-                                   "data": {"column": "claim_seq", "value": 1, "max": seen + 1}})
-                operations.append({**target, "action": "update",
-                                   "data": {"claimed_by": token, "claimed_until": until}})
+            table = {"databaseId": database, "tableId": OUTBOX_TABLE}
+            operations: list[dict[str, Any]] = [
+                {**table, "rowId": row["$id"], "action": "increment",
+                 "data": {"column": "claim_seq", "value": 1, "max": int(row.get("claim_seq") or 0) + 1}}
+                for row in rows
+            ]
+            # The lease is the same for every row of the chunk: one bulk update, after the increments.
+            operations.append({**table, "action": "bulkUpdate", "data": {
+                "data": {"claimed_by": token, "claimed_until": until},
+                "queries": [Query.equal("$id", [row["$id"] for row in rows])]}})
             commit(self.tables, operations)  # a lost race (another relay took some) is retried: re-read
-            return [self._row(tenant, row, token, now + lease_seconds) for row in rows]
+            return [self._row(tenant, row, token, now + lease_seconds, fresh=not int(row.get("claim_seq") or 0))
+                    for row in rows]
 
         def lost(error: BaseException) -> bool:
             return isinstance(error, AppwriteException) and lost_race(error)
@@ -130,6 +150,40 @@ class TablesOutboxStore:
             if lost_race(error):
                 return []  # heavily contended: the other relays are publishing these rows
             raise unavailable(f"claiming in {database}.outbox", error) from error
+
+    def _claimable(self, now: float) -> str:
+        """Pending rows a sweep may claim: never claimed, lease expired (or released), or held by an event run
+        (no lease) for longer than the grace — that run is dead."""
+        return Query.or_queries([
+            Query.less_than("claimed_until", iso(now)),
+            Query.and_queries([
+                Query.is_null("claimed_until"),
+                Query.or_queries([Query.equal("claim_seq", [0]),
+                                  Query.less_than("$updatedAt", iso(now - self.event_grace))]),
+            ]),
+        ])
+
+    def _claim_fired(self, tenant: str, raw: dict[str, Any]) -> list[OutboxRow]:
+        """The event run's claim of the row its event carried: one bounded increment, `claim_seq` 0 → 1.
+
+        Refused (nothing to do) when any relay claimed the row before, whatever the body says: a row-create
+        event is only ever for a row nobody had claimed at creation, and `max = 1` makes that a compare-and-set.
+        A body that is not a pending, never-claimed envelope is left to the sweeps (they set poison aside)."""
+        if raw.get("status") != OutboxStatus.PENDING.value or int(raw.get("claim_seq") or 0) != 0:
+            return []
+        try:
+            envelope_from_row(raw["$id"], raw)
+        except (KeyError, ValueError, TypeError):
+            return []
+        database = tenant_database_id(tenant)
+        try:
+            self.tables.increment_row_column(database, OUTBOX_TABLE, raw["$id"], "claim_seq", 1, max=1)
+        except AppwriteException as error:
+            if is_missing(error) or lost_race(error):
+                return []  # gone, or another relay claimed it first: that one publishes it
+            raise unavailable(f"claiming in {database}.outbox", error) from error
+        self._held_without_lease.add(raw["$id"])
+        return [self._row(tenant, raw, token=None, until=None, fresh=True)]
 
     def _set_aside_poison(self, tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows that are not events (hand-written, or from an incompatible version) go to status `dead` with the
@@ -158,19 +212,31 @@ class TablesOutboxStore:
         return self._bulk_update(ids, data, [Query.equal("status", OutboxStatus.PENDING.value)], "marking published")
 
     def release(self, ids: Iterable[str], claim_token: str, error: str | None = None) -> int:
+        """Give rows back with an already expired lease (claimable at once; a row without any lease is one an
+        event run holds). Only rows still ours: by token, or, for an event run's, still without a lease (no
+        sweep takes such a row before the grace, which outlives this run)."""
         ids = list(ids)
-        only_ours = [Query.equal("status", OutboxStatus.PENDING.value), Query.equal("claimed_by", claim_token)]
-        data: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
-        if not error:
-            return self._bulk_update(ids, data, only_ours, "releasing")
+        pending = Query.equal("status", OutboxStatus.PENDING.value)
+        data: dict[str, Any] = {"claimed_by": None, "claimed_until": iso(self.clock())}
         changed = 0
-        for event_id in ids:  # an attempt is counted per row: each carries its own count
-            row_data = {**data, "attempts": self._attempts.get(event_id, 0) + 1, "last_error": error[:1024]}
-            changed += self._bulk_update([event_id], row_data, only_ours, "releasing")
+        for held, only_ours in (
+            ([i for i in ids if i not in self._held_without_lease], [pending, Query.equal("claimed_by", claim_token)]),
+            ([i for i in ids if i in self._held_without_lease], [pending, Query.is_null("claimed_until")]),
+        ):
+            if not held:
+                continue
+            if not error:
+                changed += self._bulk_update(held, data, only_ours, "releasing")
+                continue
+            for event_id in held:  # an attempt is counted per row: each carries its own count
+                row_data = {**data, "attempts": self._attempts.get(event_id, 0) + 1, "last_error": error[:1024]}
+                changed += self._bulk_update([event_id], row_data, only_ours, "releasing")
         return changed
 
     def reopen(self, ids: Iterable[str]) -> int:
-        data = {"status": OutboxStatus.PENDING.value, "published_at": None, "claimed_by": None, "claimed_until": None}
+        # An expired lease, not none: claimable by the next sweep at once (see `_claimable`).
+        data = {"status": OutboxStatus.PENDING.value, "published_at": None, "claimed_by": None,
+                "claimed_until": iso(self.clock())}
         ids = list(ids)
         self._locate([i for i in ids if i not in self._home])
         if self.markers is not None:  # pending again: the schedule must come back for them
@@ -205,9 +271,18 @@ class TablesOutboxStore:
                 self.pending_by_tenant[tenant] = found
         return total
 
+    def still_pending(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Which of these rows of ``tenant`` are still pending (one call per 100 ids): the markers to keep."""
+        found: set[str] = set()
+        for chunk in chunks(list(ids)):
+            found.update(raw["$id"] for raw in self._list(tenant, [
+                Query.equal("$id", list(chunk)), Query.equal("status", OutboxStatus.PENDING.value),
+                Query.select(["$id"]), Query.limit(QUERY_VALUES_MAX)]))
+        return found
+
     # -- internals --------------------------------------------------------------------------------------------
     def _row(self, tenant: str, raw: dict[str, Any], token: str | None = None,
-             until: float | None = None) -> OutboxRow:
+             until: float | None = None, fresh: bool = False) -> OutboxRow:
         event_id = raw["$id"]
         self._home[event_id] = tenant
         self._attempts[event_id] = int(raw.get("attempts") or 0)
@@ -224,6 +299,7 @@ class TablesOutboxStore:
             claimed_until=until if until is not None else epoch(raw.get("claimed_until")),
             published_at=epoch(raw.get("published_at")),
             sequence=int(raw.get("$sequence") or 0),
+            fresh=fresh,
         )
 
     def _list(self, tenant: str, queries: list[str]) -> list[dict[str, Any]]:

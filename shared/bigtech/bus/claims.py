@@ -40,6 +40,8 @@ class OutboxRow:
     claimed_until: float | None = None  # epoch seconds
     published_at: float | None = None
     sequence: int = 0  # insertion order; relays publish oldest first
+    # Claimed for the first time (claim_seq 0 → 1): no relay held it before, so no delivery records exist yet.
+    fresh: bool = False
 
     @property
     def id(self) -> str:

@@ -2,17 +2,18 @@
 
 Every outbox row is staged with a marker (row id = event id, ``tenant_id``) in the same transaction
 (``bigtech.outbox_writer.stage_event``). The relay's schedule reads the markers (one call per 100, at most
-``MAX_MARKERS`` a run) and visits only the tenants they name; after the run it deletes the markers of
-rows it settled and every marker of a tenant it left with nothing pending. A marker whose row is still
-pending (broker down, subscriber failing) stays, so the next schedule comes back: a marker may outlive
-its row (then one visit finds nothing and clears it), but a pending row never lacks one — the row and
-its marker commit together, and a marker is only deleted once its row is no longer pending (or reopened
-by ``mark``, which writes it again).
+``MAX_MARKERS`` a run) and visits only the tenants they name; after the run it deletes the markers it read
+whose rows are no longer pending (settled by this run, or earlier by an event run: event runs never touch
+markers, so their cost stays one claim and one mark per event). A marker whose row is still pending (broker
+down, subscriber failing, an event run still at it) stays, so the next schedule comes back: a marker may
+outlive its row (then one visit finds nothing and clears it), but a pending row never lacks one — the row
+and its marker commit together, and a marker is only deleted once its row is no longer pending (or
+reopened by ``mark``, which writes it again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from appwrite.exception import AppwriteException
 from appwrite.query import Query
@@ -81,19 +82,19 @@ class PendingMarkers:
                 raise unavailable("marking pending rows", error) from error
 
     def settle(self, settled: Iterable[str], pending_by_tenant: dict[str, int],
-               focus: dict[str, list[str]] | None = None) -> int:
-        """After a run: delete the markers of rows it settled (published/dead) and every marker it read of a
-        tenant it left with nothing pending. ``focus``: markers known without reading them (an event run)."""
-        known = {tenant: list(ids) for tenant, ids in self.seen.items()}
-        for tenant, ids in (focus or {}).items():
-            known.setdefault(tenant, []).extend(ids)
+               still_pending: Callable[[str, Sequence[str]], set[str]]) -> int:
+        """After a sweep: delete the markers it read whose rows are no longer pending — those it settled, every
+        one of a tenant it counted nothing pending in, and the rest once ``still_pending(tenant, ids)`` (one
+        read per 100) says their rows were settled elsewhere (an event run leaves its marker to the sweep)."""
         settled = set(settled)
         doomed: set[str] = set()
-        for tenant, ids in known.items():
+        for tenant, ids in self.seen.items():
             if pending_by_tenant.get(tenant) == 0:
                 doomed.update(ids)
-            else:
-                doomed.update(i for i in ids if i in settled)
+                continue
+            unsure = [i for i in ids if i not in settled]
+            keep = still_pending(tenant, unsure) if unsure else set()
+            doomed.update(i for i in ids if i not in keep)
         return self.clear(doomed) if doomed else 0
 
 

@@ -1,7 +1,8 @@
 """The relay: move pending outbox rows to their subscribers, over RabbitMQ or (embedded default) directly.
 
 AMQP mode, per run: connect (fail before touching the outbox if the broker is down) → declare the topology →
-claim pending rows in batches, publish each with a confirm, mark the confirmed ones published, release the rest →
+claim pending rows in batches, publish a batch and wait for all its confirms, mark the confirmed ones published,
+release the rest →
 drain every subscriber's queue round-robin until the budget runs out. Direct mode claims the same rows and calls
 the subscribers itself, with a `DeliveryStore` doing the attempt counting and dead-lettering the queue would do.
 """
@@ -20,8 +21,8 @@ from .claims import OutboxRow, OutboxStatus, OutboxStore
 from .config import BUS_URL_ENV, bus_url_from_env  # noqa: F401 - re-exported (bigtech.bus API)
 from .deliveries import DeliveryRecord, DeliveryStatus, DeliveryStore, InMemoryDeliveryStore
 from .drain import DrainResult, drain_subscriber
-from .errors import BusError
-from .publisher import DEFAULT_CONNECT_TIMEOUT, AmqpPublisher, BusConnection, describe
+from .errors import BusError, BusUnavailable, PublishNotConfirmed
+from .publisher import DEFAULT_CONNECT_TIMEOUT, BatchPublisher, BusConnection, describe
 from .subscribers import Subscriber
 from .topology import Topology
 
@@ -122,12 +123,14 @@ class Relay:
         return "amqp" if self.bus_url else "direct"
 
     def run(
-        self, tenant_id: str | None = None, budget_seconds: float = 20.0, *, publish: bool = True, drain: bool = True
+        self, tenant_id: str | None = None, budget_seconds: float = 20.0, *, publish: bool = True, drain: bool = True,
+        count_pending: bool = True,
     ) -> RelayReport:
         """One relay run. Never raises for bus/subscriber trouble: the report says what happened.
 
         `publish=False` / `drain=False` run one half only (AMQP mode), e.g. a publish-only run on the row-create
-        trigger while the schedule drains; direct mode always does both."""
+        trigger while the schedule drains; direct mode always does both. `count_pending=False` leaves
+        `pending_left` unknown (None): the count is informational and costs a call per tenant."""
         started = time.monotonic()
         report = RelayReport(mode=self.mode, tenant_id=tenant_id)
         deadline = started + budget_seconds
@@ -146,6 +149,8 @@ class Relay:
             if pool is not None:
                 pool.shutdown(wait=True)
         report.elapsed = time.monotonic() - started
+        if not count_pending:
+            return report
         try:
             report.pending_left = self.outbox.count(tenant_id, OutboxStatus.PENDING)
         except Exception:  # counting is informational only
@@ -162,7 +167,7 @@ class Relay:
         publish_deadline = started + (deadline - started) * share
         with BusConnection(self.bus_url, timeout=self.connect_timeout) as bus:
             self.topology.declare(bus.channel, self.subscribers)
-            publisher = AmqpPublisher(bus.channel, self.topology.exchange)
+            publisher = BatchPublisher(bus.connection, self.topology.exchange)
             token = uuid.uuid4().hex
             publishing = time.monotonic()
             try:
@@ -178,19 +183,18 @@ class Relay:
             if drain:
                 self._drain_all(bus.channel, report, deadline)
 
-    def _publish_batch(self, publisher: AmqpPublisher, rows: list[OutboxRow], token: str, report: RelayReport):
-        confirmed: list[str] = []
-        try:
-            for row in rows:
-                if not publisher.publish(row.envelope):
-                    report.unroutable += 1
-                confirmed.append(row.id)
-        except BusError as exc:
-            # Keep what the broker confirmed, give the rest back (still pending, attempt counted).
-            report.published += self.outbox.mark_published(confirmed, token)
-            self.outbox.release([r.id for r in rows[len(confirmed):]], token, describe(exc))
-            raise
-        report.published += self.outbox.mark_published(confirmed, token)
+    def _publish_batch(self, publisher: BatchPublisher, rows: list[OutboxRow], token: str, report: RelayReport):
+        outcome = publisher.publish([row.envelope for row in rows])
+        report.unroutable += len(outcome.unroutable)
+        # Keep what the broker confirmed; give the rest back (still pending, attempt counted) and stop the run.
+        report.published += self.outbox.mark_published(outcome.confirmed, token)
+        failed = [*outcome.nacked, *outcome.unsettled]
+        if not failed:
+            return
+        error: BusError = (BusUnavailable(f"publish failed: {describe(outcome.error)}") if outcome.error is not None
+                           else PublishNotConfirmed(f"broker nacked {len(outcome.nacked)} event(s)"))
+        self.outbox.release(failed, token, describe(error))
+        raise error
 
     def _drain_all(self, channel, report: RelayReport, deadline: float) -> None:
         active = list(self.subscribers)
@@ -223,8 +227,10 @@ class Relay:
                 rows = self.outbox.claim_pending(tenant_id, self.batch_size, token, self.lease_seconds)
                 if not rows:
                     return
-                # One look-up per batch: what each subscriber already has (delivered, failed before, dead).
-                known = self.deliveries.lookup([s.name for s in self.subscribers], [r.envelope for r in rows])
+                # One look-up per batch: what each subscriber already has (delivered, failed before, dead). A row
+                # claimed for the first time cannot have records yet: a batch of only those needs no look-up.
+                held_before = [r.envelope for r in rows if not r.fresh]
+                known = self.deliveries.lookup([s.name for s in self.subscribers], held_before) if held_before else {}
                 done: list[str] = []
                 for start in range(0, len(rows), self.concurrency):
                     if time.monotonic() >= deadline:
