@@ -36,6 +36,19 @@ LocalAppwrite.__init__ = _recording_init  # every stack in the session feeds the
 os.environ.setdefault("BIGTECH_ENV", "test")
 
 
+def _never_proxied(*hosts: str) -> None:
+    """Every stack (and stub server) of the suite is on the loopback: no proxy applies to it. Said in
+    ``no_proxy``, it also spares each ``requests`` call (the tests' SDK calls and the functions' own, in this
+    process) two scans of the whole environment looking for proxy variables, ~6% of the suite's CPU."""
+    listed = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    names = [name for name in listed.split(",") if name.strip()]
+    value = ",".join(names + [host for host in hosts if host not in names])
+    os.environ["no_proxy"] = os.environ["NO_PROXY"] = value
+
+
+_never_proxied("127.0.0.1", "localhost")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Contract tests run last, so they check what every other test made the stack answer."""
     items.sort(key=lambda item: item.get_closest_marker("contract") is not None)

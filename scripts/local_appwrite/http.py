@@ -334,7 +334,13 @@ class Dispatcher:
             raise unknown_origin()
 
 
+# How often serve_forever looks at its shutdown flag: ``stop()`` waits up to this long (the default, 0.5 s,
+# was most of a test stack's start-and-stop; the suite starts dozens of stacks).
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
 def serve_in_thread(server: HTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="local-appwrite-http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="local-appwrite-http",
+                              daemon=True)
     thread.start()
     return thread

@@ -9,9 +9,11 @@ developer's ``.env``. The environment always wins over ``.env``.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from stat import S_ISREG
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict
@@ -53,11 +55,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> FunctionSettings:
     """Settings for this execution. ``env_file`` defaults to ``.env`` in the working directory, if any."""
-    env = dict(os.environ if environ is None else environ)
-    dotenv_path = env_file if env_file is not None else Path.cwd() / ".env"
-    file_values: dict[str, str] = {}
-    if dotenv_path.is_file():
-        file_values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    env = os.environ if environ is None else environ
+    file_values = _dotenv_file(env_file if env_file is not None else Path.cwd() / ".env")
     values: dict[str, str] = {}
     for name, variables in SOURCES.items():
         for variable in variables:
@@ -66,3 +65,28 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
                 values[name] = value
                 break
     return FunctionSettings(**values)
+
+
+# Parsed ``.env`` files by path, each with the (mtime, size) it was parsed at: during development an execution
+# reads its settings several times (every Appwrite client, the audit signer), and parsing the file each time
+# was the largest CPU cost of a local execution. An edited file is parsed again at once. A file naming ``$``
+# is never kept: dotenv expands ``${VAR}`` from the environment, which differs between executions.
+_DOTENV_FILES: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def _dotenv_file(path: Path) -> Mapping[str, str]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    if not S_ISREG(stat.st_mode):
+        return {}
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _DOTENV_FILES.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    text = path.read_text(encoding="utf-8")
+    values = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+    if "$" not in text:
+        _DOTENV_FILES[path] = (version, values)
+    return values

@@ -33,3 +33,21 @@ def test_read_fresh_each_call(tmp_path):
     missing = tmp_path / "none.env"
     assert load_settings({"BIGTECH_BUS_URL": "amqp://a"}, missing).bus_url == "amqp://a"
     assert load_settings({"BIGTECH_BUS_URL": "amqp://b"}, missing).bus_url == "amqp://b"
+
+
+def test_an_edited_dotenv_is_read_again(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("BIGTECH_BUS_URL=amqp://first\n")
+    assert load_settings({}, env_file).bus_url == "amqp://first"
+    assert load_settings({}, env_file).bus_url == "amqp://first"  # parsed once, kept while the file is unchanged
+    env_file.write_text("BIGTECH_BUS_URL=amqp://second-one\n")
+    assert load_settings({}, env_file).bus_url == "amqp://second-one"
+
+
+def test_a_dotenv_naming_variables_follows_the_environment(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("BIGTECH_BUS_URL=amqp://${BUS_HOST}\n")
+    monkeypatch.setenv("BUS_HOST", "a")
+    assert load_settings({}, env_file).bus_url == "amqp://a"
+    monkeypatch.setenv("BUS_HOST", "b")
+    assert load_settings({}, env_file).bus_url == "amqp://b"
