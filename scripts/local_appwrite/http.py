@@ -3,7 +3,8 @@
 The SDK sends GET parameters in the query string, PHP-style (``queries[0]=...``), and every other
 method's parameters as a JSON body; :class:`Request` folds both into ``params`` so service handlers
 never care which one arrived. Each request runs on its own thread (``ThreadingHTTPServer``), which
-is what lets a function execution call back into the stack while its own request is in flight.
+is what lets a function execution call back into the stack while its own request is in flight (a
+thread that finished a connection serves the next one: ``reused_threads.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .auth import Caller
 from .cors import Cors, unknown_origin
 from .errors import AppwriteError
 from .http_headers import HeaderBlockTooLarge, read_headers
+from .reused_threads import ReusedThreads
 
 API_PREFIX = "/v1"
 # Input limits of the stack's own API: hostile input gets Appwrite's 400/413/431, never a 500 or a
@@ -34,6 +36,7 @@ MAX_JSON_DEPTH = 512
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # what a JSON string escapes a surrogate as
 
 
 class BadInput(Exception):
@@ -82,7 +85,8 @@ def decode_json_body(body: bytes) -> Any:
         decoded = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise invalid from None
-    if has_lone_surrogate(decoded):
+    # Only a \\u escape can make one (the body decoded as UTF-8): bodies without any skip the walk.
+    if _ESCAPED_SURROGATE.search(body) and has_lone_surrogate(decoded):
         raise BadInput(400, "general_argument_invalid", "Request body holds an unpaired UTF-16 surrogate.")
     return decoded
 
@@ -376,6 +380,15 @@ class HTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.app = app
         self.verbose = verbose
+        self.threads = ReusedThreads(self.process_request_thread)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """On an idle connection thread, else a new one (``reused_threads.py``), never queued."""
+        self.threads.submit(request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.threads.close()
 
 
 class Dispatcher:

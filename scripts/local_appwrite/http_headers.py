@@ -86,6 +86,14 @@ def read_headers(rfile: BinaryIO) -> RequestHeaders:
 
 def parse_header_lines(lines: list[str]) -> RequestHeaders:
     items: list[tuple[str, str]] = []
+    if not any(line[:1] in (" ", "\t") or line.startswith("From ") for line in lines):  # no folding: the usual
+        for line in lines:
+            if not _HEADER_START.match(line):
+                break
+            name, _, value = line.partition(":")
+            if name:
+                items.append((name, value.lstrip(" \t").rstrip("\r\n")))
+        return RequestHeaders(items)
     name, parts = "", []  # the header being read, and its lines (first, then continuations)
     for line in lines:
         if line[:1] in (" ", "\t"):
