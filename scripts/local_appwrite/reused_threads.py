@@ -35,9 +35,14 @@ class ReusedThreads:
         inbox.put((request, client_address))
 
     def close(self) -> None:
-        """Let the idle threads end now (busy ones end after their connection)."""
+        """Let the idle threads end now (busy ones end after their connection) and start no more."""
         with self._lock:
             self._closed = True
+        self.retire_idle()
+
+    def retire_idle(self) -> None:
+        """End the idle threads now: the next connections get new threads (a profiler sees those)."""
+        with self._lock:
             idle, self._idle = self._idle, []
         for inbox in idle:
             inbox.put(None)
