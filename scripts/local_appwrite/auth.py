@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ def accepted_scopes(scope: str) -> frozenset[str]:
 
 EPHEMERAL_PREFIX = "ephemeral_"
 USER_JWT_SECONDS = 15 * 60
+# Verified tokens kept (token -> claims): a function's ephemeral key makes every API call of its execution,
+# and checking its signature again each time was a tenth of the stack's CPU per call. Expiry is still checked
+# on every use; only the signature check is remembered, which cannot change for the same token and secret.
+VERIFIED_TOKENS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class Credentials:
         self.project_id = project_id
         self.api_key = api_key
         self._secret = _load_or_create_secret(secret_file)
+        self._verified: dict[str, dict] = {}  # token -> claims, insertion order (oldest dropped first)
+        self._verified_lock = threading.Lock()
         # Set by the account service: request headers → (user_id, session_id) of a live session, or None.
         self.session_resolver: Callable[[dict[str, str]], tuple[str, str] | None] | None = None
 
@@ -143,10 +150,21 @@ class Credentials:
         return Caller("user", frozenset(), user_id=user_id, jwt=token, session_id=claims.get("sessionId") or None)
 
     def _decode(self, token: str, type_: str, message: str) -> dict:
+        claims = self._verified.get(token)
+        if claims is not None:
+            exp = claims.get("exp")
+            # PyJWT's rule (no leeway): expired once ``exp <= now``
+            if not isinstance(exp, int | float) or exp > time.time():
+                return claims
         try:
-            return jwt.decode(token, self._secret, algorithms=["HS256"])
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"])
         except jwt.PyJWTError:
             raise AppwriteError(401, type_, message) from None
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = claims
+        return claims
 
 
 def authorize(caller: Caller, scope: str | None, users_allowed: bool) -> None:

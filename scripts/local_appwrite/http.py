@@ -3,7 +3,8 @@
 The SDK sends GET parameters in the query string, PHP-style (``queries[0]=...``), and every other
 method's parameters as a JSON body; :class:`Request` folds both into ``params`` so service handlers
 never care which one arrived. Each request runs on its own thread (``ThreadingHTTPServer``), which
-is what lets a function execution call back into the stack while its own request is in flight.
+is what lets a function execution call back into the stack while its own request is in flight (a
+thread that finished a connection serves the next one: ``reused_threads.py``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -21,6 +24,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .auth import Caller
 from .cors import Cors, unknown_origin
 from .errors import AppwriteError
+from .http_headers import HeaderBlockTooLarge, read_headers
+from .reused_threads import ReusedThreads
 
 API_PREFIX = "/v1"
 # Input limits of the stack's own API: hostile input gets Appwrite's 400/413/431, never a 500 or a
@@ -31,6 +36,7 @@ MAX_JSON_DEPTH = 512
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # what a JSON string escapes a surrogate as
 
 
 class BadInput(Exception):
@@ -79,7 +85,8 @@ def decode_json_body(body: bytes) -> Any:
         decoded = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise invalid from None
-    if has_lone_surrogate(decoded):
+    # Only a \\u escape can make one (the body decoded as UTF-8): bodies without any skip the walk.
+    if _ESCAPED_SURROGATE.search(body) and has_lone_surrogate(decoded):
         raise BadInput(400, "general_argument_invalid", "Request body holds an unpaired UTF-16 surrogate.")
     return decoded
 
@@ -138,18 +145,40 @@ class Router:
     ``scope`` is the API-key scope the route needs (Appwrite's own names, e.g. ``rows.read``);
     ``users=True`` also lets a caller authenticated by a user JWT in (Account, executions).
     Routes with ``scope=None`` and ``users=False`` are public.
+
+    The first route added that matches wins. A parameter never spans a ``/``, so only routes with as many
+    segments as the path, and the same first segment unless theirs is a parameter, can match: ``match``
+    tries those (kept in an index by both), not every route's regex.
     """
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self._index: dict[tuple[int, str], list[Route]] | None = None
 
     def add(self, method: str, pattern: str, handler: Handler, *, scope: str | None, users: bool = False) -> None:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
         self.routes.append(Route(method.upper(), pattern, regex, handler, scope, users))
+        self._index = None
+
+    def _candidates(self, path: str) -> list[Route]:
+        """The routes that could match ``path``, in the order they were added."""
+        if not path.startswith("/"):
+            return []
+        index = self._index
+        if index is None:
+            self._index = index = self._build_index()
+        count = path.count("/")
+        found = index.get((count, path.split("/", 2)[1]))
+        return found if found is not None else index.get((count, "{"), [])
+
+    def _build_index(self) -> dict[tuple[int, str], list[Route]]:
+        keys = {(route.pattern.count("/"), _first_segment(route.pattern)) for route in self.routes}
+        return {(count, first): [route for route in self.routes if route.pattern.count("/") == count
+                                 and _first_segment(route.pattern) in (first, "{")] for count, first in keys}
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed = False
-        for route in self.routes:
+        for route in self._candidates(path):
             found = route.regex.match(path)
             if not found:
                 continue
@@ -160,6 +189,12 @@ class Router:
         if allowed:
             raise AppwriteError(405, "general_not_found", "Method not allowed for this route.")
         raise AppwriteError(404, "general_route_not_found", "The requested route was not found.")
+
+
+def _first_segment(pattern: str) -> str:
+    """A route pattern's first path segment, or ``{`` when that is a parameter (matching any)."""
+    first = pattern.split("/", 2)[1] if pattern.startswith("/") else ""
+    return "{" if "{" in first else first
 
 
 def parse_query_string(query: str) -> dict[str, Any]:
@@ -205,10 +240,79 @@ def _lists_from_index_dicts(node: Any) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: HTTPServer
+    _date: tuple[int, str] = (0, "")  # the second and its Date header
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
+
+    def parse_request(self) -> bool:
+        """``BaseHTTPRequestHandler.parse_request`` (Python 3.11), the header block read by ``http_headers``
+        instead of the e-mail parser; every answer to a malformed request line or header block is the same."""
+        self.command = None  # type: ignore[assignment]  # set in case of error on the first line
+        self.request_version = version = self.default_request_version
+        self.close_connection = True
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
+        words = requestline.split()
+        if len(words) == 0:
+            return False
+        if len(words) >= 3:  # enough to determine the protocol version
+            version = words[-1]
+            try:
+                if not version.startswith("HTTP/"):
+                    raise ValueError
+                base_version_number = version.split("/", 1)[1]
+                numbers = base_version_number.split(".")
+                if len(numbers) != 2 or any(not n.isdigit() or len(n) > 10 for n in numbers):
+                    raise ValueError
+                version_number = int(numbers[0]), int(numbers[1])
+            except (ValueError, IndexError):
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request version ({version!r})")
+                return False
+            if version_number >= (1, 1) and self.protocol_version >= "HTTP/1.1":
+                self.close_connection = False
+            if version_number >= (2, 0):
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({base_version_number})")
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
+            return False
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != "GET":
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad HTTP/0.9 request type ({command!r})")
+                return False
+        self.command, self.path = command, path
+        if self.path.startswith("//"):  # gh-87389: never an open redirect
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.headers = read_headers(self.rfile)  # type: ignore[assignment]
+        except HeaderBlockTooLarge as error:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, error.reason, str(error))
+            return False
+        conntype = (self.headers.get("Connection") or "").lower()
+        if conntype == "close":
+            self.close_connection = True
+        elif conntype == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        expect = (self.headers.get("Expect") or "").lower()
+        if expect == "100-continue" and self.protocol_version >= "HTTP/1.1" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, formatted once a second rather than for every response."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = int(time.time())
+        second, text = _Handler._date  # one tuple, replaced whole: threads never see half of it
+        if second != now:
+            text = super().date_time_string(now)
+            _Handler._date = (now, text)
+        return text
 
     def _dispatch(self) -> None:
         try:
@@ -276,6 +380,15 @@ class HTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.app = app
         self.verbose = verbose
+        self.threads = ReusedThreads(self.process_request_thread)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """On an idle connection thread, else a new one (``reused_threads.py``), never queued."""
+        self.threads.submit(request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.threads.close()
 
 
 class Dispatcher:
@@ -293,17 +406,20 @@ class Dispatcher:
         self.domains: Callable[[Request], Response | None] | None = None
 
     def handle(self, request: Request) -> Response:
-        route: Route | None = None
-        response = self._handle(request)
-        try:
-            route, _ = self.router.match(request.method, request.path[len(API_PREFIX):] or "/")
-        except AppwriteError:
-            route = None
+        matched: list[Route] = []  # the route ``_handle`` matched, so the observers get it without a second match
+        response = self._handle(request, matched)
+        if matched:
+            route: Route | None = matched[0]
+        else:  # not an API path, a function domain's request, or no such route
+            try:
+                route, _ = self.router.match(request.method, request.path[len(API_PREFIX):] or "/")
+            except AppwriteError:
+                route = None
         for observe in self.observers:
             observe(request, route, response)
         return response
 
-    def _handle(self, request: Request) -> Response:
+    def _handle(self, request: Request, matched: list[Route]) -> Response:
         if self.domains is not None:
             answer = self.domains(request)
             if answer is not None:
@@ -314,6 +430,7 @@ class Dispatcher:
             if request.params.pop("__invalid_json__", False):
                 raise AppwriteError(400, "general_argument_invalid", "Request body is not valid JSON.")
             route, path_params = self.router.match(request.method, request.path[len(API_PREFIX):] or "/")
+            matched.append(route)
             self._check_origin(request)
             request.caller = self.authenticate(request, route)
             result = route.handler(request, **path_params)

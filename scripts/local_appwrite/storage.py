@@ -149,6 +149,10 @@ class Storage:
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def in_write(self) -> bool:
+        """Whether this thread is inside a ``write()`` (what it reads may not be committed yet)."""
+        return getattr(self._local, "depth", 0) > 0
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         yield self.connection()

@@ -27,7 +27,7 @@ def register(stack: LocalAppwrite, router: Router) -> None:
     service = FunctionsService(stack)
     stack.functions = service  # type: ignore[attr-defined]  # other services and tests reach it here
     register_routes(stack, router, service)
-    stack.events.subscribe(service.on_event)
+    stack.events.subscribe(service.on_event, service.hears)
     stack.scheduler = Scheduler(service.functions, service.run_schedule)  # type: ignore[attr-defined]
     if stack.settings.run_schedules:
         stack.add_background(stack.scheduler.loop, "function-schedules")  # type: ignore[attr-defined]

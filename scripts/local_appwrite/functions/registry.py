@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,45 +43,76 @@ SETTABLE: dict[str, Any] = {
 VARIABLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What ``functions()`` merged, and from what: reused until a write or a change of appwrite.json."""
+
+    generation: int
+    declared: dict[str, FunctionSpec]  # the project's dict it was merged from (a new one when the file changes)
+    stored: dict[str, dict[str, Any]]
+    merged: dict[str, FunctionSpec]
+
+
 class FunctionRegistry:
-    """The functions the stack knows: ``appwrite.json``'s, overridden and extended by stored ones."""
+    """The functions the stack knows: ``appwrite.json``'s, overridden and extended by stored ones.
+
+    Every execution and every event asks for them (which function, its deployment, its subscriptions), so
+    the merged view is kept and rebuilt only after a write through this registry (the only writer of its
+    tables) or when ``appwrite.json`` changes; ``_generation`` makes a rebuild that raced a write not kept.
+    """
 
     def __init__(self, storage: Storage, project: Project, deployments_root: Path) -> None:
         self.storage = storage
         self.project = project
         self.deployments_root = deployments_root
         self._lock = threading.Lock()
+        self._generation = 0
+        self._snapshot: _Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
         storage.migrate(SCHEMA)
 
     # -- reading ------------------------------------------------------------------------------
     def stored(self, function_id: str) -> dict[str, Any] | None:
-        with self.storage.read() as conn:
-            row = conn.execute("SELECT doc FROM aw_functions WHERE id = ?", (function_id,)).fetchone()
-        return loads(row["doc"]) if row else None
+        doc = self._current().stored.get(function_id)
+        return dict(doc) if doc is not None else None
 
     def _all_stored(self) -> dict[str, dict[str, Any]]:
         with self.storage.read() as conn:
             rows = conn.execute("SELECT doc FROM aw_functions ORDER BY rowid").fetchall()
         return {doc["$id"]: doc for doc in (loads(row["doc"]) for row in rows)}
 
-    def functions(self) -> dict[str, FunctionSpec]:
+    def _current(self) -> _Snapshot:
         declared = self.project.functions()
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation == self._generation and snapshot.declared is declared:
+            return snapshot
+        generation = self._generation
         stored = self._all_stored()
         variables = self._all_variable_values()
-        if not stored and not variables:
-            return declared
-        merged: dict[str, FunctionSpec] = {}
-        for function_id in [*declared, *(i for i in stored if i not in declared)]:
-            merged[function_id] = self._spec(function_id, declared.get(function_id), stored.get(function_id),
-                                             variables.get(function_id, {}))
-        return merged
+        merged: dict[str, FunctionSpec] = declared
+        if stored or variables:
+            merged = {}
+            for function_id in [*declared, *(i for i in stored if i not in declared)]:
+                merged[function_id] = self._spec(function_id, declared.get(function_id), stored.get(function_id),
+                                                 variables.get(function_id, {}))
+        snapshot = _Snapshot(generation, declared, stored, merged)
+        with self._snapshot_lock:
+            # not kept when read inside a write: what that write changed could still roll back
+            if generation == self._generation and not self.storage.in_write():
+                self._snapshot = snapshot
+        return snapshot
+
+    def _changed(self) -> None:
+        """After every write of the registry's tables (committed or not): the kept view is stale."""
+        with self._snapshot_lock:
+            self._generation += 1
+            self._snapshot = None
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        return self._current().merged
 
     def get(self, function_id: str) -> FunctionSpec | None:
-        declared = self.project.functions().get(function_id)
-        stored = self.stored(function_id)
-        if declared is None and stored is None:
-            return None
-        return self._spec(function_id, declared, stored, self.variable_values(function_id))
+        return self._current().merged.get(function_id)
 
     def declared_in_file(self, function_id: str) -> bool:
         return function_id in self.project.functions()
@@ -158,9 +189,12 @@ class FunctionRegistry:
                 400, "general_argument_invalid",
                 "This function is declared in the stack's appwrite.json; remove it there (local stack only).",
             )
-        with self.storage.write() as conn:
-            deleted = conn.execute("DELETE FROM aw_functions WHERE id = ?", (function_id,)).rowcount
-            conn.execute("DELETE FROM aw_function_variables WHERE function_id = ?", (function_id,))
+        try:
+            with self.storage.write() as conn:
+                deleted = conn.execute("DELETE FROM aw_functions WHERE id = ?", (function_id,)).rowcount
+                conn.execute("DELETE FROM aw_function_variables WHERE function_id = ?", (function_id,))
+        finally:
+            self._changed()
         if not deleted:
             raise function_missing()
 
@@ -178,9 +212,12 @@ class FunctionRegistry:
         }
 
     def _save(self, doc: dict[str, Any]) -> None:
-        with self.storage.write() as conn:
-            conn.execute("INSERT INTO aw_functions (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = ?",
-                         (doc["$id"], dumps(doc), dumps(doc)))
+        try:
+            with self.storage.write() as conn:
+                conn.execute("INSERT INTO aw_functions (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = ?",
+                             (doc["$id"], dumps(doc), dumps(doc)))
+        finally:
+            self._changed()
 
     # -- variables ----------------------------------------------------------------------------
     def _all_variable_values(self) -> dict[str, dict[str, str]]:
@@ -218,6 +255,13 @@ class FunctionRegistry:
         if len(value) > 8192:
             raise AppwriteError(400, "general_argument_invalid", "Invalid `value` param: at most 8192 chars.")
         now = now_iso()
+        try:
+            return self._write_variable(function_id, variable_id, key, value, secret, creating, now)
+        finally:
+            self._changed()
+
+    def _write_variable(self, function_id: str, variable_id: str, key: str, value: str, secret: bool,
+                        creating: bool, now: str) -> dict[str, Any]:
         with self.storage.write() as conn:
             existing = conn.execute("SELECT doc FROM aw_function_variables WHERE function_id = ? AND id = ?",
                                     (function_id, variable_id)).fetchone()
@@ -240,9 +284,12 @@ class FunctionRegistry:
         return doc
 
     def delete_variable(self, function_id: str, variable_id: str) -> None:
-        with self.storage.write() as conn:
-            deleted = conn.execute("DELETE FROM aw_function_variables WHERE function_id = ? AND id = ?",
-                                   (function_id, variable_id)).rowcount
+        try:
+            with self.storage.write() as conn:
+                deleted = conn.execute("DELETE FROM aw_function_variables WHERE function_id = ? AND id = ?",
+                                       (function_id, variable_id)).rowcount
+        finally:
+            self._changed()
         if not deleted:
             raise AppwriteError(404, "variable_not_found", "Variable with the requested ID could not be found.")
 

@@ -76,6 +76,8 @@ class FunctionsService:
         self.registry = FunctionRegistry(stack.storage, self.project, self.settings.data_dir / "deployments")
         self.deployed = DeploymentPool(self.settings.data_dir / "deployments")
         self.store = ExecutionStore(stack.storage)
+        # (the registry's view, every pattern its enabled functions subscribe to): for ``hears``
+        self._subscriptions: tuple[dict[str, FunctionSpec], tuple[str, ...]] | None = None
         self.runner: InProcessRunner | WorkerPool
         # Instances, one execution at a time each, for every function that runs in a worker process (build
         # mode, and any deployed function in either mode), as Appwrite's runtime serves them.
@@ -267,13 +269,26 @@ class FunctionsService:
             lease.release()
 
     # -- triggers ---------------------------------------------------------------------------
+    def hears(self, event: Event) -> bool:
+        """Whether an enabled function subscribes to the event (asked on the publishing thread: no I/O once
+        the registry's view is kept; the subscriptions are gathered once per view)."""
+        from ..events import subscribed
+
+        functions = self.functions()
+        kept = self._subscriptions
+        if kept is None or kept[0] is not functions:
+            patterns = tuple(p for fn in functions.values() if fn.enabled for p in fn.events)
+            kept = self._subscriptions = (functions, patterns)
+        return subscribed(kept[1], event.names)
+
     def on_event(self, event: Event) -> None:
         """Run every enabled function subscribed to the event, once each, asynchronously."""
         from ..events import subscribed
 
-        body = json.dumps(event.payload, default=str).encode()
+        body = b""
         for fn in self.functions().values():
             if fn.enabled and subscribed(fn.events, event.names) and self.ready(fn):
+                body = body or json.dumps(event.payload, default=str).encode()
                 inv = Invocation(
                     fn, "event", headers={"content-type": "application/json"}, body=body,
                     user_id=event.user_id or "", event=event.names[0],

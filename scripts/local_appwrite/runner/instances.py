@@ -65,13 +65,16 @@ class _Function:
     free: list[int]
     holders: dict[int, str] = field(default_factory=dict)  # instance index -> execution id
     queue: deque[str] = field(default_factory=deque)  # execution ids waiting, oldest first
+    # its waiters, on the board's lock: a release wakes only this function's queue, not every function's
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
 
 class InstanceBoard:
     def __init__(self, default: int = DEFAULT_INSTANCES, overrides: dict[str, int] | None = None) -> None:
         self.default = default
         self.overrides = dict(overrides or {})
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._functions: dict[str, _Function] = {}
         self._parent: dict[str, str] = {}  # sync child execution -> the execution waiting for it
         self._children: dict[str, set[str]] = {}  # execution -> its sync children still running
@@ -84,7 +87,8 @@ class InstanceBoard:
         state = self._functions.get(function_id)
         if state is None:
             capacity = self.capacity(function_id)
-            state = self._functions[function_id] = _Function(capacity, list(range(capacity)))
+            state = self._functions[function_id] = _Function(capacity, list(range(capacity)),
+                                                             changed=threading.Condition(self._lock))
         return state
 
     # -- the synchronous call graph -----------------------------------------------------------
@@ -150,6 +154,7 @@ class InstanceBoard:
         """Wait (in arrival order) for a free instance until ``deadline`` (monotonic); ``None`` past it."""
         with self._cond:
             state = self._function(function_id)
+            changed = state.changed
             state.queue.append(execution_id)
             self._queued_for[execution_id] = function_id
             try:
@@ -157,14 +162,14 @@ class InstanceBoard:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return None
-                    self._cond.wait(remaining)
+                    changed.wait(remaining)
                 index = state.free.pop(0)
                 state.holders[index] = execution_id
                 return Lease(self, function_id, execution_id, index)
             finally:
                 state.queue.remove(execution_id)
                 self._queued_for.pop(execution_id, None)
-                self._cond.notify_all()  # the next in line may go, or re-check its deadline
+                changed.notify_all()  # the next in line may go
 
     def release(self, lease: Lease) -> None:
         with self._cond:
@@ -173,7 +178,7 @@ class InstanceBoard:
                 del state.holders[lease.index]
                 state.free.append(lease.index)
                 state.free.sort()
-            self._cond.notify_all()
+            state.changed.notify_all()
 
     def snapshot(self) -> dict[str, dict[str, object]]:
         with self._cond:
