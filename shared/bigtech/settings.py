@@ -12,9 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict
+
+from . import lazy
+
+if TYPE_CHECKING:
+    import dotenv
+else:  # reads a developer's .env: a deployed function has none, so it loads only when there is a file
+    dotenv = lazy.module("dotenv")
 
 
 class FunctionSettings(BaseModel):
@@ -57,7 +64,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     dotenv_path = env_file if env_file is not None else Path.cwd() / ".env"
     file_values: dict[str, str] = {}
     if dotenv_path.is_file():
-        file_values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        file_values = {k: v for k, v in dotenv.dotenv_values(dotenv_path).items() if v is not None}
     values: dict[str, str] = {}
     for name, variables in SOURCES.items():
         for variable in variables:
