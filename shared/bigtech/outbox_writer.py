@@ -19,7 +19,7 @@ from typing import Any
 
 from .audit.chain import canonical_json, normalise_datetime
 from .bus.envelope import EventEnvelope
-from .schema.names import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, tenant_database_id
+from .schema_constants import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, tenant_database_id
 from .uow import UnitOfWork
 
 OUTBOX_TABLE = "outbox"

@@ -26,7 +26,7 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from .schema.names import CORE_DATABASE_ID, WORK_PENDING_TABLE
+from .schema_constants import CORE_DATABASE_ID, WORK_PENDING_TABLE
 from .uow import UnitOfWork
 
 CREDITS = "credits"  # a hold (and the idempotency claim made just before it): billing's reaper

@@ -57,7 +57,7 @@ from bigtech.errors import Conflict
 from bigtech.http import Request
 from bigtech.outbox_writer import stage_event
 from bigtech.payments.models import strict_cents
-from bigtech.schema.names import tenant_database_id
+from bigtech.schema_constants import tenant_database_id
 
 from .access import EVENTS_ACTION, KEY_ONLY_ACTIONS, authenticate_members
 

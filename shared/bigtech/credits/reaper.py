@@ -48,7 +48,7 @@ from appwrite.services.tables_db import TablesDB
 from .. import idempotency, sweeps, uow
 from ..audit.writer import AuditTrail, stage_entry
 from ..outbox_writer import stage_event
-from ..schema.names import CORE_DATABASE_ID, tenant_database_id
+from ..schema_constants import CORE_DATABASE_ID, tenant_database_id
 from ..tenancy import PROVISION_ACTIVE
 from . import ledger, wallets
 from .holds import Hold, stage_release

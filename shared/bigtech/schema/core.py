@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..schema_constants import CORE_DATABASE_ID as CORE_DATABASE_ID
+from ..schema_constants import OUTBOX_PENDING_TABLE, PLUGIN_TYPES, TENANT_STATUSES, WORK_PENDING_TABLE
 from .model import DatabaseSchema, Table, boolean, datetime_, enum, integer, key_index, string, text, unique_index
-from .names import CORE_DATABASE_ID as CORE_DATABASE_ID
-from .names import OUTBOX_PENDING_TABLE, PLUGIN_TYPES, TENANT_STATUSES, WORK_PENDING_TABLE
 from .tenant import AUDIT, AUDIT_HEAD
 
 TENANTS = Table(

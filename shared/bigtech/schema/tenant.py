@@ -6,6 +6,8 @@ user's id, an outbox row's id is its event id), so uniqueness is enforced by App
 
 from __future__ import annotations
 
+from ..schema_constants import CATEGORIES, CONSULTA_STATUSES, LEDGER_TYPES, LEGAL_BASES
+from ..schema_constants import tenant_database_id as tenant_database_id
 from .model import (
     DatabaseSchema,
     Table,
@@ -18,8 +20,6 @@ from .model import (
     text,
     unique_index,
 )
-from .names import CATEGORIES, CONSULTA_STATUSES, LEDGER_TYPES, LEGAL_BASES
-from .names import tenant_database_id as tenant_database_id
 
 ORDER_STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "chargeback", "partially_refunded", "review")
 PAYMENT_METHODS = ("pix", "boleto", "credit_card")

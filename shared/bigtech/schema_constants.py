@@ -1,8 +1,8 @@
-"""The ids and value lists code needs at run time, without the table declarations (``core``/``tenant``).
+"""The ids and value lists code needs at run time, without the table declarations (``bigtech.schema``).
 
 Every request reads a tenant's database id and the core database id; declaring every table (``model``)
-to get them would cost each cold start a few milliseconds. ``core`` and ``tenant`` re-export these, so
-either import works; code on a request path imports them from here.
+to get them would cost each cold start a few milliseconds. ``schema.core``/``schema.tenant`` re-export
+these, so either import works; code on a request path imports them from here.
 """
 
 from __future__ import annotations
