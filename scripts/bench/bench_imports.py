@@ -57,6 +57,17 @@ def with_route(module: str, route: tuple[str, str]) -> str:
             "getattr(h, '__wrapped__', h)")
 
 
+def modules_over_sdk(module: str, folder: str) -> int:
+    """How many modules importing ``module`` executes on top of the SDK: a count the machine's load cannot
+    move (a ``bigtech.lazy.module`` not yet touched is not counted)."""
+    code = (f"import sys, importlib.util; import {SDK}; before = set(sys.modules); import {module}; "
+            "print(sum(1 for name, mod in sys.modules.items() if name not in before "
+            "and not isinstance(mod, importlib.util._LazyModule)))")
+    out = subprocess.run(  # noqa: S603 - our own interpreter importing our own modules
+        [sys.executable, "-c", code], env=_env(folder), capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    return int(out.stdout.strip())
+
+
 def paired(module: str, folder: str) -> tuple[float, float]:
     """(median SDK alone, median extra of ``module`` over the SDK) over ``REPEAT`` back-to-back pairs."""
     alone, extra = [], []
@@ -99,6 +110,8 @@ def run(report) -> None:  # type: ignore[no-untyped-def]
             method, path = FIRST_ROUTE[label]
             _, first = paired(with_route(module, FIRST_ROUTE[label]), folder)
             report.metric(f"{label}: + {method} {path} (target <= 60)", first, "ms")
+            report.metric(f"{label}: + {method} {path}, modules over the SDK",
+                          modules_over_sdk(with_route(module, FIRST_ROUTE[label]), folder), "modules")
     label, folder, module = FUNCTIONS[0]
     for name, ms in slowest(with_route(module, FIRST_ROUTE[label]), folder):
         print(f"    {label} imports {name:<40} {ms:8.1f} ms", flush=True)
