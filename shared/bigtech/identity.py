@@ -43,7 +43,7 @@ from . import permissions
 from .accounts import is_service_membership, strongest_role
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized
 from .permissions import PLATFORM_ADMIN, PLATFORM_ADMIN_LABEL
-from .schema.tenant import tenant_database_id
+from .schema_constants import tenant_database_id
 from .tenancy import Tenant, find_tenant, valid_tenant_id
 
 TENANT_HEADER = "x-tenant-id"

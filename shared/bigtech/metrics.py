@@ -37,7 +37,7 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from .schema.core import CORE_DATABASE_ID
+from .schema_constants import CORE_DATABASE_ID
 
 TABLE = "metrics"
 GAUGE_MINUTE = "gauge"  # the one row of a gauge series (compaction never folds it: it is not a minute)

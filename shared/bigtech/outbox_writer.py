@@ -19,8 +19,7 @@ from typing import Any
 
 from .audit.chain import canonical_json, normalise_datetime
 from .bus.envelope import EventEnvelope
-from .schema.core import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE
-from .schema.tenant import tenant_database_id
+from .schema_constants import CORE_DATABASE_ID, OUTBOX_PENDING_TABLE, tenant_database_id
 from .uow import UnitOfWork
 
 OUTBOX_TABLE = "outbox"

@@ -11,7 +11,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
-from .schema.core import CORE_DATABASE_ID
+from .schema_constants import CORE_DATABASE_ID
 
 SETTINGS_TABLE = "settings"
 SETTINGS_ROW = "platform"

@@ -19,9 +19,15 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dotenv import dotenv_values
+from . import lazy
+
+if TYPE_CHECKING:
+    import dotenv
+else:  # reads a developer's .env: a deployed function has none, so it loads only when there is a file
+    dotenv = lazy.module("dotenv")
+
 
 KEY_VARIABLE = "BIGTECH_SECRETS_KEY"
 VERSION = "v1"
@@ -42,7 +48,7 @@ def load_key(environ: Mapping[str, str] | None = None, env_file: Path | None = N
     if not raw:
         path = env_file if env_file is not None else Path.cwd() / ".env"
         if path.is_file():
-            raw = dotenv_values(path).get(KEY_VARIABLE)
+            raw = dotenv.dotenv_values(path).get(KEY_VARIABLE)
     if not raw:
         raise SecretsKeyMissing(f"{KEY_VARIABLE} is not set; plugin secrets cannot be stored or read.")
     try:

@@ -14,9 +14,16 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from stat import S_ISREG
+from typing import TYPE_CHECKING
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict
+
+from . import lazy
+
+if TYPE_CHECKING:
+    import dotenv
+else:  # reads a developer's .env: a deployed function has none, so it loads only when there is a file
+    dotenv = lazy.module("dotenv")
 
 
 class FunctionSettings(BaseModel):
@@ -86,7 +93,7 @@ def _dotenv_file(path: Path) -> Mapping[str, str]:
     if cached is not None and cached[0] == version:
         return cached[1]
     text = path.read_text(encoding="utf-8")
-    values = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+    values = {k: v for k, v in dotenv.dotenv_values(stream=io.StringIO(text)).items() if v is not None}
     if "$" not in text:
         _DOTENV_FILES[path] = (version, values)
     return values

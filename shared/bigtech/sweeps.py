@@ -26,7 +26,7 @@ from appwrite.exception import AppwriteException
 from appwrite.query import Query
 from appwrite.services.tables_db import TablesDB
 
-from .schema.core import CORE_DATABASE_ID, WORK_PENDING_TABLE
+from .schema_constants import CORE_DATABASE_ID, WORK_PENDING_TABLE
 from .uow import UnitOfWork
 
 CREDITS = "credits"  # a hold (and the claim made just before it), an async consulta's accept: billing's reaper

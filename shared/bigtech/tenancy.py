@@ -16,8 +16,7 @@ from appwrite.exception import AppwriteException
 from appwrite.services.tables_db import TablesDB
 
 from .errors import NotFound
-from .schema.core import CORE_DATABASE_ID
-from .schema.tenant import tenant_database_id
+from .schema_constants import CORE_DATABASE_ID, tenant_database_id
 
 TENANTS_TABLE = "tenants"
 ACTIVE, SUSPENDED = "active", "suspended"

@@ -55,12 +55,11 @@ from bigtech.bus.inbound import delivered_event
 from bigtech.credits import ensure_wallet, grants, ledger, wallets
 from bigtech.errors import Conflict
 from bigtech.http import Request
-from bigtech.identity import authenticate
 from bigtech.outbox_writer import stage_event
 from bigtech.payments.models import strict_cents
-from bigtech.schema.tenant import tenant_database_id
+from bigtech.schema_constants import tenant_database_id
 
-from .reaping import REAP_ACTION
+from .access import EVENTS_ACTION, KEY_ONLY_ACTIONS, authenticate_members
 
 T = TypeVar("T")
 
@@ -319,17 +318,6 @@ def handle_event(request: Request) -> Any:
     outcome = apply(appwrite_access.tables(request), envelope)
     request.log.log(f"billing: {envelope.type} {envelope.id} tenant={envelope.tenant_id} → {outcome}")
     return outcome
-
-
-EVENTS_ACTION = "billing.events"
-# Routes called with a key and no user (the relay, the schedule); each refuses any user itself.
-KEY_ONLY_ACTIONS = frozenset({EVENTS_ACTION, REAP_ACTION})
-
-
-def authenticate_members(request: Request, route: Any) -> None:
-    """``serve`` hook: every route resolves the signed-in member, except the key-only ones (no user)."""
-    if route.action not in KEY_ONLY_ACTIONS:
-        authenticate(request, route)
 
 
 __all__ = ["CONSUMER", "EVENTS_ACTION", "KEY_ONLY_ACTIONS", "PAYMENT_EVENTS", "AppwritePaymentStore", "PaymentStore",

@@ -21,7 +21,8 @@ from bigtech.errors import Forbidden
 from bigtech.http import Request
 from bigtech.sweeps import Budget
 
-REAP_ACTION = "billing.reap"
+from .access import REAP_ACTION
+
 BUDGET_SECONDS = 20.0  # billing's timeout is 30 s; what is left undone waits for the next run
 REAP_SHARE = 0.5  # the reaper may use half; the audit sweep the rest (and what the reaper left)
 

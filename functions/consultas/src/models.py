@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bigtech.pagination import ID_PATTERN, PageQuery
-from bigtech.schema.tenant import LEGAL_BASES
+from bigtech.schema_constants import LEGAL_BASES
 
 Category = Literal["credito", "cadastral", "veicular"]
 

@@ -12,13 +12,58 @@ platform (core ``platform_audit``).
   only the public key.
 """
 
-from .anchoring import CHECKPOINT_TABLE, CheckpointRefused, checkpoint, checkpoint_all, checkpoint_quietly
-from .chain import GENESIS_HASH, AuditEntry, canonical_json, chain_next, new_entry, new_entry_id
-from .checkpoints import Anchor, Checkpoint
-from .export import to_csv
-from .signing import PublicKeys, Signer, SigningKeyMissing, load_public_keys, load_signer
-from .verify import VerifyResult, all_entries, entry_of, stored_entries, verify_entries, verify_trail
-from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, stage_entry
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .anchoring import CHECKPOINT_TABLE, CheckpointRefused, checkpoint, checkpoint_all, checkpoint_quietly
+    from .chain import GENESIS_HASH, AuditEntry, canonical_json, chain_next, new_entry, new_entry_id
+    from .checkpoints import Anchor, Checkpoint
+    from .export import to_csv
+    from .signing import PublicKeys, Signer, SigningKeyMissing, load_public_keys, load_signer
+    from .verify import VerifyResult, all_entries, entry_of, stored_entries, verify_entries, verify_trail
+    from .writer import AuditTrail, Head, audit_id, read_head, seal, seal_all, stage_entry
+
+# Imported on first use (PEP 562): a function that only stages audit entries (``writer``) must not load
+# the checkpoint signing (cryptography), the verifier and the exporter on a cold start.
+_EXPORTS = {
+    "CHECKPOINT_TABLE": ".anchoring",
+    "CheckpointRefused": ".anchoring",
+    "checkpoint": ".anchoring",
+    "checkpoint_all": ".anchoring",
+    "checkpoint_quietly": ".anchoring",
+    "GENESIS_HASH": ".chain",
+    "AuditEntry": ".chain",
+    "canonical_json": ".chain",
+    "chain_next": ".chain",
+    "new_entry": ".chain",
+    "new_entry_id": ".chain",
+    "Anchor": ".checkpoints",
+    "Checkpoint": ".checkpoints",
+    "to_csv": ".export",
+    "PublicKeys": ".signing",
+    "Signer": ".signing",
+    "SigningKeyMissing": ".signing",
+    "load_public_keys": ".signing",
+    "load_signer": ".signing",
+    "VerifyResult": ".verify",
+    "all_entries": ".verify",
+    "entry_of": ".verify",
+    "stored_entries": ".verify",
+    "verify_entries": ".verify",
+    "verify_trail": ".verify",
+    "AuditTrail": ".writer",
+    "Head": ".writer",
+    "audit_id": ".writer",
+    "read_head": ".writer",
+    "seal": ".writer",
+    "seal_all": ".writer",
+    "stage_entry": ".writer",
+}
+__getattr__ = exports(__name__, _EXPORTS)
 
 __all__ = [
     "CHECKPOINT_TABLE",

@@ -39,7 +39,7 @@ from appwrite.services.tables_db import TablesDB
 
 from ..errors import Conflict
 from ..retry import retry
-from ..schema.core import CORE_DATABASE_ID
+from ..schema_constants import CORE_DATABASE_ID
 from ..sweeps import AUDIT, stage_marker
 from ..uow import UnitOfWork, commit, is_retryable
 from .chain import AuditEntry, new_entry, new_entry_id

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..schema.tenant import LEDGER_TYPES
+from ..schema_constants import LEDGER_TYPES
 from ..uow import UnitOfWork
 
 TABLE = "ledger"

@@ -51,8 +51,7 @@ from appwrite.services.tables_db import TablesDB
 from .. import idempotency, sweeps, uow
 from ..audit.writer import AuditTrail, stage_entry
 from ..outbox_writer import stage_event
-from ..schema.core import CORE_DATABASE_ID
-from ..schema.tenant import tenant_database_id
+from ..schema_constants import CORE_DATABASE_ID, tenant_database_id
 from ..tenancy import PROVISION_ACTIVE
 from . import abandoned, ledger, wallets
 from .holds import Hold, settled, stage_release

@@ -24,7 +24,7 @@ from appwrite.services.functions import Functions
 from appwrite.services.tables_db import TablesDB
 
 from ..plugins.manifest import Manifest, ManifestError, parse_manifest
-from ..schema.core import CORE_DATABASE_ID, PLUGIN_TYPES
+from ..schema_constants import CORE_DATABASE_ID, PLUGIN_TYPES
 from ..uow import UnitOfWork
 
 TABLE = "plugin_catalog"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from ..schema_constants import CORE_DATABASE_ID as CORE_DATABASE_ID
+from ..schema_constants import OUTBOX_PENDING_TABLE, PLUGIN_TYPES, TENANT_STATUSES, WORK_PENDING_TABLE
 from .model import DatabaseSchema, Table, boolean, datetime_, enum, integer, key_index, string, text, unique_index
 from .tenant import AUDIT, AUDIT_HEAD
-
-CORE_DATABASE_ID = "core"
-TENANT_STATUSES = ("active", "suspended")
-PLUGIN_TYPES = ("fonte", "consulta", "pagamento", "mercado", "funcional")
 
 TENANTS = Table(
     "tenants", "Tenants",
@@ -109,7 +107,6 @@ PROVIDER_HEALTH = Table(
     "metrics and the fallback's circuit breaker. Row id = hash of (tenant, fonte, query, minute).",
 )
 
-OUTBOX_PENDING_TABLE = "outbox_pending"
 OUTBOX_PENDING = Table(
     OUTBOX_PENDING_TABLE, "Pending outbox markers",
     (string("tenant_id", 36, required=True),),
@@ -118,7 +115,6 @@ OUTBOX_PENDING = Table(
     "the row is no longer pending. The relay's schedule visits only the tenants named here (docs/events.md).",
 )
 
-WORK_PENDING_TABLE = "work_pending"
 WORK_PENDING = Table(
     WORK_PENDING_TABLE, "Tenants with work for a sweep",
     (

@@ -6,6 +6,8 @@ user's id, an outbox row's id is its event id), so uniqueness is enforced by App
 
 from __future__ import annotations
 
+from ..schema_constants import CATEGORIES, CONSULTA_STATUSES, LEDGER_TYPES, LEGAL_BASES
+from ..schema_constants import tenant_database_id as tenant_database_id
 from .model import (
     DatabaseSchema,
     Table,
@@ -19,16 +21,9 @@ from .model import (
     unique_index,
 )
 
-LEDGER_TYPES = ("grant", "purchase", "hold", "debit", "release", "refund", "chargeback")
-CATEGORIES = ("credito", "cadastral", "veicular")
-CONSULTA_STATUSES = ("pending", "succeeded", "not_found", "failed")
 ORDER_STATUSES = ("pending", "paid", "failed", "canceled", "refunded", "chargeback", "partially_refunded", "review")
 PAYMENT_METHODS = ("pix", "boleto", "credit_card")
 OUTBOX_STATUSES = ("pending", "published", "dead")
-LEGAL_BASES = (
-    "consentimento", "obrigacao_legal", "execucao_contrato", "exercicio_direitos", "protecao_vida",
-    "tutela_saude", "interesse_legitimo", "protecao_credito", "politicas_publicas", "pesquisa",
-)
 
 WALLETS = Table(
     "wallets", "Wallets",
@@ -341,6 +336,3 @@ TENANT_SCHEMA = DatabaseSchema(
     )
 )
 
-
-def tenant_database_id(tenant_id: str) -> str:
-    return f"tenant_{tenant_id}"

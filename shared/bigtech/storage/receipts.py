@@ -17,13 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from appwrite.services.storage import Storage
 
-from ..outbound import OutboundPolicy, OutboundRefused, guarded_client
+from .. import lazy
 from .files import Audience, store_file
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .. import outbound
+    from ..outbound import OutboundPolicy
+else:
+    # Only a fonte that returns receipt URLs needs the HTTP client (httpx and its CLI extras are the
+    # largest import of a consulta): loaded on the first fetch, not with every consulta function.
+    httpx = lazy.module("httpx")
+    outbound = lazy.module("bigtech.outbound")
 
 MAX_RECEIPTS = 3
 MAX_BYTES = 5 * 1024 * 1024  # one SDK chunk: one Appwrite call per stored receipt
@@ -54,9 +64,9 @@ def receipt_urls(sources: Iterable[Any]) -> list[tuple[str, str]]:
 
 
 def fetch(url: str, policy: OutboundPolicy | None = None, transport: httpx.BaseTransport | None = None) -> Fetched:
-    policy = policy or OutboundPolicy.from_env()
+    policy = policy or outbound.OutboundPolicy.from_env()
     try:
-        with guarded_client(policy, timeout=FETCH_TIMEOUT, transport=transport) as client, \
+        with outbound.guarded_client(policy, timeout=FETCH_TIMEOUT, transport=transport) as client, \
                 client.stream("GET", url, headers={"accept": ", ".join(ACCEPTED_TYPES)}) as response:
             if response.status_code != 200:
                 raise ReceiptRefused(f"http_{response.status_code}")
@@ -72,7 +82,7 @@ def fetch(url: str, policy: OutboundPolicy | None = None, transport: httpx.BaseT
                 body.extend(piece)
                 if len(body) > MAX_BYTES:
                     raise ReceiptRefused("too_large")
-    except OutboundRefused as error:
+    except outbound.OutboundRefused as error:
         raise ReceiptRefused(f"outbound_refused:{error.reason}") from None
     except httpx.HTTPError as error:
         raise ReceiptRefused(f"fetch_failed:{type(error).__name__}") from None
