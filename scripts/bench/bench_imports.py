@@ -17,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +39,24 @@ PROBE = "import time; t = time.process_time(); import {modules}; print((time.pro
 
 
 def _env(folder: str) -> dict[str, str]:
-    path = os.pathsep.join([str(REPO_ROOT / "shared"), str(REPO_ROOT / folder)])
-    return {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    """``folder``: relative to the repository (source tree, with ``shared/``) or an absolute build folder
+    (which vendors ``bigtech`` itself). Nothing is written: a build's bytecode is what its build compiled."""
+    paths = [folder] if os.path.isabs(folder) else [str(REPO_ROOT / "shared"), str(REPO_ROOT / folder)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def built(function_id: str, compiled: bool) -> str:
+    """The function as ``invoke build`` vendors it, in a temp folder; ``compiled``: with the bytecode its
+    ``commands`` compile at deploy (``scripts/function_entries.py``). → the folder to put on ``PYTHONPATH``."""
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from build_functions import build  # the bench's own helper, needed only when this bench runs
+
+    out = Path(tempfile.mkdtemp(prefix=f"bench-imports-{function_id}-"))
+    build(out, only=[function_id], log=lambda _line: None)
+    if compiled:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",  # noqa: S603
+                        str(out / function_id)], check=True)
+    return str(out)
 
 
 def import_ms(modules: str, folder: str = "functions") -> float:
@@ -112,6 +129,12 @@ def run(report) -> None:  # type: ignore[no-untyped-def]
             report.metric(f"{label}: + {method} {path} (target <= 60)", first, "ms")
             report.metric(f"{label}: + {method} {path}, modules over the SDK",
                           modules_over_sdk(with_route(module, FIRST_ROUTE[label]), folder), "modules")
+    # What a deployed worker imports: the vendored build, without and with the bytecode its build compiles.
+    for label in FIRST_ROUTE:
+        module = f"{label}.src.main"
+        for compiled, how in ((False, "built, no bytecode"), (True, "as deployed (bytecode compiled at build)")):
+            _, first = paired(with_route(module, FIRST_ROUTE[label]), built(label, compiled))
+            report.metric(f"{label}: + {FIRST_ROUTE[label][0]} {FIRST_ROUTE[label][1]}, {how}", first, "ms")
     label, folder, module = FUNCTIONS[0]
     for name, ms in slowest(with_route(module, FIRST_ROUTE[label]), folder):
         print(f"    {label} imports {name:<40} {ms:8.1f} ms", flush=True)

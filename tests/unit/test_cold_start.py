@@ -74,7 +74,7 @@ def test_consultas_main_loads_no_route_until_it_is_served() -> None:
     assert not {"consultas.src.create", "consultas.src.history", "consultas.src.worker"} & loaded
 
 
-def test_post_consultas_does_not_load_the_history_nor_the_worker() -> None:
+def test_post_consultas_does_not_load_the_history_the_worker_nor_the_async_path() -> None:
     loaded = loaded_after("consultas.src.main", ("POST", "/"))
     assert "consultas.src.create" in loaded
-    assert not {"consultas.src.history", "consultas.src.worker"} & loaded
+    assert not {"consultas.src.history", "consultas.src.worker", "consultas.src.deferred"} & loaded

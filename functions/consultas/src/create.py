@@ -27,14 +27,14 @@ import hmac
 import json
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from appwrite.id import ID
 from appwrite.services.functions import Functions
 from appwrite.services.storage import Storage
 from appwrite.services.tables_db import TablesDB
 
-from bigtech import appwrite_access, documents, idempotency, market, uow
+from bigtech import appwrite_access, documents, idempotency, lazy, market, uow
 from bigtech.audited import Actor
 from bigtech.credits import Hold, release_now, reserve
 from bigtech.http import Request, Response, created
@@ -46,9 +46,14 @@ from bigtech.storage.receipts import receipt_urls, store_source_receipts
 from bigtech.subjects import document_key
 from bigtech.uow import UnitOfWork
 
-from . import deferred, render, runner
-from .models import ConsultaBody
+from . import render, runner
+from .models import ConsultaBody, wants_async
 from .service import ConsultaCommand, ConsultaOutcome, run_consulta
+
+if TYPE_CHECKING:
+    from . import deferred
+else:  # the async path (its job model and execution call) loads only when a consulta asks for it
+    deferred = lazy.module(f"{__package__}.deferred")
 
 T = TypeVar("T")
 
@@ -203,6 +208,6 @@ def create(request: Request) -> Any:
     identity = current(request)
     command = command_for(request, body, identity, identity.require_tenant())  # 422s before anything runs
     gateway = AppwriteGateway(request)
-    if deferred.wanted(request, body):
+    if wants_async(body, request.header("prefer")):
         return deferred.accept(request, gateway.tables, command, replay)
     return answer(gateway, command, run_consulta(command, gateway))

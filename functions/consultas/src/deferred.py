@@ -38,19 +38,12 @@ from bigtech.http import Request, Response
 from bigtech.plugins import core_calls
 
 from . import render
-from .models import ConsultaBody
+from .models import PREFER_ASYNC
 from .service import ConsultaCommand
 
 FUNCTION_ID = "consultas"
 RUN_PATH = "/internal/run"
-PREFER_ASYNC = "respond-async"
 TABLE = "consultas"
-
-
-def wanted(request: Request, body: ConsultaBody) -> bool:
-    """``"async": true`` in the body, or ``prefer: respond-async`` (RFC 7240) among the preferences."""
-    prefer = (request.header("prefer") or "").lower()
-    return body.run_async or PREFER_ASYNC in {part.split("=")[0].strip() for part in prefer.split(",")}
 
 
 class Job(BaseModel):
@@ -155,4 +148,4 @@ def mark_failed(tables: Any, job: Job, code: str, message: str) -> None:
         "completed_at": datetime.now(UTC).isoformat(timespec="milliseconds")})
 
 
-__all__ = ["FUNCTION_ID", "RUN_PATH", "Job", "accept", "mark_failed", "wanted"]
+__all__ = ["FUNCTION_ID", "RUN_PATH", "Job", "accept", "mark_failed"]

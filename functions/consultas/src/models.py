@@ -11,6 +11,7 @@ from bigtech.pagination import ID_PATTERN, PageQuery
 from bigtech.schema_constants import LEGAL_BASES
 
 Category = Literal["credito", "cadastral", "veicular"]
+PREFER_ASYNC = "respond-async"
 
 # LGPD art. 7 by article number (what compliance teams write) → the stored name.
 LEGAL_BASIS_ALIASES = {
@@ -59,3 +60,9 @@ class HistoryQuery(PageQuery):
     user_id: str | None = Field(None, pattern=ID_PATTERN)
     since: datetime | None = Field(None, alias="from")
     until: datetime | None = Field(None, alias="to")
+
+
+def wants_async(body: ConsultaBody, prefer: str | None) -> bool:
+    """``"async": true`` in the body, or ``prefer: respond-async`` (RFC 7240) among the preferences."""
+    preferences = {part.split("=")[0].strip() for part in (prefer or "").lower().split(",")}
+    return body.run_async or PREFER_ASYNC in preferences
