@@ -6,15 +6,14 @@ route named in ``FIRST_ROUTE`` the figure that counts is "main + that route": th
 that route's handler resolved, i.e. everything a worker loads before it can answer its first request.
 
 Each sample is a pair of fresh interpreters run back to back (the SDK alone, then the SDK and the
-function), timed in CPU time; the figure is the median over ``REPEAT`` pairs, so the load of a shared
-machine moves both halves of a pair alike. The slowest modules of the first function are listed from
+function), timed in CPU time; each side's figure is its fastest of ``REPEAT`` runs (a neighbour's load
+only adds time). The slowest modules of the first function are listed from
 ``python -X importtime``.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,13 +85,14 @@ def modules_over_sdk(module: str, folder: str) -> int:
 
 
 def paired(module: str, folder: str) -> tuple[float, float]:
-    """(median SDK alone, median extra of ``module`` over the SDK) over ``REPEAT`` back-to-back pairs."""
-    alone, extra = [], []
+    """(SDK alone, extra of ``module`` over the SDK) from ``REPEAT`` back-to-back pairs: the fastest of each
+    side, since a neighbour's load only ever adds time (a median of differences moved by ±60 ms between runs
+    on this shared machine, around an SDK that alone costs ~500 ms of CPU: SDK 27 imports all its models)."""
+    alone, together = [], []
     for _ in range(REPEAT):
-        sdk = import_ms(SDK, folder)
-        alone.append(sdk)
-        extra.append(import_ms(f"{SDK}; import {module}", folder) - sdk)
-    return statistics.median(alone), statistics.median(extra)
+        alone.append(import_ms(SDK, folder))
+        together.append(import_ms(f"{SDK}; import {module}", folder))
+    return min(alone), min(together) - min(alone)
 
 
 def slowest(module: str, folder: str, top: int = 8) -> list[tuple[str, float]]:
