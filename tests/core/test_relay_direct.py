@@ -133,18 +133,8 @@ def markers(world) -> dict[str, str]:
 
 
 def calls_during(world, action) -> tuple[list[str], object]:
-    """The API calls the stack served while ``action`` ran (the relay's own, inside its execution)."""
-    seen: list[str] = []
-
-    def observe(request, route, response):  # the dispatcher's observer signature
-        seen.append(f"{request.method} {request.path}")
-
-    world.stack.dispatcher.observers.append(observe)
-    try:
-        result = action()
-    finally:
-        world.stack.dispatcher.observers.remove(observe)
-    return [c for c in seen if "/local/functions/" not in c], result
+    """The API calls the relay made (inside its execution) while ``action`` ran."""
+    return world.calls_by("relay", action)
 
 
 def test_an_idle_schedule_reads_one_marker_page_whatever_the_number_of_tenants(tmp_path):
