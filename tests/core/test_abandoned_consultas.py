@@ -119,11 +119,17 @@ def tenant(stack):
     return tenant_id, owner
 
 
-@pytest.mark.slow
-def test_abandoned_consultas_are_ended_once_and_the_member_is_whole(stack, tenant):
+def funded_analyst(tenant):
+    """(tenant id, its owner, a new analyst of it holding ``GRANTED`` credits)."""
     tenant_id, owner = tenant
     member = add_member(owner, "analyst")
     grant(owner, member.user_id, GRANTED)
+    return tenant_id, owner, member
+
+
+@pytest.mark.slow
+def test_abandoned_consultas_are_ended_once_and_the_member_is_whole(stack, tenant):
+    tenant_id, owner, member = funded_analyst(tenant)
     never_ran = accept_without_execution(stack, tenant_id, member, "never-ran", at=long_ago())
     died = accept_without_execution(stack, tenant_id, member, "died", at=long_ago())
     hold = died_after_reserving(stack, died, at=long_ago())
@@ -179,9 +185,7 @@ def ledger_types(stack, tenant_id: str, member) -> list[str]:
 
 
 def test_a_settled_consulta_is_left_alone_and_a_running_one_keeps_its_key(stack, tenant):
-    tenant_id, owner = tenant
-    member = add_member(owner, "analyst")
-    grant(owner, member.user_id, GRANTED)
+    tenant_id, _, member = funded_analyst(tenant)
     tables = TablesDB(make_client(stack))
     done = accept_without_execution(stack, tenant_id, member, "done", at=long_ago())
     run_job(stack, done)
@@ -209,9 +213,7 @@ def test_a_settled_consulta_is_left_alone_and_a_running_one_keeps_its_key(stack,
 
 
 def test_a_marked_tenant_with_a_running_consulta_keeps_its_markers(stack, tenant):
-    tenant_id, owner = tenant
-    member = add_member(owner, "analyst")
-    grant(owner, member.user_id, GRANTED)
+    tenant_id, _, member = funded_analyst(tenant)
     tables = TablesDB(make_client(stack))
     running = accept_without_execution(stack, tenant_id, member, "marked", at=long_ago())
     assert abandoned.take_run(tables, running.database_id, running.consulta_id)
@@ -227,9 +229,7 @@ def test_a_late_execution_and_the_sweep_at_the_same_moment_end_it_once(stack, te
     """The sweep runs with ``now`` past every cutoff, so it takes even a running execution for dead: the
     tokens alone decide, whatever the interleaving (the sweep before the run starts, while it runs, as it
     settles, or after it)."""
-    tenant_id, owner = tenant
-    member = add_member(owner, "analyst")
-    grant(owner, member.user_id, GRANTED)
+    tenant_id, owner, member = funded_analyst(tenant)
     tables = TablesDB(make_client(stack))
     later = datetime.now(UTC) + reaper.STALE_AFTER + timedelta(minutes=1)
     outcomes = []

@@ -78,3 +78,10 @@ def test_post_consultas_does_not_load_the_history_the_worker_nor_the_async_path(
     loaded = loaded_after("consultas.src.main", ("POST", "/"))
     assert "consultas.src.create" in loaded
     assert not {"consultas.src.history", "consultas.src.worker", "consultas.src.deferred"} & loaded
+
+
+@pytest.mark.parametrize(("module", "route"), [("consultas.src.main", ("POST", "/")),
+                                               ("billing.src.main", ("GET", "/wallet"))])
+def test_the_sweeps_of_dead_consultas_load_only_where_they_run(module: str, route: tuple[str, str]) -> None:
+    # the reaper (billing's schedule) and the abandoned-consulta check (the async worker) are not on these paths
+    assert among(loaded_after(module, route), ("bigtech.credits.reaper", "bigtech.credits.abandoned")) == []

@@ -109,7 +109,8 @@ class BatchPublisher:
         self.connection = connection
         self.exchange = exchange
         self.timeout = timeout
-        self._acks: dict[int, bool] = {}
+        self._acks: dict[int, bool] = {}  # confirmed tags of the batch being published → acked?
+        self._awaiting: set[int] = set()  # published tags no confirm has settled yet
         self._returned: set[str] = set()
         self._next_tag = 1
         try:
@@ -125,9 +126,11 @@ class BatchPublisher:
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, pika.spec.Basic.Ack)
-        tags = [t for t in range(1, method.delivery_tag + 1) if t not in self._acks] if method.multiple else [
-            method.delivery_tag]
+        # Only tags still awaiting a confirm: a ``multiple`` one settles those up to its own (a walk from tag 1
+        # would grow with every message the run published and bring back tags already handed out).
+        tags = [t for t in self._awaiting if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
         for tag in tags:
+            self._awaiting.discard(tag)
             self._acks[tag] = acked
 
     def _on_return(self, _channel: Any, _method: Any, properties: Any, _body: bytes) -> None:
@@ -149,6 +152,7 @@ class BatchPublisher:
         tags: list[tuple[int, str]] = []
         try:
             for envelope in envelopes:
+                self._awaiting.add(self._next_tag)  # before sending: its confirm may arrive while the next is sent
                 self.channel.basic_publish(self.exchange, envelope.type, envelope.to_body(),
                                            envelope.amqp_properties(), mandatory=True)
                 tags.append((self._next_tag, envelope.id))

@@ -8,9 +8,12 @@
 - ``pricing``: the tenant's price table;
 - ``reaper``: releases holds whose consulta died before settling (billing's schedule);
 - ``abandoned``: ends pending async consultas whose execution died or never ran (the reaper's visit).
+
+``reaper`` and ``abandoned`` are imported by name (``from bigtech.credits import reaper``): only billing's
+schedule and the async worker use them, and a consulta's cold start should not load them.
 """
 
-from . import abandoned, grants, holds, ledger, pricing, wallets
+from . import grants, holds, ledger, pricing, wallets
 from .holds import Hold, release_now, reserve, stage_release, stage_settle
 from .ledger import EFFECT, balance_from
 from .pricing import DEFAULT_PRICES, price_for, price_table
@@ -22,7 +25,6 @@ __all__ = [
     "SERVICE_WALLET",
     "Hold",
     "Wallet",
-    "abandoned",
     "balance_from",
     "ensure_wallet",
     "grants",
